@@ -1,0 +1,201 @@
+"""The canonical event-log contract: column names, dtypes and vocabularies.
+
+Every other module imports its column names, lifecycle activities, channels and
+channel groups from here, so that the contract of ``DESIGN.md`` is spelled out
+exactly once. A frame that follows this contract is called *canonical*: one row
+per event, the columns below, with the dtypes of :data:`DTYPES`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+
+# --- column names --------------------------------------------------------------------------
+
+CASE_ID: Final = "case_id"
+TIMESTAMP: Final = "timestamp"
+AGENCY: Final = "agency"
+ACTIVITY: Final = "activity"
+CHANNEL: Final = "channel"
+CATEGORY: Final = "category"
+REGION: Final = "region"
+#: The log's own activity name, kept beside the mapped lifecycle activity.
+ACTIVITY_RAW: Final = "activity_raw"
+#: The log's own channel value, kept beside the mapped channel.
+CHANNEL_RAW: Final = "channel_raw"
+#: Row number in the source file (0-based, header excluded); ties in time are broken by it.
+SOURCE_ROW: Final = "source_row"
+#: Name of the file a row came from (base name only, never a full path).
+SOURCE_FILE: Final = "source_file"
+
+REQUIRED_COLUMNS: Final = (CASE_ID, TIMESTAMP, AGENCY, ACTIVITY, CHANNEL)
+OPTIONAL_COLUMNS: Final = (CATEGORY, REGION)
+CANONICAL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Bookkeeping columns that may travel with canonical events.
+PROVENANCE_COLUMNS: Final = (ACTIVITY_RAW, CHANNEL_RAW, SOURCE_FILE, SOURCE_ROW)
+
+# --- vocabularies ---------------------------------------------------------------------------
+
+SUBMITTED: Final = "submitted"
+FORWARDED: Final = "forwarded"
+ACKNOWLEDGED: Final = "acknowledged"
+IN_PROGRESS: Final = "in_progress"
+RESOLVED: Final = "resolved"
+CLOSED: Final = "closed"
+REOPENED: Final = "reopened"
+REJECTED: Final = "rejected"
+
+#: The request lifecycle. Any activity a log names is mapped onto one of these.
+ACTIVITIES: Final = (
+    SUBMITTED,
+    FORWARDED,
+    ACKNOWLEDGED,
+    IN_PROGRESS,
+    RESOLVED,
+    CLOSED,
+    REOPENED,
+    REJECTED,
+)
+#: Activities that end a request (unless it is reopened afterwards).
+TERMINAL_ACTIVITIES: Final = (RESOLVED, CLOSED)
+#: Activity given to a log's activity name that the activity mapping does not know.
+UNMAPPED_ACTIVITY: Final = IN_PROGRESS
+
+SOCIAL: Final = "social"
+DIGITAL: Final = "digital"
+TRADITIONAL: Final = "traditional"
+OTHER: Final = "other"
+
+#: Channel groups, in the order figures and tables list them.
+CHANNEL_GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    SOCIAL: ("twitter", "facebook", "instagram", "whatsapp"),
+    DIGITAL: ("web", "app", "email", "sms"),
+    TRADITIONAL: ("phone", "walk_in", "letter"),
+    OTHER: (OTHER,),
+}
+#: Intake channels, grouped as above.
+CHANNELS: Final = tuple(c for group in CHANNEL_GROUPS.values() for c in group)
+#: Channel given to a value outside :data:`CHANNELS` (unless strict channels are asked for).
+UNKNOWN_CHANNEL: Final = OTHER
+#: channel -> channel group.
+CHANNEL_GROUP_OF: Final[dict[str, str]] = {
+    channel: group for group, members in CHANNEL_GROUPS.items() for channel in members
+}
+SOCIAL_CHANNELS: Final = CHANNEL_GROUPS[SOCIAL]
+
+# --- dtypes ---------------------------------------------------------------------------------
+
+TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
+ACTIVITY_DTYPE: Final = pd.CategoricalDtype(list(ACTIVITIES))
+CHANNEL_DTYPE: Final = pd.CategoricalDtype(list(CHANNELS))
+CHANNEL_GROUP_DTYPE: Final = pd.CategoricalDtype(list(CHANNEL_GROUPS))
+
+#: The dtype of every canonical column.
+DTYPES: Final[dict[str, object]] = {
+    CASE_ID: "str",
+    TIMESTAMP: TIMESTAMP_DTYPE,
+    AGENCY: "str",
+    ACTIVITY: ACTIVITY_DTYPE,
+    CHANNEL: CHANNEL_DTYPE,
+    CATEGORY: "category",
+    REGION: "category",
+    ACTIVITY_RAW: "str",
+    CHANNEL_RAW: "str",
+    SOURCE_FILE: "str",
+    SOURCE_ROW: "int64",
+}
+
+# --- the case table -------------------------------------------------------------------------
+
+CHANNEL_GROUP: Final = "channel_group"
+START: Final = "start"
+END: Final = "end"
+FIRST_AGENCY: Final = "first_agency"
+FINAL_AGENCY: Final = "final_agency"
+PATH: Final = "path"
+HOPS: Final = "hops"
+DISTINCT_AGENCIES: Final = "distinct_agencies"
+RETURNS: Final = "returns"
+REOPENED_COUNT: Final = "reopened"
+IS_RESOLVED: Final = "resolved"
+DURATION_HOURS: Final = "duration_hours"
+CENSORED: Final = "censored"
+#: Whether hops are observed: False for exports holding one row per request (only the
+#: final agency), where hop-based columns are missing rather than zero.
+HOPS_OBSERVED: Final = "hops_observed"
+
+#: The case table's columns, in order (one row per request).
+CASE_COLUMNS: Final = (
+    CASE_ID,
+    CHANNEL,
+    CHANNEL_GROUP,
+    CATEGORY,
+    REGION,
+    START,
+    FIRST_AGENCY,
+    FINAL_AGENCY,
+    PATH,
+    HOPS,
+    DISTINCT_AGENCIES,
+    RETURNS,
+    REOPENED_COUNT,
+    IS_RESOLVED,
+    END,
+    DURATION_HOURS,
+    CENSORED,
+)
+
+# --- hand-offs ------------------------------------------------------------------------------
+
+FROM_AGENCY: Final = "from_agency"
+TO_AGENCY: Final = "to_agency"
+COUNT: Final = "count"
+
+# --- tidy results ---------------------------------------------------------------------------
+
+#: Columns of every estimator's result table (one row per estimate).
+RESULT_COLUMNS: Final = ("term", "estimate", "std_error", "ci_low", "ci_high", "n", "method")
+
+# --- defaults -------------------------------------------------------------------------------
+
+DEFAULT_SOURCE_TZ: Final = "Asia/Jakarta"
+#: Smallest number of requests a published cell may describe.
+MIN_CELL_COUNT: Final = 10
+
+
+def channel_group(channels: pd.Series) -> pd.Series:
+    """Map intake channels to their channel group.
+
+    Parameters
+    ----------
+    channels : pandas.Series
+        Channel names from :data:`CHANNELS`.
+
+    Returns
+    -------
+    pandas.Series
+        Categorical series of channel groups (social, digital, traditional, other); values
+        outside the vocabulary become missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> channel_group(pd.Series(["twitter", "walk_in", "web"])).tolist()
+    ['social', 'traditional', 'digital']
+    """
+    groups = channels.astype("object").map(CHANNEL_GROUP_OF)
+    return groups.astype(CHANNEL_GROUP_DTYPE).rename(CHANNEL_GROUP)
+
+
+def is_social(channels: pd.Series) -> pd.Series:
+    """Whether each channel is a social-media channel (the main treatment).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_social(pd.Series(["whatsapp", "phone"])).tolist()
+    [True, False]
+    """
+    return channels.astype("object").isin(SOCIAL_CHANNELS)
