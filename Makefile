@@ -1,0 +1,75 @@
+# sekat: `make reproduce` runs the whole analysis, `make test` tests everything.
+# Both build the environment (.venv) from requirements.lock when it is missing or stale.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.sekat-installed
+SAMPLE := data/raw/sample_events.csv.gz
+
+.PHONY: all reproduce prepare notebooks test lint format lab lock sample bench clean
+
+all: reproduce
+
+# The environment: recreated from the lock whenever the lock or pyproject.toml changes.
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> creating $(VENV) from requirements.lock"
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name sekat --display-name "sekat (.venv)" > /dev/null
+	@touch $@
+
+venv: $(STAMP)
+
+## reproduce: prepare the shipped data, execute every notebook, export every figure
+reproduce: prepare notebooks
+
+prepare: $(STAMP)
+	@echo "==> preparing $(SAMPLE) into data/processed/"
+	$(BIN)/sekat prepare $(SAMPLE) --out data/processed --demo-key
+
+notebooks: $(STAMP)
+	@echo "==> executing notebooks"
+	$(BIN)/python -m toolkit.reproduce --notebooks notebooks --out build/notebooks
+
+## test: lint, unit and property tests, doctests, and every notebook under nbval
+test: $(STAMP)
+	$(BIN)/ruff check toolkit tests benchmarks tools
+	$(BIN)/python -m pytest -n 2 tests toolkit notebooks --nbval-lax
+
+lint: $(STAMP)
+	$(BIN)/ruff check toolkit tests benchmarks tools
+	$(BIN)/ruff format --check toolkit tests benchmarks tools
+
+format: $(STAMP)
+	$(BIN)/ruff format toolkit tests benchmarks tools
+	$(BIN)/ruff check --fix toolkit tests benchmarks tools
+
+## lab: JupyterLab with the project's environment as the kernel
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+## lock: re-resolve requirements.in into requirements.lock and environment.yml
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet -r requirements.in
+	build/lock-venv/bin/python -m pip freeze --all --exclude-editable \
+	  | grep -v -E '^(pip|sekat)==' > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+	$(PYTHON) tools/sync_environment.py
+	rm -rf build/lock-venv
+
+## sample: regenerate the shipped synthetic log (same seed, same bytes)
+sample: $(STAMP)
+	$(BIN)/sekat simulate --cases 20000 --seed 20261129 --out $(SAMPLE)
+
+## bench: speed benchmarks (PM4Py runs in its own environment, .venv-bench)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_paths.py
+	$(BIN)/python benchmarks/bench_estimators.py
+
+clean:
+	rm -rf $(VENV) .venv-bench build data/processed/*.parquet data/processed/*.json
