@@ -1,0 +1,438 @@
+"""Disclosure control: nothing published describes fewer than ``MIN_CELL_COUNT`` requests.
+
+Two tools. :func:`k_anonymity_report` says, before a row-level table leaves
+``data/processed``, how many requests are unique or sit in groups smaller than *k* on the
+quasi-identifiers a reader could know (intake channel, region, category, week of intake).
+:func:`suppress_small_cells` is the one gate every export passes (tables, figures, hand-off
+edge lists, the policy brief): it masks cells that count fewer requests than the threshold
+(*primary* suppression) and then enough further cells (*secondary* suppression) that no
+published margin total lets a masked cell be recomputed by subtraction.
+:func:`find_small_cells` checks a table that is about to be published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from toolkit import schema
+from toolkit.errors import MissingColumnError, SekatError
+
+#: Name of the boolean column :func:`suppress_small_cells` adds: True where a cell is masked.
+SUPPRESSED: str = "suppressed"
+#: Name of the column giving why a cell is masked: "primary", "secondary" or "" (published).
+SUPPRESSION_REASON: str = "suppression"
+PRIMARY: str = "primary"
+SECONDARY: str = "secondary"
+#: Column of the intake week (Monday 00:00 UTC of the week the request was submitted).
+INTAKE_WEEK: str = "intake_week"
+#: Column of a k-anonymity group's size.
+GROUP_SIZE: str = "group_size"
+#: The quasi-identifiers of :func:`k_anonymity_report` by default.
+DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
+    schema.CHANNEL,
+    schema.REGION,
+    schema.CATEGORY,
+    INTAKE_WEEK,
+)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A table after small-cell suppression, with the record of what was masked.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The input rows in their order. Masked cells hold NaN in the count column and in every
+        value column; the boolean column ``suppressed`` marks them and ``suppression`` says
+        why ("primary": fewer requests than the threshold; "secondary": masked so that a
+        published total cannot reveal a primary cell; "" where published).
+    record : pandas.DataFrame
+        One row per masked cell: the group columns identifying it and ``suppression``. It
+        holds no counts, so it can itself be published (e.g. named in a caption).
+    withheld_totals : pandas.DataFrame
+        Margins (columns ``margin`` and the margin's key columns) whose total must not be
+        published because no complementary cell could protect their masked cell.
+    threshold : int
+        Smallest number of requests a published cell may describe.
+    group_cols : tuple of str
+        The columns identifying a cell.
+    """
+
+    table: pd.DataFrame
+    record: pd.DataFrame
+    withheld_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    threshold: int = schema.MIN_CELL_COUNT
+    group_cols: tuple[str, ...] = ()
+
+    @property
+    def published(self) -> pd.DataFrame:
+        """The rows that may be drawn or labelled, without the suppression columns."""
+        kept = self.table.loc[~self.table[SUPPRESSED]]
+        return kept.drop(columns=[SUPPRESSED, SUPPRESSION_REASON]).reset_index(drop=True)
+
+    @property
+    def n_suppressed(self) -> int:
+        """Number of masked cells."""
+        return len(self.record)
+
+
+def _check_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{what} needs column(s) {missing}; the table has {list(table.columns)}",
+            column=missing[0],
+        )
+
+
+def _counts(table: pd.DataFrame, count_col: str) -> np.ndarray:
+    counts = pd.to_numeric(table[count_col], errors="coerce").astype("float64").to_numpy()
+    bad = np.flatnonzero(np.isnan(counts) & table[count_col].notna().to_numpy())
+    if bad.size:
+        raise SekatError(
+            f"count is not a number: {table[count_col].iloc[bad[0]]!r}",
+            column=count_col,
+            row=int(bad[0]),
+        )
+    negative = np.flatnonzero(counts < 0)
+    if negative.size:
+        raise SekatError("a count cannot be negative", column=count_col, row=int(negative[0]))
+    return counts
+
+
+def _default_totals(group_cols: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every one-way margin: the total over each group column with the others held fixed."""
+    if len(group_cols) <= 1:
+        return [()]
+    return [tuple(c for c in group_cols if c != summed) for summed in group_cols]
+
+
+def suppress_small_cells(
+    table: pd.DataFrame,
+    count_col: str = schema.COUNT,
+    threshold: int = schema.MIN_CELL_COUNT,
+    group_cols: Sequence[str] | None = None,
+    totals: Sequence[Sequence[str]] | None = None,
+    value_cols: Sequence[str] | None = None,
+) -> Suppression:
+    """Mask cells counting fewer requests than ``threshold``, and their complements.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per published cell, with a count of requests in ``count_col``.
+    count_col : str, default "count"
+        Column holding the number of requests a cell describes. Missing counts (e.g. an
+        estimate with no ``n``) are neither suppressed nor used as complements.
+    threshold : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
+        Cells with ``0 < count < threshold`` are masked. Zero cells are published: a
+        structural zero describes nobody.
+    group_cols : sequence of str, optional
+        Columns identifying a cell. Default: every column that is not numeric.
+    totals : sequence of sequences of str, optional
+        The published margin totals, each given by the group columns *held fixed* in it:
+        for a table of ``(from_agency, to_agency, count)``, ``[("from_agency",)]`` says
+        each agency's total outflow is published, ``[()]`` the grand total, ``[]`` none.
+        Default: every one-way margin (for one group column, the grand total), the
+        cautious assumption.
+    value_cols : sequence of str, optional
+        Further columns describing the cell (means, rates, estimates), masked with it.
+        Default: every column that is neither a group column nor the count.
+
+    Returns
+    -------
+    Suppression
+        ``.table`` (input rows, masked values as NaN, plus ``suppressed`` and
+        ``suppression``), ``.record`` (which cells, and why), ``.withheld_totals``,
+        ``.published`` (only the rows that may be shown).
+
+    Raises
+    ------
+    SekatError
+        If a column is missing, a count is not a number or negative, or the threshold is
+        below 1.
+
+    Examples
+    --------
+    A hand-off edge list in which one pair of agencies is rare; no totals are published:
+
+    >>> import pandas as pd
+    >>> edges = pd.DataFrame({"from_agency": ["A", "A", "B"], "to_agency": ["B", "C", "C"],
+    ...                       "count": [40, 3, 25]})
+    >>> s = suppress_small_cells(edges, totals=[])
+    >>> s.table
+      from_agency to_agency  count  suppressed suppression
+    0           A         B   40.0       False
+    1           A         C    NaN        True     primary
+    2           B         C   25.0       False
+    >>> s.record
+      from_agency to_agency suppression
+    0           A         C     primary
+
+    With the grand total published, 3 = total - 40 - 25 could be recomputed, so the
+    smallest other cell is masked too:
+
+    >>> suppress_small_cells(edges, totals=[()]).record
+      from_agency to_agency suppression
+    0           A         C     primary
+    1           B         C   secondary
+
+    Notes
+    -----
+    *Primary* suppression masks every cell with ``0 < count < threshold``. *Secondary*
+    suppression then visits every group of cells that sum to a published total: while the
+    group holds masked cells that are fewer than two, or that together count fewer than
+    ``threshold`` requests, the smallest published non-zero cell of the group is masked too
+    (ties: first row). Masking in one margin can expose a cell in another, so the margins
+    are revisited until nothing changes. If a group has no cell left to mask, its total is
+    listed in ``withheld_totals`` and must not be published. This is the usual heuristic
+    of statistical offices; it guarantees that no single subtraction recovers a masked cell,
+    but not that no system of linear equations over many margins does (that audit needs
+    linear programming, e.g. tau-argus).
+
+    References
+    ----------
+    Hundepool, A. et al. (2012). *Statistical Disclosure Control*, ch. 4 (frequency tables,
+    primary and secondary cell suppression). Wiley.
+    """
+    if threshold < 1:
+        raise SekatError(f"the suppression threshold must be at least 1, got {threshold}")
+    _check_columns(table, [count_col], "small-cell suppression")
+    if group_cols is None:
+        group_cols = [
+            c
+            for c in table.columns
+            if c != count_col and not pd.api.types.is_numeric_dtype(table[c])
+        ]
+    group_cols = tuple(group_cols)
+    _check_columns(table, group_cols, "small-cell suppression")
+    if value_cols is None:
+        value_cols = [c for c in table.columns if c not in group_cols and c != count_col]
+    value_cols = [c for c in value_cols if c not in (SUPPRESSED, SUPPRESSION_REASON)]
+    _check_columns(table, value_cols, "small-cell suppression")
+    margins = _default_totals(group_cols) if totals is None else [tuple(m) for m in totals]
+    for margin in margins:
+        _check_columns(table, margin, "a published total")
+
+    counts = _counts(table, count_col)
+    n = len(table)
+    known = ~np.isnan(counts)
+    reason = np.full(n, "", dtype=object)
+    reason[known & (counts > 0) & (counts < threshold)] = PRIMARY
+    withheld: dict[tuple[tuple[str, ...], tuple], None] = {}
+
+    # Positions of the cells in each margin group, computed once.
+    groups: list[tuple[tuple[str, ...], tuple, np.ndarray]] = []
+    for margin in margins:
+        if margin:
+            grouped = table.groupby(list(margin), sort=False, dropna=False, observed=True)
+            for key, members in grouped.indices.items():
+                key = key if isinstance(key, tuple) else (key,)
+                groups.append((margin, key, np.sort(np.asarray(members))))
+        else:
+            groups.append(((), (), np.arange(n)))
+
+    changed = True
+    while changed:
+        changed = False
+        for margin, key, members in groups:
+            masked = members[reason[members] != ""]
+            if masked.size == 0:
+                continue
+            while masked.size < 2 or np.nansum(counts[masked]) < threshold:
+                candidates = members[
+                    (reason[members] == "") & known[members] & (counts[members] > 0)
+                ]
+                if candidates.size == 0:
+                    withheld[(margin, key)] = None
+                    break
+                # The smallest count; argmin returns the first row among ties.
+                pick = candidates[np.argmin(counts[candidates])]
+                reason[pick] = SECONDARY
+                masked = members[reason[members] != ""]
+                changed = True
+
+    is_masked = reason != ""
+    out = table.copy()
+    for col in [count_col, *value_cols]:
+        if is_masked.any():
+            if not pd.api.types.is_float_dtype(out[col]):
+                numeric = pd.api.types.is_numeric_dtype(out[col])
+                out[col] = out[col].astype("float64" if numeric else "object")
+            out.loc[is_masked, col] = np.nan
+    out[SUPPRESSED] = is_masked
+    out[SUPPRESSION_REASON] = pd.Series(reason, index=out.index, dtype="str")
+    record = out.loc[is_masked, [*group_cols, SUPPRESSION_REASON]].reset_index(drop=True)
+    withheld_rows = [
+        {
+            "margin": " × ".join(margin) if margin else "(grand total)",
+            **dict(zip(margin, key, strict=True)),
+        }
+        for margin, key in withheld
+    ]
+    return Suppression(
+        table=out,
+        record=record,
+        withheld_totals=pd.DataFrame(withheld_rows),
+        threshold=int(threshold),
+        group_cols=group_cols,
+    )
+
+
+def find_small_cells(
+    table: pd.DataFrame,
+    count_col: str = schema.COUNT,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> pd.DataFrame:
+    """The rows of a table about to be published that break the small-cell rule.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table with a column of request counts; masked counts are NaN.
+    count_col : str, default "count"
+        The count column.
+    threshold : int, default :data:`toolkit.schema.MIN_CELL_COUNT`
+        Smallest count a published cell may hold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The offending rows (``0 < count < threshold``); empty when the table may be published.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> find_small_cells(pd.DataFrame({"channel": ["sms", "web"], "count": [4, 50]}))
+      channel  count
+    0     sms      4
+    """
+    _check_columns(table, [count_col], "the small-cell check")
+    counts = _counts(table, count_col)
+    return table.loc[(counts > 0) & (counts < threshold)]
+
+
+def intake_week(start: pd.Series) -> pd.Series:
+    """The week a request was submitted: Monday 00:00 UTC of that week.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> intake_week(pd.Series(pd.to_datetime(["2024-03-07 15:00"], utc=True))).tolist()
+    [Timestamp('2024-03-04 00:00:00+0000', tz='UTC')]
+    """
+    start = pd.to_datetime(start, utc=True)
+    day = start.dt.floor("D")
+    return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).rename(INTAKE_WEEK)
+
+
+@dataclass(frozen=True)
+class KAnonymityReport:
+    """How identifiable requests are from their quasi-identifiers.
+
+    Attributes
+    ----------
+    groups : pandas.DataFrame
+        One row per combination of quasi-identifier values that occurs: the quasi-identifiers,
+        ``group_size`` (requests sharing the combination) and ``below_k``; smallest first.
+    summary : dict
+        n_requests, n_groups, k, quasi_identifiers (used), missing_quasi_identifiers (asked
+        for but absent from the table), unique_requests, requests_below_k,
+        share_below_k, groups_below_k.
+    """
+
+    groups: pd.DataFrame
+    summary: dict
+
+
+def k_anonymity_report(
+    cases: pd.DataFrame,
+    quasi_identifiers: Sequence[str] = DEFAULT_QUASI_IDENTIFIERS,
+    k: int = schema.MIN_CELL_COUNT,
+) -> KAnonymityReport:
+    """Count the requests that are unique, or in groups smaller than *k*, on quasi-identifiers.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        A row-level table, one row per request (the case table). ``intake_week`` is derived
+        from ``start`` when asked for and absent.
+    quasi_identifiers : sequence of str, default channel, region, category, intake_week
+        Attributes an outsider could know about a request. Optional contract columns
+        (region, category) absent from the table are skipped and listed in the summary;
+        any other absent column is an error.
+    k : int, default 10
+        Groups with fewer than *k* requests are flagged.
+
+    Returns
+    -------
+    KAnonymityReport
+        ``.groups`` (tidy, one row per combination) and ``.summary`` (a dict).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cases = pd.DataFrame({"channel": ["web"] * 3 + ["sms"],
+    ...                       "region": ["X", "X", "Y", "X"]})
+    >>> report = k_anonymity_report(cases, quasi_identifiers=["channel", "region"], k=2)
+    >>> report.groups
+      channel region  group_size  below_k
+    0     sms      X           1     True
+    1     web      Y           1     True
+    2     web      X           2    False
+    >>> report.summary["unique_requests"], report.summary["requests_below_k"]
+    (2, 2)
+
+    Notes
+    -----
+    A table is *k*-anonymous when every combination of quasi-identifier values is shared by
+    at least *k* rows. Missing values form their own group. A request that is unique on
+    channel x region x category x week can be singled out by anyone who knows those four
+    facts, whatever its pseudonym.
+
+    References
+    ----------
+    Sweeney, L. (2002). k-anonymity: a model for protecting privacy. *International Journal
+    of Uncertainty, Fuzziness and Knowledge-Based Systems*, 10(5), 557-570.
+    """
+    if k < 1:
+        raise SekatError(f"k must be at least 1, got {k}")
+    cases = cases.copy()
+    if INTAKE_WEEK in quasi_identifiers and INTAKE_WEEK not in cases.columns:
+        _check_columns(cases, [schema.START], f"the quasi-identifier {INTAKE_WEEK!r}")
+        cases[INTAKE_WEEK] = intake_week(cases[schema.START])
+    absent = [q for q in quasi_identifiers if q not in cases.columns]
+    optional_absent = [q for q in absent if q in schema.OPTIONAL_COLUMNS]
+    _check_columns(cases, [q for q in quasi_identifiers if q not in optional_absent], "k-anonymity")
+    used = [q for q in quasi_identifiers if q not in optional_absent]
+    if used:
+        groups = (
+            cases.groupby(used, dropna=False, observed=True, sort=True)
+            .size()
+            .rename(GROUP_SIZE)
+            .reset_index()
+        )
+    else:
+        groups = pd.DataFrame({GROUP_SIZE: [len(cases)]})
+    groups = groups.sort_values(GROUP_SIZE, kind="stable").reset_index(drop=True)
+    groups[GROUP_SIZE] = groups[GROUP_SIZE].astype("int64")
+    groups["below_k"] = groups[GROUP_SIZE] < k
+    small = groups.loc[groups["below_k"], GROUP_SIZE]
+    n_requests = len(cases)
+    summary = {
+        "n_requests": n_requests,
+        "n_groups": len(groups),
+        "k": int(k),
+        "quasi_identifiers": used,
+        "missing_quasi_identifiers": optional_absent,
+        "unique_requests": int((groups[GROUP_SIZE] == 1).sum()),
+        "requests_below_k": int(small.sum()),
+        "share_below_k": float(small.sum() / n_requests) if n_requests else 0.0,
+        "groups_below_k": int(len(small)),
+    }
+    return KAnonymityReport(groups=groups, summary=summary)

@@ -1,0 +1,272 @@
+"""Bilingual labels and captions for figures and tables: English (``en``) and Bahasa Indonesia (``id``).
+
+Every word a figure draws comes from :data:`LABELS` through :func:`label`, so that a figure
+reads the same in both languages and a translation is fixed in one place. Values a table
+brings with it (agency names, regions, scenario names) are shown as they are; vocabulary
+codes (``walk_in``, ``channel_group``) without an entry are made readable ("Walk in").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from toolkit import schema
+from toolkit.errors import SekatError
+
+#: Languages every label, caption and alt text is given in.
+LANGS: tuple[str, ...] = ("en", "id")
+
+#: key -> {"en": ..., "id": ...}.
+LABELS: dict[str, dict[str, str]] = {
+    # channel groups and channels
+    schema.SOCIAL: {"en": "Social media", "id": "Media sosial"},
+    schema.DIGITAL: {"en": "Other digital", "id": "Digital lainnya"},
+    schema.TRADITIONAL: {"en": "Traditional", "id": "Tradisional"},
+    schema.OTHER: {"en": "Other", "id": "Lainnya"},
+    "not_social": {"en": "Not social media", "id": "Bukan media sosial"},
+    "twitter": {"en": "Twitter/X", "id": "Twitter/X"},
+    "facebook": {"en": "Facebook", "id": "Facebook"},
+    "instagram": {"en": "Instagram", "id": "Instagram"},
+    "whatsapp": {"en": "WhatsApp", "id": "WhatsApp"},
+    "web": {"en": "Web form", "id": "Formulir web"},
+    "app": {"en": "Mobile app", "id": "Aplikasi seluler"},
+    "email": {"en": "E-mail", "id": "Surel"},
+    "sms": {"en": "SMS", "id": "SMS"},
+    "phone": {"en": "Phone", "id": "Telepon"},
+    "walk_in": {"en": "Walk-in", "id": "Datang langsung"},
+    "letter": {"en": "Letter", "id": "Surat"},
+    # columns and axes
+    schema.CHANNEL: {"en": "Intake channel", "id": "Kanal pengaduan"},
+    schema.CHANNEL_GROUP: {"en": "Intake channel group", "id": "Kelompok kanal pengaduan"},
+    schema.HOPS: {"en": "Hand-offs per request", "id": "Perpindahan antarinstansi per permohonan"},
+    "mean_hops": {
+        "en": "Mean hand-offs between agencies per request",
+        "id": "Rata-rata perpindahan antarinstansi per permohonan",
+    },
+    "estimate": {"en": "Estimate", "id": "Estimasi"},
+    "ci": {"en": "95% confidence interval", "id": "Selang kepercayaan 95%"},
+    "interval": {"en": "Interval", "id": "Selang"},
+    "term": {"en": "Term", "id": "Suku"},
+    "method": {"en": "Method", "id": "Metode"},
+    "n": {"en": "n", "id": "n"},
+    "requests": {"en": "requests", "id": "permohonan"},
+    "time_days": {
+        "en": "Days since the request was submitted",
+        "id": "Hari sejak permohonan diajukan",
+    },
+    "time_hours": {
+        "en": "Hours since the request was submitted",
+        "id": "Jam sejak permohonan diajukan",
+    },
+    "share_open": {"en": "Share of requests still open", "id": "Proporsi permohonan belum selesai"},
+    "event_time": {
+        "en": "Months relative to the social-media desk opening",
+        "id": "Bulan relatif terhadap pembukaan layanan media sosial",
+    },
+    "effect": {"en": "Effect on the outcome", "id": "Efek terhadap hasil"},
+    "before": {"en": "Before", "id": "Sebelum"},
+    "after": {"en": "After", "id": "Sesudah"},
+    "desk_opens": {"en": "desk opens", "id": "layanan dibuka"},
+    "rows": {"en": "Rows of the event log", "id": "Baris log kejadian"},
+    "reason": {"en": "Reason", "id": "Alasan"},
+    "kept": {"en": "Kept", "id": "Dipertahankan"},
+    "quarantined": {"en": "Quarantined", "id": "Dikarantina"},
+    "handoffs": {"en": "hand-offs", "id": "perpindahan"},
+    "edge_width": {
+        "en": "Line width: number of hand-offs",
+        "id": "Tebal garis: jumlah perpindahan",
+    },
+    "scenario": {"en": "Scenario", "id": "Skenario"},
+    # estimation methods
+    "naive": {"en": "Naive comparison", "id": "Perbandingan naif"},
+    "twfe": {"en": "Naive two-way fixed effects", "id": "Efek tetap dua arah (naif)"},
+    "event_study": {"en": "Robust event study", "id": "Studi peristiwa (robust)"},
+    "adjusted": {"en": "Adjusted regression", "id": "Regresi terkoreksi"},
+    "aipw": {"en": "Doubly robust (AIPW)", "id": "Robust ganda (AIPW)"},
+    # measures of impact
+    "hops_saved": {"en": "Hand-offs saved", "id": "Perpindahan yang dihemat"},
+    "hours_saved": {"en": "Citizen hours saved", "id": "Jam warga yang dihemat"},
+    "days_saved": {"en": "Days saved", "id": "Hari yang dihemat"},
+    "cost_saved": {"en": "Cost saved", "id": "Biaya yang dihemat"},
+    # figure titles
+    "title_forest": {"en": "Estimated effects", "id": "Efek yang diestimasi"},
+    "title_km": {
+        "en": "How fast requests are resolved",
+        "id": "Seberapa cepat permohonan diselesaikan",
+    },
+    "title_hops": {
+        "en": "Hand-offs between agencies by intake channel",
+        "id": "Perpindahan antarinstansi menurut kanal pengaduan",
+    },
+    "title_event_study": {
+        "en": "Effect of opening a social-media desk",
+        "id": "Efek pembukaan layanan media sosial",
+    },
+    "title_network": {
+        "en": "Hand-offs between agencies",
+        "id": "Perpindahan permohonan antarinstansi",
+    },
+    "title_impact": {"en": "What the scenarios are worth", "id": "Nilai dari setiap skenario"},
+    "title_validation": {
+        "en": "Rows kept and quarantined during validation",
+        "id": "Baris yang dipertahankan dan dikarantina saat validasi",
+    },
+    # captions
+    "suppressed_note": {
+        "en": "Not shown (fewer than {threshold} requests): {items}.",
+        "id": "Tidak ditampilkan (kurang dari {threshold} permohonan): {items}.",
+    },
+    "suppressed_none": {
+        "en": "No group was suppressed.",
+        "id": "Tidak ada kelompok yang disembunyikan.",
+    },
+}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is one of :data:`LANGS`, else raise a SekatError.
+
+    Examples
+    --------
+    >>> check_lang("id")
+    'id'
+    """
+    if lang not in LANGS:
+        raise SekatError(f"language must be one of {list(LANGS)}, got {lang!r}")
+    return lang
+
+
+def humanise(code: object) -> str:
+    """Make a vocabulary code readable: ``"walk_in"`` -> ``"Walk in"``.
+
+    Examples
+    --------
+    >>> humanise("missing_timestamp")
+    'Missing timestamp'
+    """
+    text = str(code).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def label(key: object, lang: str = "en", default: str | None = None) -> str:
+    """The label of ``key`` in ``lang``.
+
+    Parameters
+    ----------
+    key : object
+        A key of :data:`LABELS` (a channel, a column, a method, ...), or any value.
+    lang : {"en", "id"}
+        Language.
+    default : str, optional
+        Text for a key without an entry. Default: the key made readable by :func:`humanise`
+        if it looks like a code (lower case with underscores), else the key unchanged, so
+        that agency and region names are shown as the data spell them.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> label("walk_in", "id")
+    'Datang langsung'
+    >>> label("Dinas PU", "id")
+    'Dinas PU'
+    >>> label("missing_agency")
+    'Missing agency'
+    """
+    check_lang(lang)
+    entry = LABELS.get(key) if isinstance(key, str) else None
+    if entry is not None:
+        return entry[lang]
+    if default is not None:
+        return default
+    text = str(key)
+    if text == text.lower() and "_" in text:
+        return humanise(text)
+    return text
+
+
+def suppression_note(record: pd.DataFrame, lang: str = "en", threshold: int | None = None) -> str:
+    """One sentence naming the groups that a figure or table does not show.
+
+    Parameters
+    ----------
+    record : pandas.DataFrame
+        The ``record`` of a :class:`toolkit.disclosure.Suppression`: the group columns of each
+        masked cell (and ``suppression``). May be empty.
+    lang : {"en", "id"}
+        Language.
+    threshold : int, optional
+        The suppression threshold; default :data:`toolkit.schema.MIN_CELL_COUNT`.
+
+    Returns
+    -------
+    str
+        E.g. "Not shown (fewer than 10 requests): Letter." or, when nothing was masked,
+        "No group was suppressed.".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> record = pd.DataFrame({"channel": ["letter"], "suppression": ["primary"]})
+    >>> suppression_note(record, "id")
+    'Tidak ditampilkan (kurang dari 10 permohonan): Surat.'
+
+    Notes
+    -----
+    Cells masked only to protect another (secondary suppression) are named too: they are
+    not shown either, and a reader deserves to know why.
+    """
+    check_lang(lang)
+    threshold = schema.MIN_CELL_COUNT if threshold is None else threshold
+    if record is None or len(record) == 0:
+        return LABELS["suppressed_none"][lang]
+    keys = [c for c in record.columns if c != "suppression"]
+    items = [
+        " → ".join(label(v, lang) for v in row) for row in record[keys].itertuples(index=False)
+    ]
+    return LABELS["suppressed_note"][lang].format(threshold=threshold, items="; ".join(items))
+
+
+def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, str]:
+    """Check that a caption or alt text is given in every language of :data:`LANGS`.
+
+    Parameters
+    ----------
+    text : mapping of language to str
+        E.g. ``{"en": "Hand-offs by channel", "id": "Perpindahan menurut kanal"}``.
+    what : str
+        What the text is, for the error message.
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> bilingual({"en": "Hops", "id": "Perpindahan"})
+    {'en': 'Hops', 'id': 'Perpindahan'}
+    """
+    if isinstance(text, str) or not isinstance(text, Mapping):
+        raise SekatError(
+            f"{what} must be given in every language, e.g. {{'en': '...', 'id': '...'}}; "
+            f"got {text!r}"
+        )
+    missing = [lang for lang in LANGS if not str(text.get(lang, "")).strip()]
+    if missing:
+        raise SekatError(f"{what} is missing in language(s) {missing}")
+    return {lang: str(text[lang]).strip() for lang in LANGS}
+
+
+def labels_for(values: Iterable[object], lang: str = "en") -> list[str]:
+    """Labels of several values at once (see :func:`label`).
+
+    Examples
+    --------
+    >>> labels_for(["social", "traditional"], "id")
+    ['Media sosial', 'Tradisional']
+    """
+    return [label(v, lang) for v in values]
