@@ -18,7 +18,6 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name sekat --display-name "sekat (.venv)" > /dev/null
 	@touch $@
 
 venv: $(STAMP)
@@ -26,8 +25,14 @@ venv: $(STAMP)
 ## reproduce: prepare the shipped data, execute every notebook, export every figure
 reproduce: prepare notebooks
 
+PREPARED := data/processed/manifest.json
+
+# The shipped sample is synthetic, so it is pseudonymised with the labelled demo key.
 prepare: $(STAMP)
 	@echo "==> preparing $(SAMPLE) into data/processed/"
+	$(BIN)/sekat prepare $(SAMPLE) --out data/processed --demo-key
+
+$(PREPARED): $(STAMP) $(SAMPLE)
 	$(BIN)/sekat prepare $(SAMPLE) --out data/processed --demo-key
 
 notebooks: $(STAMP)
@@ -35,7 +40,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m toolkit.reproduce --notebooks notebooks --out build/notebooks
 
 ## test: lint, unit and property tests, doctests, and every notebook under nbval
-test: $(STAMP)
+test: $(STAMP) $(PREPARED)
 	$(BIN)/ruff check toolkit tests benchmarks tools
 	$(BIN)/python -m pytest -n 2 tests toolkit notebooks --nbval-lax
 
