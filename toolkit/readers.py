@@ -1,0 +1,611 @@
+"""Read event logs (CSV, gzipped CSV, Parquet) into the canonical event frame.
+
+:func:`read_events` is the front door: it detects the file format from the content, renames the
+log's columns through a :class:`~toolkit.mapping.Mapping`, maps channels, activities and agency
+aliases onto the contract's vocabularies and turns every timestamp into UTC. It never drops a
+row: a timestamp that cannot be read becomes NaT, its raw text is kept in ``timestamp_raw`` and
+the fault is named in ``timestamp_issue``, so that :func:`toolkit.validation.validate` can
+quarantine the row with a reason. User errors (a missing file or column, an empty, binary or
+non-UTF-8 file) raise :class:`~toolkit.errors.SekatError` naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from toolkit import schema
+from toolkit.errors import MissingColumnError, SekatError
+from toolkit.mapping import Mapping, normalise_label, resolve_mapping
+
+__all__ = [
+    "ACTIVITY_UNMAPPED",
+    "CHANNEL_UNMAPPED",
+    "FORMATS",
+    "READ_MARKERS",
+    "TIMESTAMP_ISSUE",
+    "TIMESTAMP_RAW",
+    "canonicalise",
+    "detect_format",
+    "parse_timestamps",
+    "read_events",
+]
+
+# Bookkeeping columns that read_events adds and validate consumes (and removes from clean events).
+#: Raw text of a timestamp that could not be read (missing elsewhere).
+TIMESTAMP_RAW = "timestamp_raw"
+#: Why a timestamp could not be read (a quarantine reason code), or ``ambiguous_local_time``.
+TIMESTAMP_ISSUE = "timestamp_issue"
+#: True where the raw channel was outside the vocabulary and the mapping.
+CHANNEL_UNMAPPED = "channel_unmapped"
+#: True where the raw activity was outside the lifecycle and the mapping (read as in_progress).
+ACTIVITY_UNMAPPED = "activity_unmapped"
+READ_MARKERS = (TIMESTAMP_RAW, TIMESTAMP_ISSUE, CHANNEL_UNMAPPED, ACTIVITY_UNMAPPED)
+
+MISSING_TIMESTAMP = "missing_timestamp"
+UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"
+TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
+NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
+#: Not a fault: a wall-clock time that occurs twice (end of daylight saving), read as the
+#: earlier of the two instants.
+AMBIGUOUS_LOCAL_TIME = "ambiguous_local_time"
+
+# A time of day followed by a UTC designator or numeric offset: "10:00Z", "10:00:00+07:00".
+_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$", re.I)
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+# --- format detection and raw loading ---------------------------------------------------------
+
+
+def _head(path: Path, n: int = 8192) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(n)
+
+
+def detect_format(path: str | Path) -> str:
+    """Name the format of an event-log file from its first bytes, not its suffix.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    str
+        ``"parquet"``, ``"csv"`` (plain or gzip-compressed) or ``"xes"`` (XML).
+
+    Raises
+    ------
+    SekatError
+        If the file does not exist, is empty or holds binary content that is none of these.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.txt"
+    >>> _ = p.write_text("case_id,timestamp\\n1,2024-01-01\\n")
+    >>> detect_format(p)
+    'csv'
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise SekatError("is a directory, not an event-log file", file=str(path))
+    if not path.exists():
+        raise SekatError("file does not exist", file=str(path))
+    head = _head(path)
+    if not head:
+        raise SekatError("file is empty", file=str(path))
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(8192)
+        except (OSError, EOFError, zlib.error) as err:
+            raise SekatError(f"corrupt or truncated gzip file ({err})", file=str(path)) from None
+        if not head:
+            raise SekatError("file is empty (an empty gzip archive)", file=str(path))
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<?xml") or text.startswith(b"<log"):
+        return "xes"
+    if b"\x00" in head:
+        raise SekatError(
+            "binary content: not a CSV, gzipped CSV or Parquet file (or a UTF-16 text file; "
+            "save it as UTF-8)",
+            file=str(path),
+        )
+    return "csv"
+
+
+def _first_bad_line(path: Path, compressed: bool, encoding: str) -> int | None:
+    opener = gzip.open if compressed else open
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
+    compressed = _head(path, 2) == b"\x1f\x8b"
+    try:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            compression="gzip" if compressed else None,
+            encoding=mapping.encoding,
+            encoding_errors="strict",
+            skipinitialspace=False,
+        )
+    except UnicodeDecodeError:
+        line = _first_bad_line(path, compressed, mapping.encoding)
+        where = f" at line {line}" if line else ""
+        raise SekatError(
+            f"not valid {mapping.encoding} text{where}; save the file as UTF-8, or name its "
+            'encoding in the mapping (encoding = "cp1252")',
+            file=str(path),
+        ) from None
+    except LookupError:
+        raise SekatError(f"unknown text encoding {mapping.encoding!r}", file=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise SekatError("file is empty (no header line)", file=str(path)) from None
+    except pd.errors.ParserError as err:
+        raise SekatError(f"not a well-formed CSV file: {err}".strip(), file=str(path)) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise SekatError(f"corrupt or truncated gzip file ({err})", file=str(path)) from None
+
+
+def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path, dtype_backend="numpy_nullable")
+    except Exception as err:  # pyarrow raises many types for a broken file
+        raise SekatError(f"not a readable Parquet file ({err})", file=str(path)) from None
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
+            column.dtype
+        ):
+            out[str(name)] = column
+        else:
+            out[str(name)] = column.astype("str").where(column.notna(), None).astype("str")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _load_xes(path: Path, mapping: Mapping) -> pd.DataFrame:
+    try:
+        from toolkit import xes  # written for issue 5; optional until it exists
+    except ImportError:
+        raise SekatError("XES files are not supported yet", file=str(path)) from None
+    return xes.load_raw(path, mapping)
+
+
+#: Format name -> loader returning the raw frame (text columns as strings). A preset for another
+#: export layout registers its loader here and names it in ``Mapping.format``.
+FORMATS: dict[str, Callable[[Path, Mapping], pd.DataFrame]] = {
+    "csv": _load_csv,
+    "parquet": _load_parquet,
+    "xes": _load_xes,
+}
+
+
+# --- timestamps --------------------------------------------------------------------------------
+
+
+def _zone(source_tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(source_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SekatError(f"unknown time zone {source_tz!r} (use an IANA name)") from None
+
+
+def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> pd.Series:
+    """ISO 8601 fast path; mixed-format parsing only on the values that fail it."""
+    parsed = pd.to_datetime(values, format="ISO8601", utc=utc, errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
+        parsed = pd.Series(
+            pd.NaT, index=values.index, dtype="datetime64[us, UTC]" if utc else "datetime64[us]"
+        )
+    failed = parsed.isna()
+    if failed.any():
+        retry = values[failed]
+        uniques = retry.unique()
+        lookup = {}
+        for text in uniques:
+            try:
+                stamp = pd.to_datetime(text, format="mixed", utc=utc, dayfirst=dayfirst)
+            except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+                stamp = pd.NaT
+            if not utc and stamp is not pd.NaT and stamp.tzinfo is not None:
+                stamp = pd.NaT  # an offset our pattern missed: refuse to guess the zone
+            lookup[text] = stamp
+        fixed = retry.map(lookup)
+        parsed = parsed.astype("object")
+        parsed[failed] = fixed
+        parsed = pd.to_datetime(parsed, utc=utc)
+    return parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]")
+
+
+def parse_timestamps(
+    values: pd.Series, source_tz: str = schema.DEFAULT_SOURCE_TZ, *, dayfirst: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Turn raw timestamps into UTC instants, naming every value that cannot be read.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Timestamp text (or datetimes, naive or aware).
+    source_tz : str
+        IANA time zone in which naive values were written.
+    dayfirst : bool
+        How to read non-ISO day/month dates such as ``05/01/2024``.
+
+    Returns
+    -------
+    timestamps : pandas.Series
+        ``datetime64[ns, UTC]``; NaT where the value could not be read.
+    issues : pandas.Series
+        String codes: ``missing_timestamp``, ``unparseable_timestamp``,
+        ``timestamp_out_of_range`` (outside 1677-09-21 .. 2262-04-11, the nanosecond range),
+        ``nonexistent_local_time`` (a wall-clock time skipped by a daylight-saving change) or
+        ``ambiguous_local_time`` (read, see Notes); missing where the value is fine.
+
+    Notes
+    -----
+    Values carrying an offset or ``Z`` are honoured whatever ``source_tz`` says. A naive
+    wall-clock time that occurs twice (the hour repeated when daylight saving ends) is read as
+    the earlier instant, the first time the clock showed it, and flagged
+    ``ambiguous_local_time``. ISO 8601 values are parsed vectorised; only the rest go through
+    pandas' mixed-format parser, one distinct value at a time.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ts, issue = parse_timestamps(pd.Series(["2024-01-05 10:00", "2024-01-05T10:00+00:00",
+    ...                                         "soon", None]))
+    >>> ts.dt.strftime("%H:%M").tolist()
+    ['03:00', '10:00', nan, nan]
+    >>> issue.tolist()
+    [nan, nan, 'unparseable_timestamp', 'missing_timestamp']
+    """
+    zone = _zone(source_tz)
+    index = values.index
+    issues = pd.Series(pd.NA, index=index, dtype="str")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        utc = values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        issues[utc.isna()] = MISSING_TIMESTAMP
+        return _bound(utc, issues)
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        naive = values.astype("datetime64[us]")
+        issues[naive.isna()] = MISSING_TIMESTAMP
+        return _bound(_localise(naive, zone, issues), issues)
+
+    text = values.astype("str").str.strip()
+    missing = text.isna() | (text == "")
+    issues[missing] = MISSING_TIMESTAMP
+    present = text[~missing]
+    has_offset = present.str.contains(_OFFSET, na=False)
+    aware = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
+    naive = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
+    bad = pd.concat([aware[aware.isna()], naive[naive.isna()]]).index
+    issues[bad] = UNPARSEABLE_TIMESTAMP
+    local = _localise(naive, zone, issues)
+    utc = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
+    utc[aware.index] = aware
+    utc[local.index] = local
+    return _bound(utc, issues)
+
+
+def _localise(naive: pd.Series, zone: ZoneInfo, issues: pd.Series) -> pd.Series:
+    if naive.empty:
+        return naive.dt.tz_localize("UTC")
+    earlier = np.ones(len(naive), dtype=bool)  # DST side of a repeated hour = earlier instant
+    local = naive.dt.tz_localize(zone, ambiguous=earlier, nonexistent="NaT")
+    skipped = local.isna() & naive.notna()
+    issues[skipped[skipped].index] = NONEXISTENT_LOCAL_TIME
+    later = naive.dt.tz_localize(zone, ambiguous=~earlier, nonexistent="NaT")
+    twice = (local != later) & local.notna()
+    issues[twice[twice].index] = AMBIGUOUS_LOCAL_TIME
+    return local.dt.tz_convert("UTC")
+
+
+def _bound(utc: pd.Series, issues: pd.Series) -> tuple[pd.Series, pd.Series]:
+    outside = (utc < _NS_MIN) | (utc > _NS_MAX)
+    issues[outside[outside].index] = TIMESTAMP_OUT_OF_RANGE
+    inside = utc.where(~outside)
+    return inside.astype(schema.TIMESTAMP_DTYPE), issues
+
+
+# --- vocabularies ------------------------------------------------------------------------------
+
+
+def _strip_text(values: pd.Series) -> pd.Series:
+    text = values.astype("str").str.strip()
+    return text.where(text != "")
+
+
+def _map_vocabulary(
+    raw: pd.Series, table: dict[str, str], vocabulary: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into ``vocabulary`` (-1 = unknown or missing) and a mask of missing raw values."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    position = {name: i for i, name in enumerate(vocabulary)}
+    mapped = np.array(
+        [position.get(table.get(normalise_label(u), ""), -1) for u in uniques], dtype=np.int64
+    )
+    out = np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1, -1)
+    return out, codes < 0
+
+
+def canonicalise(
+    frame: pd.DataFrame,
+    mapping: Mapping | None = None,
+    source_tz: str = schema.DEFAULT_SOURCE_TZ,
+    *,
+    strict_channels: bool = False,
+    source_file: str | None = None,
+) -> pd.DataFrame:
+    """Bring a frame whose columns already carry canonical names onto the contract.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns :data:`toolkit.schema.REQUIRED_COLUMNS` (values as text or typed), optionally
+        category, region, provenance columns and extra columns.
+    mapping : Mapping, optional
+        Vocabulary mapping (channels, activities, agency aliases, kept columns, dayfirst).
+    source_tz : str
+        Time zone of naive timestamps (``mapping.source_tz`` wins when set).
+    strict_channels : bool
+        Leave unknown channels missing (to be quarantined) instead of reading them as ``other``.
+    source_file : str, optional
+        Base name written to ``source_file`` when the frame has none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical columns, provenance columns, kept columns, then :data:`READ_MARKERS`; one
+        row per input row in the same order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"case_id": ["r1"], "timestamp": ["2024-01-05 07:00"],
+    ...                     "agency": [" Kelurahan A "], "activity": ["Submitted"],
+    ...                     "channel": ["WA"]})
+    >>> row = canonicalise(raw).iloc[0]
+    >>> row["channel"], row["activity"], row["agency"], str(row["timestamp"])
+    ('whatsapp', 'submitted', 'Kelurahan A', '2024-01-05 00:00:00+00:00')
+    """
+    mapping = mapping if mapping is not None else Mapping()
+    tz = mapping.source_tz or source_tz
+    n = len(frame)
+    index = pd.RangeIndex(n)
+    frame = frame.reset_index(drop=True)
+    out: dict[str, Any] = {}
+
+    out[schema.CASE_ID] = _strip_text(frame[schema.CASE_ID])
+
+    timestamps, issues = parse_timestamps(frame[schema.TIMESTAMP], tz, dayfirst=mapping.dayfirst)
+    out[schema.TIMESTAMP] = timestamps
+
+    agency = _strip_text(frame[schema.AGENCY])
+    aliases = mapping.agency_table()
+    if aliases:
+        canonical = agency.map(lambda a: aliases.get(normalise_label(a), a), na_action="ignore")
+        agency = canonical.astype("str")
+    out[schema.AGENCY] = agency
+
+    activity_raw = (
+        _strip_text(frame[schema.ACTIVITY_RAW])
+        if schema.ACTIVITY_RAW in frame
+        else _strip_text(frame[schema.ACTIVITY])
+    )
+    activity_source = _strip_text(frame[schema.ACTIVITY])
+    codes, _ = _map_vocabulary(activity_source, mapping.activity_table(), schema.ACTIVITIES)
+    activity_unmapped = codes < 0
+    codes = np.where(activity_unmapped, schema.ACTIVITIES.index(schema.UNMAPPED_ACTIVITY), codes)
+    out[schema.ACTIVITY] = pd.Categorical.from_codes(codes, dtype=schema.ACTIVITY_DTYPE)
+
+    channel_raw = (
+        _strip_text(frame[schema.CHANNEL_RAW])
+        if schema.CHANNEL_RAW in frame
+        else _strip_text(frame[schema.CHANNEL])
+    )
+    channel_source = _strip_text(frame[schema.CHANNEL])
+    codes, missing = _map_vocabulary(channel_source, mapping.channel_table(), schema.CHANNELS)
+    channel_unmapped = (codes < 0) & ~missing
+    if not strict_channels:
+        codes = np.where(channel_unmapped, schema.CHANNELS.index(schema.UNKNOWN_CHANNEL), codes)
+    out[schema.CHANNEL] = pd.Categorical.from_codes(codes, dtype=schema.CHANNEL_DTYPE)
+
+    for optional in schema.OPTIONAL_COLUMNS:
+        if optional in frame:
+            out[optional] = _strip_text(frame[optional]).astype("category")
+        else:
+            out[optional] = pd.Series(pd.NA, index=index, dtype="str").astype("category")
+
+    out[schema.ACTIVITY_RAW] = activity_raw
+    out[schema.CHANNEL_RAW] = channel_raw
+    if schema.SOURCE_FILE in frame:
+        out[schema.SOURCE_FILE] = frame[schema.SOURCE_FILE].astype("str")
+    else:
+        out[schema.SOURCE_FILE] = pd.Series(source_file, index=index, dtype="str")
+    if schema.SOURCE_ROW in frame:
+        out[schema.SOURCE_ROW] = frame[schema.SOURCE_ROW].astype("int64")
+    else:
+        out[schema.SOURCE_ROW] = pd.Series(np.arange(n, dtype=np.int64), index=index)
+    for extra in mapping.keep:
+        if extra in frame and extra not in out:
+            column = frame[extra]
+            out[extra] = column.astype("str") if column.dtype == object else column
+
+    raw_text = frame[schema.TIMESTAMP].astype("str")
+    faulty = issues.notna() & (issues != AMBIGUOUS_LOCAL_TIME)
+    out[TIMESTAMP_RAW] = raw_text.where(faulty)
+    out[TIMESTAMP_ISSUE] = issues
+    out[CHANNEL_UNMAPPED] = pd.Series(channel_unmapped, index=index)
+    out[ACTIVITY_UNMAPPED] = pd.Series(activity_unmapped, index=index)
+    result = pd.DataFrame(out, index=index)
+    for column in (
+        schema.CASE_ID,
+        schema.AGENCY,
+        schema.ACTIVITY_RAW,
+        schema.CHANNEL_RAW,
+        TIMESTAMP_RAW,
+        TIMESTAMP_ISSUE,
+    ):
+        result[column] = result[column].astype("str")
+    return result
+
+
+# --- the front door ------------------------------------------------------------------------------
+
+
+def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
+    """Rename the log's columns to canonical names; keep only canonical and kept columns."""
+    found = [str(c) for c in raw.columns]
+    by_folded: dict[str, str] = {}
+    for name in found:
+        by_folded.setdefault(name.strip().lower(), name)
+
+    def locate(name: str) -> str | None:
+        if name in raw.columns:
+            return name
+        return by_folded.get(name.strip().lower())
+
+    chosen: dict[str, str] = {}  # canonical -> source
+    for source, target in mapping.columns.items():
+        located = locate(source)
+        if located is not None and target not in chosen:
+            chosen[target] = located
+    for name in schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS:
+        if name not in chosen:
+            located = locate(name)
+            if located is not None and located not in chosen.values():
+                chosen[name] = located
+    missing = [c for c in schema.REQUIRED_COLUMNS if c not in chosen]
+    if missing:
+        hints = {v: k for k, v in mapping.columns.items()}
+        wanted = ", ".join(
+            f"{c!r}" + (f" (mapped from {hints[c]!r})" if c in hints else "") for c in missing
+        )
+        raise MissingColumnError(
+            f"required column(s) {wanted} not found; columns found: "
+            f"{', '.join(map(repr, found)) or 'none'} (map yours with a [columns] mapping)",
+            file=path.name,
+            column=missing[0],
+        )
+    selected = {target: raw[source] for target, source in chosen.items()}
+    for extra in mapping.keep:
+        located = locate(extra)
+        if located is None:
+            raise MissingColumnError(
+                f"column {extra!r} named in 'keep' not found; columns found: "
+                f"{', '.join(map(repr, found))}",
+                file=path.name,
+                column=extra,
+            )
+        selected.setdefault(extra, raw[located])
+    return pd.DataFrame(selected, index=raw.index)
+
+
+def read_events(
+    path: str | Path,
+    mapping: Mapping | dict[str, Any] | str | Path | None = None,
+    preset: str | None = None,
+    source_tz: str = schema.DEFAULT_SOURCE_TZ,
+    *,
+    strict_channels: bool = False,
+) -> pd.DataFrame:
+    """Read an event log into the canonical event frame, one row per input row.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV file (plain or gzip-compressed) or a Parquet file; the format is detected from
+        the content, not the suffix.
+    mapping : Mapping, dict, path of a TOML file, or None
+        How the log names its columns, channels, activities and agencies (see
+        :mod:`toolkit.mapping`).
+    preset : str, optional
+        A named mapping from :data:`toolkit.mapping.PRESETS` (e.g. ``"sekat"``).
+    source_tz : str
+        IANA time zone of naive timestamps; default Asia/Jakarta (WIB).
+    strict_channels : bool
+        Leave channel values outside the vocabulary missing, so that
+        :func:`~toolkit.validation.validate` quarantines them, instead of reading them as
+        ``other``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical columns (:data:`toolkit.schema.DTYPES`), ``activity_raw``,
+        ``channel_raw``, ``source_file`` (base name), ``source_row`` (0-based data row), the
+        columns named in ``mapping.keep``, and the bookkeeping columns :data:`READ_MARKERS`.
+
+    Raises
+    ------
+    MissingColumnError
+        A required column is absent; the message names the file and column and lists the
+        columns found.
+    SekatError
+        The path does not exist, or the file is empty, binary, not valid UTF-8 (unless the
+        mapping names another encoding), or not well-formed CSV/Parquet.
+
+    Notes
+    -----
+    Columns other than the canonical ones and those named in ``mapping.keep`` are dropped on
+    reading (data minimisation). Channels and activities are matched ignoring case, spaces,
+    hyphens and underscores; unknown channels become ``other`` and unknown activities
+    ``in_progress``, flagged in ``channel_unmapped`` / ``activity_unmapped`` so the validation
+    report can count them. A missing channel stays missing here (validation fills it from
+    the other rows of the same case). Rows whose timestamp cannot be read have NaT, their raw
+    text in ``timestamp_raw`` and the reason in ``timestamp_issue``. A file that is not valid
+    UTF-8 is an error naming the first bad line, never silently re-decoded: name the encoding
+    in the mapping (``encoding = "cp1252"``) to read it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = p.write_text("ticket,created,agency,activity,channel\\n"
+    ...                  "T1,2024-01-05 09:00,Kelurahan A,Submitted,Loket\\n"
+    ...                  "T1,2024-01-05 10:00,Dinas PU,Queued,Loket\\n")
+    >>> ev = read_events(p, mapping={"columns": {"ticket": "case_id", "created": "timestamp"}})
+    >>> ev[["case_id", "activity", "channel", "source_row"]].values.tolist()
+    [['T1', 'submitted', 'walk_in', 0], ['T1', 'in_progress', 'walk_in', 1]]
+    >>> ev["activity_unmapped"].tolist()
+    [False, True]
+    """
+    path = Path(path)
+    resolved = resolve_mapping(mapping, preset)
+    fmt = resolved.format or detect_format(path)
+    if fmt not in FORMATS:
+        raise SekatError(
+            f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
+        )
+    raw = FORMATS[fmt](path, resolved)
+    raw = raw.reset_index(drop=True)
+    if schema.SOURCE_ROW not in raw.columns:
+        raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
+    if resolved.transform is not None:
+        raw = resolved.transform(raw).reset_index(drop=True)
+    selected = _select_columns(raw, resolved, path)
+    if schema.SOURCE_ROW in raw.columns:
+        selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()
+    selected[schema.SOURCE_FILE] = path.name
+    return canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)

@@ -1,0 +1,239 @@
+"""Validation with nothing lost: every input row is either kept or quarantined with a reason.
+
+:func:`validate` takes events from :func:`toolkit.readers.read_events` (or any frame with the
+required columns) and splits them into clean canonical events and a quarantine table; its report
+always satisfies ``rows_in == rows_kept + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit import readers, schema
+from toolkit.errors import MissingColumnError
+
+__all__ = ["REASONS", "REASON", "ValidationResult", "validate"]
+
+#: Column of the quarantine table that says why a row was set aside.
+REASON = "reason"
+
+MISSING_CASE_ID = "missing_case_id"
+MISSING_AGENCY = "missing_agency"
+UNKNOWN_CHANNEL = "unknown_channel"
+MISSING_CHANNEL = "missing_channel"
+DUPLICATE_EVENT = "duplicate_event"
+CHANNEL_CHANGES_WITHIN_CASE = "channel_changes_within_case"
+
+#: Quarantine reason codes, in the order they are checked (a row gets the first that applies).
+REASONS: tuple[str, ...] = (
+    MISSING_CASE_ID,
+    readers.MISSING_TIMESTAMP,
+    readers.UNPARSEABLE_TIMESTAMP,
+    readers.TIMESTAMP_OUT_OF_RANGE,
+    readers.NONEXISTENT_LOCAL_TIME,
+    MISSING_AGENCY,
+    UNKNOWN_CHANNEL,
+    DUPLICATE_EVENT,
+    CHANNEL_CHANGES_WITHIN_CASE,
+    MISSING_CHANNEL,
+)
+_TIMESTAMP_REASONS = REASONS[1:5]
+#: Key under which events with no channel on any row of their case are counted as ``other``.
+MISSING_RAW = "<missing>"
+
+
+@dataclass
+class ValidationResult:
+    """Clean events, quarantined rows and a report; see :func:`validate`."""
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    counts = values.value_counts(dropna=False)
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> ValidationResult:
+    """Split events into clean rows and quarantined rows, each quarantined row with a reason.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Output of :func:`toolkit.readers.read_events`, or any frame with the columns
+        :data:`toolkit.schema.REQUIRED_COLUMNS` (it is then read as
+        :func:`toolkit.readers.canonicalise` would, naive times in Asia/Jakarta).
+    strict_channels : bool
+        Quarantine rows whose channel is outside the vocabulary and the mapping
+        (``unknown_channel``) and cases with no channel at all (``missing_channel``), instead of
+        reading them as ``other`` and counting them.
+
+    Returns
+    -------
+    ValidationResult
+        ``clean``: canonical events with provenance columns (input order kept);
+        ``quarantine``: the quarantined input rows, unchanged, plus ``reason``;
+        ``report``: rows_in, rows_kept, rows_quarantined, reasons {code: count},
+        channels_mapped_to_other {raw: count}, unmapped_activities {raw: count},
+        ambiguous_local_times, cases_in, cases_kept, cases_with_quarantined_rows,
+        strict_channels.
+
+    Raises
+    ------
+    MissingColumnError
+        If a required column is missing.
+
+    Notes
+    -----
+    Each row receives the first reason of :data:`REASONS` that applies:
+
+    1. Row faults: ``missing_case_id``; ``missing_timestamp``, ``unparseable_timestamp``,
+       ``timestamp_out_of_range``, ``nonexistent_local_time`` (from the reader);
+       ``missing_agency``; ``unknown_channel`` (strict only).
+    2. ``duplicate_event``: among rows without a fault, a row equal to an earlier row in
+       every column except ``source_file`` and ``source_row`` (the first is kept).
+    3. The channel is an attribute of the request (its intake channel). A row without a
+       channel takes the one channel its case's other rows agree on. When the rows of a case
+       name different channels, the treatment of the request is unknown, so the *whole case*
+       is quarantined (``channel_changes_within_case``): dropping only the minority rows would
+       silently shorten its path and undercount its hops. A case with no channel on any row
+       becomes ``other`` (counted under ``"<missing>"``), or is quarantined as
+       ``missing_channel`` when strict.
+
+    Rows of a case that lost other rows to quarantine are kept; the report counts such
+    cases in ``cases_with_quarantined_rows`` because their paths may be incomplete.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({
+    ...     "case_id": ["a", "a", "a", "b"],
+    ...     "timestamp": ["2024-01-05 08:00", "2024-01-05 08:00", "2024-01-05 09:00", "never"],
+    ...     "agency": ["Kel. A", "Kel. A", "Dinas PU", "Kel. B"],
+    ...     "activity": ["submitted", "submitted", "resolved", "submitted"],
+    ...     "channel": ["twitter", "twitter", "", "phone"]})
+    >>> result = validate(raw)
+    >>> result.clean["channel"].tolist()
+    ['twitter', 'twitter']
+    >>> result.quarantine["reason"].tolist()
+    ['duplicate_event', 'unparseable_timestamp']
+    >>> r = result.report
+    >>> r["rows_in"], r["rows_kept"], r["rows_quarantined"], r["cases_kept"]
+    (4, 2, 2, 1)
+    """
+    missing = [c for c in schema.REQUIRED_COLUMNS if c not in events.columns]
+    if missing:
+        files = (
+            sorted(events[schema.SOURCE_FILE].dropna().astype(str).unique())
+            if schema.SOURCE_FILE in events
+            else []
+        )
+        raise MissingColumnError(
+            f"required column(s) {', '.join(map(repr, missing))} not found; columns found: "
+            f"{', '.join(map(repr, map(str, events.columns))) or 'none'}",
+            file=", ".join(files) or None,
+            column=missing[0],
+        )
+    original = events.reset_index(drop=True)
+    if not set(readers.READ_MARKERS) <= set(original.columns):
+        keep = tuple(
+            c
+            for c in original.columns
+            if c not in schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS
+            and c not in readers.READ_MARKERS
+        )
+        from toolkit.mapping import Mapping
+
+        original = readers.canonicalise(
+            original, Mapping(keep=keep), strict_channels=strict_channels
+        )
+    frame = original
+    n = len(frame)
+    reason = pd.Series(pd.NA, index=frame.index, dtype="str")
+
+    def assign(mask: pd.Series | np.ndarray, code: str) -> None:
+        mask = pd.Series(np.asarray(mask, dtype=bool), index=frame.index) & reason.isna()
+        reason[mask] = code
+
+    assign(frame[schema.CASE_ID].isna(), MISSING_CASE_ID)
+    issue = frame[readers.TIMESTAMP_ISSUE]
+    for code in _TIMESTAMP_REASONS:
+        assign(issue == code, code)
+    assign(frame[schema.TIMESTAMP].isna(), readers.MISSING_TIMESTAMP)
+    assign(frame[schema.AGENCY].isna(), MISSING_AGENCY)
+    channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool)
+    if strict_channels:
+        assign(channel_unmapped, UNKNOWN_CHANNEL)
+
+    content = [
+        c
+        for c in frame.columns
+        if c not in (schema.SOURCE_FILE, schema.SOURCE_ROW) and c not in readers.READ_MARKERS
+    ]
+    alive = reason.isna()
+    duplicated = frame.loc[alive, content].duplicated(keep="first")
+    assign(duplicated.reindex(frame.index, fill_value=False), DUPLICATE_EVENT)
+
+    # The channel is a case attribute: fill gaps from the case, quarantine disagreeing cases.
+    alive = reason.isna()
+    channel = frame[schema.CHANNEL].astype("object")
+    cases = frame[schema.CASE_ID]
+    per_case = channel[alive].groupby(cases[alive], sort=False).nunique(dropna=True)
+    conflicting = per_case.index[per_case > 1]
+    assign(alive & cases.isin(conflicting), CHANNEL_CHANGES_WITHIN_CASE)
+    alive = reason.isna()
+    known = channel[alive].dropna()
+    case_channel = known.groupby(cases[known.index], sort=False).first()
+    filled = channel.where(channel.notna(), cases.map(case_channel))
+    no_channel = alive & filled.isna()
+    if strict_channels:
+        assign(no_channel, MISSING_CHANNEL)
+    else:
+        filled = filled.where(~no_channel, schema.UNKNOWN_CHANNEL)
+
+    kept = reason.isna()
+    clean = frame.loc[kept].copy()
+    clean[schema.CHANNEL] = filled[kept].astype(schema.CHANNEL_DTYPE)
+    clean = clean.drop(columns=list(readers.READ_MARKERS)).reset_index(drop=True)
+
+    quarantine = events.reset_index(drop=True).loc[~kept].copy()
+    for column in (schema.SOURCE_FILE, schema.SOURCE_ROW, readers.TIMESTAMP_RAW):
+        if column not in quarantine:
+            quarantine[column] = frame.loc[~kept, column]
+    quarantine[REASON] = reason[~kept].astype("str")
+    quarantine = quarantine.reset_index(drop=True)
+
+    report: dict[str, Any] = {
+        "rows_in": n,
+        "rows_kept": int(kept.sum()),
+        "rows_quarantined": int((~kept).sum()),
+        "reasons": {code: int((reason == code).sum()) for code in REASONS},
+        "channels_mapped_to_other": {},
+        "unmapped_activities": _counts(
+            frame.loc[frame[readers.ACTIVITY_UNMAPPED].astype(bool), schema.ACTIVITY_RAW].fillna(
+                MISSING_RAW
+            )
+        ),
+        "ambiguous_local_times": int((issue == readers.AMBIGUOUS_LOCAL_TIME).sum()),
+        "cases_in": int(cases.nunique(dropna=True)),
+        "cases_kept": int(clean[schema.CASE_ID].nunique()),
+        "cases_with_quarantined_rows": int(
+            clean[schema.CASE_ID]
+            .isin(cases[~kept].dropna().unique())
+            .groupby(clean[schema.CASE_ID])
+            .any()
+            .sum()
+        ),
+        "strict_channels": bool(strict_channels),
+    }
+    if not strict_channels:
+        raw_other = frame.loc[kept & channel_unmapped, schema.CHANNEL_RAW]
+        missing_other = pd.Series(MISSING_RAW, index=frame.index[kept & no_channel], dtype="str")
+        report["channels_mapped_to_other"] = _counts(pd.concat([raw_other, missing_other]))
+    return ValidationResult(clean=clean, quarantine=quarantine, report=report)
