@@ -8,6 +8,7 @@ codes (``walk_in``, ``channel_group``) without an entry are made readable ("Walk
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -79,6 +80,31 @@ LABELS: dict[str, dict[str, str]] = {
         "id": "Tebal garis: jumlah perpindahan",
     },
     "scenario": {"en": "Scenario", "id": "Skenario"},
+    # quarantine reasons (codes of toolkit.validation.REASONS)
+    "missing_case_id": {"en": "Missing request id", "id": "ID permohonan kosong"},
+    "missing_timestamp": {"en": "Missing timestamp", "id": "Waktu kosong"},
+    "unparseable_timestamp": {"en": "Unreadable timestamp", "id": "Waktu tidak terbaca"},
+    "timestamp_out_of_range": {
+        "en": "Timestamp out of range",
+        "id": "Waktu di luar rentang",
+    },
+    "nonexistent_local_time": {
+        "en": "Nonexistent local time",
+        "id": "Waktu lokal tidak ada",
+    },
+    "missing_agency": {"en": "Missing agency", "id": "Instansi kosong"},
+    "unknown_channel": {"en": "Unknown channel", "id": "Kanal tidak dikenal"},
+    "missing_channel": {"en": "Missing channel", "id": "Kanal kosong"},
+    "duplicate_event": {"en": "Duplicate event", "id": "Kejadian ganda"},
+    "channel_changes_within_case": {
+        "en": "Channel changes within a request",
+        "id": "Kanal berubah dalam satu permohonan",
+    },
+    "share_of_rows": {"en": "Share of rows", "id": "Proporsi baris"},
+    "quarantined_by_reason": {
+        "en": "Quarantined rows by reason",
+        "id": "Baris yang dikarantina menurut alasan",
+    },
     # estimation methods
     "naive": {"en": "Naive comparison", "id": "Perbandingan naif"},
     "twfe": {"en": "Naive two-way fixed effects", "id": "Efek tetap dua arah (naif)"},
@@ -259,6 +285,42 @@ def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, st
     if missing:
         raise SekatError(f"{what} is missing in language(s) {missing}")
     return {lang: str(text[lang]).strip() for lang in LANGS}
+
+
+def format_number(x: float, lang: str = "en", decimals: int | None = None) -> str:
+    """A number as a reader of ``lang`` writes it: 1,234.5 in English, 1.234,5 in Indonesian.
+
+    Parameters
+    ----------
+    x : float
+        The number; NaN gives an en dash.
+    lang : {"en", "id"}
+        Language.
+    decimals : int, optional
+        Digits after the decimal point; default 0 from 100 up, 1 from 10 up, else 2.
+
+    Returns
+    -------
+    str
+        With a true minus sign (U+2212).
+
+    Examples
+    --------
+    >>> format_number(-1234.5, "id", decimals=1)
+    '−1.234,5'
+    >>> format_number(0.314)
+    '0.31'
+    """
+    check_lang(lang)
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    x = float(x)
+    if decimals is None:
+        decimals = 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2
+    text = f"{x:,.{decimals}f}"
+    if lang == "id":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text.replace("-", "−")
 
 
 def labels_for(values: Iterable[object], lang: str = "en") -> list[str]:

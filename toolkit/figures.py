@@ -1,0 +1,1101 @@
+"""Figures in one house style: each function takes a tidy table and returns a matplotlib Figure.
+
+The house style (:data:`HOUSE_RC`, :func:`house_style`) uses the Okabe-Ito palette, which
+stays distinguishable for readers with the common colour-vision deficiencies, type sizes that
+read on a slide and in print, and no chartjunk (no top/right spines, light grid, no frames).
+Every function draws its words from :mod:`toolkit.labels` in English or Bahasa Indonesia
+(``lang="en"|"id"``), never saves or shows (that is :func:`toolkit.export.export_figure`'s
+job), and passes its table through :func:`toolkit.disclosure.suppress_small_cells` first:
+no group of fewer than ``threshold`` requests is drawn or labelled. What was left out is kept
+on the figure (:func:`figure_suppression`) so that the exporter's caption can name it.
+
+Figures are built with :class:`matplotlib.figure.Figure` rather than pyplot, so that nothing
+is registered globally and a notebook shows each figure once.
+
+Figures show no totals of the cells they draw, so only primary suppression applies to them;
+tables exported with published totals get secondary suppression in
+:func:`toolkit.export.export_table`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
+
+import matplotlib as mpl
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from toolkit import schema
+from toolkit.disclosure import Suppression, suppress_small_cells
+from toolkit.errors import MissingColumnError, SekatError
+from toolkit.labels import check_lang, format_number, label
+
+#: The Okabe-Ito colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+#: Order in which series take colours (yellow last: it is faint on white).
+SERIES_COLOURS: tuple[str, ...] = tuple(
+    OKABE_ITO[c]
+    for c in (
+        "blue",
+        "orange",
+        "bluish_green",
+        "vermillion",
+        "reddish_purple",
+        "sky_blue",
+        "black",
+        "yellow",
+    )
+)
+NEUTRAL: str = "#6E6E6E"
+#: A fixed colour per channel group, the same in every figure.
+CHANNEL_GROUP_COLOURS: dict[str, str] = {
+    schema.SOCIAL: OKABE_ITO["blue"],
+    schema.DIGITAL: OKABE_ITO["bluish_green"],
+    schema.TRADITIONAL: OKABE_ITO["orange"],
+    schema.OTHER: NEUTRAL,
+}
+#: Default figure size in inches: fits a slide and a printed column at 300 dpi.
+FIGSIZE: tuple[float, float] = (7.5, 4.5)
+#: Base font size in points.
+FONT_SIZE: float = 11.0
+
+#: Matplotlib settings of the house style.
+HOUSE_RC: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": FONT_SIZE,
+    "axes.titlesize": FONT_SIZE + 2,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 10,
+    "axes.labelsize": FONT_SIZE,
+    "axes.labelcolor": "#222222",
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "axes.prop_cycle": mpl.cycler(color=list(SERIES_COLOURS)),
+    "xtick.labelsize": FONT_SIZE - 1,
+    "ytick.labelsize": FONT_SIZE - 1,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "grid.color": "#E0E0E0",
+    "grid.linewidth": 0.7,
+    "legend.fontsize": FONT_SIZE - 1,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+    "lines.markersize": 7,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.dpi": 300,
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+}
+
+#: Attribute of a Figure holding its :class:`~toolkit.disclosure.Suppression`.
+_SUPPRESSION_ATTR = "sekat_suppression"
+
+
+@contextlib.contextmanager
+def house_style() -> Iterator[None]:
+    """Draw in the house style inside a ``with`` block (for figures of your own).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> with house_style():
+    ...     fig = Figure()
+    ...     ax = fig.subplots()
+    >>> ax.spines["top"].get_visible()
+    False
+    """
+    with mpl.rc_context(HOUSE_RC):
+        yield
+
+
+def figure_suppression(fig: Figure) -> pd.DataFrame:
+    """What a figure function left out: one row per group not drawn (empty if none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fig = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social", "other"],
+    ...                                          "hops": [1.2, 2.0], "n": [50, 4]}))
+    >>> figure_suppression(fig)
+      channel_group suppression
+    0         other     primary
+    """
+    suppression = getattr(fig, _SUPPRESSION_ATTR, None)
+    if suppression is None:
+        return pd.DataFrame(columns=["suppression"])
+    return suppression.record
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise SekatError(f"{what} needs a DataFrame, got {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{what} needs column(s) {missing}; the table has {list(table.columns)}",
+            column=missing[0],
+        )
+
+
+def _new_figure(figsize: tuple[float, float] | None = None) -> tuple[Figure, mpl.axes.Axes]:
+    fig = Figure(figsize=figsize or FIGSIZE, layout="constrained")
+    ax = fig.subplots()
+    # Tick sizes are stored on the axes so that they survive leaving the rc context.
+    ax.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
+    return fig, ax
+
+
+def _finish(fig: Figure, ax, title: str | None, default_title: str, lang: str, supp) -> Figure:
+    if title is None:
+        title = label(default_title, lang)
+    if title:
+        # A figure title flush with the left edge, wherever the axes start.
+        fig.suptitle(title, x=0.01, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
+    setattr(fig, _SUPPRESSION_ATTR, supp)
+    return fig
+
+
+def _colours_for(values: Sequence[object]) -> dict[object, str]:
+    if all(v in CHANNEL_GROUP_COLOURS for v in values):
+        return {v: CHANNEL_GROUP_COLOURS[v] for v in values}
+    return {v: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, v in enumerate(values)}
+
+
+def _ordered(values: pd.Series) -> list[object]:
+    """Distinct values in vocabulary order for channels and channel groups, else as they come."""
+    distinct = list(dict.fromkeys(values.astype("object").tolist()))
+    for vocabulary in (tuple(schema.CHANNEL_GROUPS), schema.CHANNELS):
+        if all(v in vocabulary for v in distinct):
+            return [v for v in vocabulary if v in distinct]
+    return distinct
+
+
+def _fmt(x: float, lang: str) -> str:
+    return format_number(x, lang)
+
+
+def _interval(low: float, high: float, lang: str) -> str:
+    # Indonesian writes decimals with a comma, so the bounds are separated by a semicolon.
+    sep = "; " if lang == "id" else ", "
+    return f"[{_fmt(low, lang)}{sep}{_fmt(high, lang)}]"
+
+
+def _count(n: float, lang: str) -> str:
+    return format_number(n, lang, decimals=0)
+
+
+def _localise_axis(axis, lang: str) -> None:
+    """Tick labels with the thousands and decimal marks of ``lang``."""
+
+    def tick(value: float, _pos: object) -> str:
+        if value == 0:
+            return "0"
+        decimals = (
+            0 if float(value).is_integer() else max(0, 2 - int(np.floor(np.log10(abs(value)))))
+        )
+        return format_number(value, lang, decimals=min(decimals, 3))
+
+    axis.set_major_formatter(FuncFormatter(tick))
+    # Few ticks: long localised numbers must not run into each other.
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+
+
+def _suppress_rows(
+    table: pd.DataFrame, count_col: str | None, group_cols: Sequence[str], threshold: int
+) -> Suppression:
+    if count_col is None or count_col not in table.columns:
+        table = table.assign(**{"__n": np.nan})
+        count_col = "__n"
+    values = [c for c in table.columns if c not in group_cols and c != count_col]
+    supp = suppress_small_cells(
+        table,
+        count_col=count_col,
+        threshold=threshold,
+        group_cols=list(group_cols),
+        totals=[],
+        value_cols=values,
+    )
+    if count_col == "__n":
+        table = supp.table.drop(columns="__n")
+        supp = Suppression(table, supp.record, supp.withheld_totals, threshold, supp.group_cols)
+    return supp
+
+
+def forest_plot(
+    results: pd.DataFrame,
+    *,
+    lang: str = "en",
+    reference: float | None = 0.0,
+    xlabel: str | None = None,
+    title: str | None = None,
+    log_scale: bool = False,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Estimates with their confidence intervals, one row per term (and method).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A tidy result table (:data:`toolkit.schema.RESULT_COLUMNS`): term, estimate, ci_low,
+        ci_high, and optionally n and method. Several methods per term are drawn side by side.
+    lang : {"en", "id"}
+        Language of the labels.
+    reference : float or None, default 0
+        Where to draw the "no effect" line (use 1 for ratios); None for no line.
+    xlabel : str, optional
+        Axis label; default the label of "estimate" in ``lang``.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    log_scale : bool
+        Log-scaled axis (for rate or hazard ratios).
+    threshold : int, default 10
+        Estimates whose ``n`` is smaller are not drawn (rows without n are drawn).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = pd.DataFrame({"term": ["social", "social"], "estimate": [-0.8, -0.3],
+    ...                     "ci_low": [-1.0, -0.5], "ci_high": [-0.6, -0.1],
+    ...                     "n": [500, 500], "method": ["naive", "aipw"]})
+    >>> fig = forest_plot(res, lang="id")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['Media sosial']
+
+    Notes
+    -----
+    Terms are listed top to bottom in the order they first appear; each method keeps its
+    colour and marker across terms, so the figure reads in grey scale too.
+    """
+    check_lang(lang)
+    _require(results, ["term", "estimate", "ci_low", "ci_high"], "forest_plot")
+    keys = ["term", "method"] if "method" in results.columns else ["term"]
+    supp = _suppress_rows(results, "n", keys, threshold)
+    shown = supp.published
+    terms = list(dict.fromkeys(shown["term"].astype("object")))
+    methods = list(dict.fromkeys(shown["method"].astype("object"))) if "method" in shown else [None]
+    colours = _colours_for(methods)
+    markers = ["o", "s", "D", "^", "v", "P"]
+    height = max(2.8, 1.2 + 0.55 * len(terms) * max(1, len(methods) * 0.6))
+    with house_style():
+        fig, ax = _new_figure((FIGSIZE[0], height))
+        step = 0.7 / max(1, len(methods))
+        for j, method in enumerate(methods):
+            rows = shown if method is None else shown.loc[shown["method"] == method]
+            y = np.array([terms.index(t) for t in rows["term"]], dtype=float)
+            y = y + (j - (len(methods) - 1) / 2) * step
+            est = rows["estimate"].to_numpy(float)
+            lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
+            ax.hlines(y, lo, hi, color=colours[method], linewidth=2.2)
+            ax.plot(
+                est,
+                y,
+                linestyle="none",
+                marker=markers[j % len(markers)],
+                color=colours[method],
+                markeredgecolor="white",
+                markersize=8,
+                label=None if method is None else label(method, lang),
+            )
+            for yi, e, low, high in zip(y, est, lo, hi, strict=True):
+                ax.annotate(
+                    f"{_fmt(e, lang)} {_interval(low, high, lang)}",
+                    xy=(1.0, yi),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(8, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=FONT_SIZE - 1,
+                    color=colours[method],
+                    annotation_clip=False,
+                )
+        if reference is not None:
+            ax.axvline(reference, color="#444444", linewidth=1, linestyle="--", zorder=0)
+        if log_scale:
+            ax.set_xscale("log")
+        else:
+            _localise_axis(ax.xaxis, lang)
+        ax.set_yticks(range(len(terms)), [label(t, lang) for t in terms])
+        ax.set_ylim(len(terms) - 0.5, -0.5)
+        ax.grid(axis="x")
+        ax.set_xlabel(xlabel or f"{label('estimate', lang)} ({label('ci', lang).lower()})")
+        if methods != [None] and len(methods) > 1:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=len(methods))
+        return _finish(fig, ax, title, "title_forest", lang, supp)
+
+
+def survival_plot(
+    curves: pd.DataFrame,
+    *,
+    lang: str = "en",
+    group_col: str = "group",
+    time_unit: str = "days",
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Kaplan-Meier curves with confidence bands: the share of requests still open over time.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        Tidy, one row per group and time: ``time``, ``survival``, ``ci_low``, ``ci_high``,
+        ``group_col``, and the group size as ``n`` (constant per group) or ``at_risk``
+        (requests still open and observed just before ``time``).
+    lang : {"en", "id"}
+        Language of the labels.
+    group_col : str, default "group"
+        Column naming the curve (e.g. channel group).
+    time_unit : {"days", "hours"}
+        Unit of ``time``, for the axis label.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Groups of fewer requests are not drawn; with ``at_risk``, each curve also stops
+        where fewer than ``threshold`` requests remain at risk.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"time": [0, 5, 0, 5], "survival": [1, .4, 1, .7],
+    ...                        "ci_low": [1, .3, 1, .6], "ci_high": [1, .5, 1, .8],
+    ...                        "group": ["social", "social", "traditional", "traditional"],
+    ...                        "n": [200, 200, 150, 150]})
+    >>> fig = survival_plot(curves, lang="id")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['Media sosial (n = 200)', 'Tradisional (n = 150)']
+
+    Notes
+    -----
+    The curves are drawn as steps, right-continuous, as the Kaplan-Meier estimator is. The
+    tail where fewer than ``threshold`` requests are at risk is cut because each step there
+    would describe a handful of requests (and is too noisy to read anyway).
+
+    References
+    ----------
+    Kaplan, E. L. and Meier, P. (1958). Nonparametric estimation from incomplete
+    observations. *Journal of the American Statistical Association*, 53(282), 457-481.
+    """
+    check_lang(lang)
+    if time_unit not in ("days", "hours"):
+        raise SekatError(f"time_unit must be 'days' or 'hours', got {time_unit!r}")
+    _require(curves, ["time", "survival", "ci_low", "ci_high", group_col], "survival_plot")
+    size_col = "n" if "n" in curves.columns else "at_risk"
+    _require(curves, [size_col], "survival_plot (group sizes, for disclosure control)")
+    sizes = (
+        curves.groupby(group_col, sort=False, observed=True)[size_col]
+        .max()
+        .rename("n")
+        .reset_index()
+    )
+    supp = _suppress_rows(sizes, "n", [group_col], threshold)
+    shown_groups = _ordered(supp.published[group_col])
+    n_of = dict(zip(supp.published[group_col], supp.published["n"], strict=True))
+    colours = _colours_for(shown_groups)
+    with house_style():
+        fig, ax = _new_figure()
+        for group in shown_groups:
+            curve = curves.loc[curves[group_col] == group].sort_values("time", kind="stable")
+            if "at_risk" in curve.columns:
+                curve = curve.loc[curve["at_risk"] >= threshold]
+            t = curve["time"].to_numpy(float)
+            colour = colours[group]
+            ax.fill_between(
+                t,
+                curve["ci_low"].to_numpy(float),
+                curve["ci_high"].to_numpy(float),
+                step="post",
+                color=colour,
+                alpha=0.18,
+                linewidth=0,
+            )
+            ax.step(
+                t,
+                curve["survival"].to_numpy(float),
+                where="post",
+                color=colour,
+                label=f"{label(group, lang)} (n = {_count(n_of[group], lang)})",
+            )
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _localise_axis(ax.xaxis, lang)
+        ax.grid(axis="y")
+        ax.set_xlabel(label(f"time_{time_unit}", lang))
+        ax.set_ylabel(label("share_open", lang))
+        if shown_groups:
+            ax.legend(loc="upper right")
+        return _finish(fig, ax, title, "title_km", lang, supp)
+
+
+def hops_summary(cases: pd.DataFrame, by: str = schema.CHANNEL_GROUP) -> pd.DataFrame:
+    """Mean hops per request by group, with a normal 95% interval and n: the bar chart's input.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        The case table (``hops`` and ``by``). Requests whose hops are missing are left out.
+    by : str, default "channel_group"
+        Grouping column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``by``, hops (mean), ci_low, ci_high, n.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cases = pd.DataFrame({"channel_group": ["social", "social", "digital"],
+    ...                       "hops": [1, 3, 2]})
+    >>> hops_summary(cases)
+      channel_group  hops  ci_low  ci_high  n
+    0        social   2.0    0.04     3.96  2
+    1       digital   2.0     NaN      NaN  1
+
+    Notes
+    -----
+    The interval is mean ± 1.96 standard errors (sample standard deviation over sqrt(n)).
+    """
+    _require(cases, [schema.HOPS, by], "hops_summary")
+    hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
+    grouped = hops.groupby(cases[by].astype("object"), sort=False)
+    out = pd.DataFrame(
+        {"hops": grouped.mean(), "sd": grouped.std(), "n": grouped.count().astype("int64")}
+    )
+    se = out["sd"] / np.sqrt(out["n"])
+    out["ci_low"] = (out["hops"] - 1.959964 * se).round(3)
+    out["ci_high"] = (out["hops"] + 1.959964 * se).round(3)
+    out = out.rename_axis(by).reset_index()
+    return out[[by, "hops", "ci_low", "ci_high", "n"]]
+
+
+def hops_by_channel_plot(
+    table: pd.DataFrame,
+    *,
+    lang: str = "en",
+    by: str = schema.CHANNEL_GROUP,
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Bar chart of mean hand-offs per request by intake channel group, each bar with its n.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``by``, ``hops`` (mean hops), ``n`` and optionally ``ci_low``/``ci_high``
+        (as made by :func:`hops_summary`).
+    lang : {"en", "id"}
+        Language of the labels.
+    by : str, default "channel_group"
+        The grouping column (``channel`` works too).
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Groups of fewer requests are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"channel_group": ["traditional", "social"],
+    ...                       "hops": [2.4, 1.1], "n": [300, 120]})
+    >>> fig = hops_by_channel_plot(table)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['Social media', 'Traditional']
+    """
+    check_lang(lang)
+    _require(table, [by, "hops", "n"], "hops_by_channel_plot")
+    supp = _suppress_rows(table, "n", [by], threshold)
+    shown = supp.published
+    order = _ordered(shown[by])
+    shown = shown.set_index(shown[by].astype("object")).loc[order]
+    colours = _colours_for(order)
+    with house_style():
+        fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(order))))
+        y = np.arange(len(order))
+        values = shown["hops"].to_numpy(float)
+        ax.barh(y, values, color=[colours[g] for g in order], height=0.62)
+        has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
+        ends = values.copy()
+        if has_ci:
+            lo, hi = shown["ci_low"].to_numpy(float), shown["ci_high"].to_numpy(float)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            ax.errorbar(
+                values[ok],
+                y[ok],
+                xerr=[values[ok] - lo[ok], hi[ok] - values[ok]],
+                fmt="none",
+                ecolor="#222222",
+                elinewidth=1.2,
+                capsize=3,
+            )
+            ends = np.where(ok, np.fmax(hi, values), values)
+        for yi, end, v, n in zip(y, ends, values, shown["n"], strict=True):
+            ax.annotate(
+                f"{_fmt(v, lang)}  (n = {_count(n, lang)})",
+                xy=(end, yi),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=FONT_SIZE - 1,
+            )
+        ax.set_yticks(y, [label(g, lang) for g in order])
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        right = float(np.nanmax(ends)) if len(ends) else 1.0
+        ax.set_xlim(0, right * 1.35 if right > 0 else 1)
+        ax.grid(axis="x")
+        _localise_axis(ax.xaxis, lang)
+        ax.set_xlabel(label("mean_hops", lang))
+        return _finish(fig, ax, title, "title_hops", lang, supp)
+
+
+def event_study_plot(
+    table: pd.DataFrame,
+    *,
+    lang: str = "en",
+    naive_methods: Sequence[str] = ("twfe", "naive"),
+    ylabel: str | None = None,
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Event-study estimates before and after the social-media desk opened, naive TWFE beside.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tidy: ``event_time`` (periods relative to adoption; -1 is usually the reference),
+        ``estimate``, ``ci_low``, ``ci_high``, ``method``, optionally ``n``.
+    lang : {"en", "id"}
+        Language of the labels.
+    naive_methods : sequence of str
+        Methods drawn as the naive comparison (hollow squares, dashed).
+    ylabel : str, optional
+        Axis label; default "Effect on the outcome" in ``lang``.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Estimates with ``n`` smaller than this are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> es = pd.DataFrame({"event_time": [-2, -1, 0, 1] * 2,
+    ...                    "estimate": [0.0, 0.0, -0.5, -0.6, 0.1, 0.0, -0.2, -0.3],
+    ...                    "ci_low": [-0.1, 0.0, -0.7, -0.8, 0.0, 0.0, -0.4, -0.5],
+    ...                    "ci_high": [0.1, 0.0, -0.3, -0.4, 0.2, 0.0, 0.0, -0.1],
+    ...                    "method": ["event_study"] * 4 + ["twfe"] * 4})
+    >>> fig = event_study_plot(es)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['Robust event study', 'Naive two-way fixed effects']
+
+    Notes
+    -----
+    The dotted vertical line sits half a period before time 0, between the last period
+    before and the first period after adoption. Pre-period estimates near zero support
+    parallel trends; they do not prove it.
+
+    References
+    ----------
+    Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple
+    time periods. *Journal of Econometrics*, 225(2), 200-230.
+    """
+    check_lang(lang)
+    _require(table, ["event_time", "estimate", "ci_low", "ci_high"], "event_study_plot")
+    if "method" not in table.columns:
+        table = table.assign(method="event_study")
+    supp = _suppress_rows(table, "n", ["event_time", "method"], threshold)
+    shown = supp.published
+    methods = list(dict.fromkeys(shown["method"].astype("object")))
+    methods.sort(key=lambda m: m in naive_methods)  # robust first
+    robust_colours = iter(c for c in SERIES_COLOURS if c != OKABE_ITO["vermillion"])
+    with house_style():
+        fig, ax = _new_figure()
+        offset = 0.12 if len(methods) > 1 else 0.0
+        for j, method in enumerate(methods):
+            rows = shown.loc[shown["method"] == method].sort_values("event_time")
+            naive = method in naive_methods
+            colour = OKABE_ITO["vermillion"] if naive else next(robust_colours)
+            x = rows["event_time"].to_numpy(float) + (j - (len(methods) - 1) / 2) * offset
+            est = rows["estimate"].to_numpy(float)
+            lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
+            ax.vlines(x, lo, hi, color=colour, linewidth=1.8, alpha=0.9)
+            ax.plot(
+                x,
+                est,
+                marker="s" if naive else "o",
+                markerfacecolor="white" if naive else colour,
+                markeredgecolor=colour,
+                markeredgewidth=1.8,
+                color=colour,
+                linestyle="--" if naive else "-",
+                linewidth=1.2,
+                label=label(method, lang),
+            )
+        ax.axhline(0, color="#444444", linewidth=1)
+        ax.axvline(-0.5, color="#444444", linewidth=1, linestyle=":")
+        ax.annotate(
+            f"← {label('before', lang)}",
+            xy=(-0.5, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-6, -2),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            color="#444444",
+        )
+        ax.annotate(
+            f"{label('after', lang)} →",
+            xy=(-0.5, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(6, -2),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            color="#444444",
+        )
+        times = shown["event_time"].to_numpy(float)
+        if len(times):
+            ticks = np.arange(np.floor(times.min()), np.ceil(times.max()) + 1)
+            if len(ticks) > 16:
+                ticks = ticks[:: int(np.ceil(len(ticks) / 16))]
+            ax.set_xticks(ticks)
+        ax.grid(axis="y")
+        ax.set_xlabel(label("event_time", lang))
+        _localise_axis(ax.yaxis, lang)
+        ax.set_ylabel(ylabel or label("effect", lang))
+        if methods:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(methods))
+        return _finish(fig, ax, title, "title_event_study", lang, supp)
+
+
+def _edge_list(flows: pd.DataFrame | nx.DiGraph) -> pd.DataFrame:
+    if isinstance(flows, nx.Graph):
+        rows = [
+            {
+                schema.FROM_AGENCY: u,
+                schema.TO_AGENCY: v,
+                schema.COUNT: data.get("weight", data.get(schema.COUNT, 1)),
+            }
+            for u, v, data in flows.edges(data=True)
+        ]
+        return pd.DataFrame(rows, columns=[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT])
+    _require(flows, [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT], "network_plot")
+    return (
+        flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)[
+            schema.COUNT
+        ]
+        .sum()
+        .reset_index()
+    )
+
+
+def network_plot(
+    flows: pd.DataFrame | nx.DiGraph,
+    *,
+    lang: str = "en",
+    max_agencies: int = 15,
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """The hand-off network: agencies as nodes, arrows as hand-offs, width by count.
+
+    Parameters
+    ----------
+    flows : pandas.DataFrame or networkx.DiGraph
+        An edge list (from_agency, to_agency, count; other columns are summed over) or the
+        graph of :func:`toolkit.handover_graph` (edge attribute ``weight``).
+    lang : {"en", "id"}
+        Language of the labels.
+    max_agencies : int, default 15
+        Only the agencies with the most published hand-offs are drawn, so labels stay
+        readable.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Agency pairs with fewer hand-offs are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> flows = pd.DataFrame({"from_agency": ["Intake", "Intake", "Roads"],
+    ...                       "to_agency": ["Roads", "Water", "Intake"],
+    ...                       "count": [120, 40, 3]})
+    >>> fig = network_plot(flows)
+    >>> figure_suppression(fig)
+      from_agency to_agency suppression
+    0       Roads    Intake     primary
+    >>> sorted(t.get_text() for t in fig.axes[0].texts)
+    ['Intake', 'Roads', 'Water']
+
+    Notes
+    -----
+    Node sizes are all equal: sizing nodes by flow would publish each agency's total and
+    let a suppressed pair be recomputed by subtraction. Agencies sit on a circle, clockwise
+    from the top in order of published hand-offs, so a rerun draws the same picture and
+    labels never sit on each other; curved arrows keep A→B and B→A apart.
+    """
+    check_lang(lang)
+    edges = _edge_list(flows)
+    edges = edges.loc[edges[schema.FROM_AGENCY] != edges[schema.TO_AGENCY]]
+    supp = _suppress_rows(edges, schema.COUNT, [schema.FROM_AGENCY, schema.TO_AGENCY], threshold)
+    shown = supp.published
+    flow = pd.concat(
+        [
+            shown.groupby(schema.FROM_AGENCY)[schema.COUNT].sum(),
+            shown.groupby(schema.TO_AGENCY)[schema.COUNT].sum(),
+        ]
+    )
+    flow = flow.groupby(level=0).sum().sort_index()
+    top = flow.sort_values(ascending=False, kind="stable").index[:max_agencies]
+    shown = shown.loc[
+        shown[schema.FROM_AGENCY].isin(top) & shown[schema.TO_AGENCY].isin(top)
+    ].reset_index(drop=True)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(sorted(str(a) for a in top))
+    for u, v, w in shown[[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]].itertuples(
+        index=False
+    ):
+        graph.add_edge(str(u), str(v), weight=float(w))
+    with house_style():
+        fig, ax = _new_figure((8.5, 8.0))
+        ax.set_axis_off()
+        if graph.number_of_nodes():
+            # A circle, busiest agency first: every label has room and no edge hides
+            # behind a node, which force-directed layouts do not promise.
+            order = sorted(graph.nodes, key=lambda a: (-flow.get(a, 0), a))
+            pos = {
+                a: (np.sin(2 * np.pi * i / len(order)), np.cos(2 * np.pi * i / len(order)))
+                for i, a in enumerate(order)
+            }
+            biggest = max((d["weight"] for *_, d in graph.edges(data=True)), default=1.0)
+
+            def width(w: float) -> float:
+                return 0.8 + 6.0 * np.sqrt(w / biggest)
+
+            nx.draw_networkx_edges(
+                graph,
+                pos,
+                ax=ax,
+                width=[width(d["weight"]) for *_, d in graph.edges(data=True)],
+                edge_color=OKABE_ITO["blue"],
+                alpha=0.55,
+                arrows=True,
+                arrowstyle="-|>",
+                arrowsize=14,
+                connectionstyle="arc3,rad=0.12",
+                min_source_margin=22,
+                min_target_margin=22,
+            )
+            for node, (x, y) in pos.items():
+                ax.text(
+                    x,
+                    y,
+                    textwrap.fill(label(node, lang), 18),
+                    ha="center",
+                    va="center",
+                    fontsize=FONT_SIZE - 1,
+                    zorder=5,
+                    bbox={
+                        "boxstyle": "round,pad=0.35",
+                        "facecolor": "white",
+                        "edgecolor": "#444444",
+                        "linewidth": 0.8,
+                    },
+                )
+            xs = np.array([p[0] for p in pos.values()])
+            ys = np.array([p[1] for p in pos.values()])
+            ax.set_xlim(xs.min() - 0.35, xs.max() + 0.35)
+            ax.set_ylim(ys.min() - 0.15, ys.max() + 0.15)
+            refs = sorted({_nice(biggest), _nice(biggest / 10), _nice(biggest / 100)})
+            refs = [r for r in refs if r >= threshold] or [_nice(biggest)]
+            handles = [
+                Line2D([], [], color=OKABE_ITO["blue"], alpha=0.55, linewidth=width(r))
+                for r in refs
+            ]
+            ax.legend(
+                handles,
+                [f"{_count(r, lang)} {label('handoffs', lang)}" for r in refs],
+                title=label("edge_width", lang),
+                loc="upper center",
+                bbox_to_anchor=(0.5, 0.0),
+                ncols=len(refs),
+            )
+        return _finish(fig, ax, title, "title_network", lang, supp)
+
+
+def _nice(x: float) -> float:
+    """Round down to 1, 2 or 5 times a power of ten (for legend keys)."""
+    if x <= 0:
+        return 0.0
+    power = 10 ** np.floor(np.log10(x))
+    for m in (5, 2, 1):
+        if m * power <= x:
+            return float(m * power)
+    return float(power)
+
+
+def impact_plot(
+    table: pd.DataFrame,
+    *,
+    lang: str = "en",
+    measure: str = "hours_saved",
+    unit: str | None = None,
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """What each scenario is worth: an estimate with its interval, one bar per scenario.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tidy: ``term`` (scenario), ``estimate``, ``ci_low``, ``ci_high``, optionally ``n``.
+    lang : {"en", "id"}
+        Language of the labels.
+    measure : str, default "hours_saved"
+        What the estimate measures (a :data:`toolkit.labels.LABELS` key such as
+        "hops_saved", "hours_saved", "days_saved", "cost_saved", or a text).
+    unit : str, optional
+        Unit shown after the measure, e.g. "IDR million per year".
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Scenarios with ``n`` smaller are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"term": ["30% walk-in to social"], "estimate": [1200.0],
+    ...                       "ci_low": [800.0], "ci_high": [1600.0]})
+    >>> impact_plot(table, lang="id", unit="jam/tahun").axes[0].get_xlabel()
+    'Jam warga yang dihemat (jam/tahun)'
+    """
+    check_lang(lang)
+    _require(table, ["term", "estimate", "ci_low", "ci_high"], "impact_plot")
+    supp = _suppress_rows(table, "n", ["term"], threshold)
+    shown = supp.published
+    terms = shown["term"].astype("object").tolist()
+    with house_style():
+        fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
+        y = np.arange(len(terms))
+        est = shown["estimate"].to_numpy(float)
+        lo, hi = shown["ci_low"].to_numpy(float), shown["ci_high"].to_numpy(float)
+        ax.barh(y, est, height=0.6, color=OKABE_ITO["bluish_green"])
+        ax.errorbar(
+            est,
+            y,
+            xerr=[est - lo, hi - est],
+            fmt="none",
+            ecolor="#222222",
+            elinewidth=1.4,
+            capsize=4,
+        )
+        # Values in a column right of the axes, where no interval can run into them.
+        for yi, e, low, high in zip(y, est, lo, hi, strict=True):
+            ax.annotate(
+                f"{_fmt(e, lang)}\n{_interval(low, high, lang)}",
+                xy=(1.0, yi),
+                xycoords=("axes fraction", "data"),
+                xytext=(10, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=FONT_SIZE - 1,
+                annotation_clip=False,
+            )
+        ax.axvline(0, color="#444444", linewidth=1)
+        ax.set_yticks(y, [textwrap.fill(label(t, lang), 28) for t in terms])
+        ax.set_ylim(len(terms) - 0.5, -0.5)
+        if len(terms):
+            left = min(0.0, float(np.nanmin(np.fmin(lo, est))))
+            right = max(0.0, float(np.nanmax(np.fmax(hi, est))))
+            span = (right - left) or 1.0
+            ax.set_xlim(left - 0.04 * span, right + 0.04 * span)
+        ax.grid(axis="x")
+        _localise_axis(ax.xaxis, lang)
+        xlabel = label(measure, lang)
+        ax.set_xlabel(f"{xlabel} ({unit})" if unit else xlabel)
+        return _finish(fig, ax, title, "title_impact", lang, supp)
+
+
+#: Reason given to the rows that pass validation, in :func:`validation_plot`'s input.
+KEPT: str = "kept"
+
+
+def validation_counts(report: Mapping[str, object]) -> pd.DataFrame:
+    """Turn a validation report (dict) into the tidy table :func:`validation_plot` draws.
+
+    Parameters
+    ----------
+    report : mapping
+        Holds ``rows_kept`` and a mapping of quarantine reason to row count under
+        ``reasons`` (or ``quarantine_reasons``, ``by_reason``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason`` ("kept" for the kept rows) and ``count``.
+
+    Examples
+    --------
+    >>> validation_counts({"rows_kept": 980, "reasons": {"missing_timestamp": 20}})
+                  reason  count
+    0               kept    980
+    1  missing_timestamp     20
+    """
+    if "rows_kept" not in report:
+        raise SekatError("the validation report has no 'rows_kept'")
+    reasons: Mapping[str, object] = {}
+    for key in ("reasons", "quarantine_reasons", "by_reason"):
+        if isinstance(report.get(key), Mapping):
+            reasons = report[key]  # type: ignore[assignment]
+            break
+    rows = [{"reason": KEPT, "count": int(report["rows_kept"])}]  # type: ignore[arg-type]
+    rows += [{"reason": str(k), "count": int(v)} for k, v in reasons.items()]  # type: ignore[arg-type]
+    return pd.DataFrame(rows)
+
+
+def validation_plot(
+    counts: pd.DataFrame | Mapping[str, object],
+    *,
+    lang: str = "en",
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Rows kept and quarantined during validation, quarantined rows broken down by reason.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame or mapping
+        Columns ``reason`` and ``count``, the kept rows under reason "kept"; or the
+        validation report dict (see :func:`validation_counts`).
+    lang : {"en", "id"}
+        Language of the labels.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Reasons with fewer rows are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = validation_plot({"rows_kept": 980, "reasons": {"missing_timestamp": 20,
+    ...                                                       "unknown_channel": 2}})
+    >>> [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    ['Missing timestamp']
+    >>> figure_suppression(fig)
+                reason suppression
+    0  unknown_channel     primary
+    """
+    check_lang(lang)
+    if not isinstance(counts, pd.DataFrame):
+        counts = validation_counts(counts)
+    _require(counts, ["reason", "count"], "validation_plot")
+    counts = counts.loc[pd.to_numeric(counts["count"], errors="coerce") != 0]
+    supp = _suppress_rows(counts, "count", ["reason"], threshold)
+    shown = supp.published
+    n_kept = float(counts.loc[counts["reason"] == KEPT, "count"].sum())
+    n_quarantined = float(counts.loc[counts["reason"] != KEPT, "count"].sum())
+    dropped = shown.loc[shown["reason"] != KEPT].sort_values(
+        "count", ascending=False, kind="stable"
+    )
+    reasons = dropped["reason"].tolist()
+    with house_style():
+        fig = Figure(figsize=(FIGSIZE[0], 2.4 + 0.45 * max(1, len(reasons))), layout="constrained")
+        top, ax = fig.subplots(2, 1, height_ratios=[1.4, max(1.5, len(reasons))])
+        for axes in (top, ax):
+            axes.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
+        # Top: the split every reader wants first, as shares of all rows.
+        total = n_kept + n_quarantined
+        share = n_kept / total if total else 0.0
+        top.barh([0], [share], color=OKABE_ITO["blue"], height=0.7)
+        top.barh([0], [1 - share], left=[share], color=OKABE_ITO["vermillion"], height=0.7)
+        percent = format_number(100 * share, lang, decimals=1)
+        top.text(
+            0.01,
+            0,
+            f"{label(KEPT, lang)}: {percent}% ({_count(n_kept, lang)})",
+            color="white",
+            va="center",
+            fontweight="bold",
+            transform=top.get_yaxis_transform(),
+        )
+        top.text(
+            1.0,
+            -0.85,
+            f"{label('quarantined', lang)}: "
+            f"{format_number(100 * (1 - share), lang, decimals=1)}% "
+            f"({_count(n_quarantined, lang)})",
+            ha="right",
+            va="center",
+            color=OKABE_ITO["vermillion"],
+            fontweight="bold",
+            transform=top.get_yaxis_transform(),
+        )
+        top.set_xlim(0, 1)
+        top.set_ylim(-1.25, 0.4)
+        top.set_axis_off()
+        # Bottom: the quarantined rows by reason.
+        y = np.arange(len(reasons))
+        values = dropped["count"].to_numpy(float)
+        ax.barh(y, values, color=OKABE_ITO["vermillion"], height=0.62)
+        for yi, v in zip(y, values, strict=True):
+            ax.annotate(
+                _count(v, lang),
+                xy=(v, yi),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=FONT_SIZE - 1,
+            )
+        ax.set_yticks(y, [label(r, lang) for r in reasons])
+        ax.set_ylim(max(len(reasons), 1) - 0.5, -0.5)
+        ax.set_xlim(0, (values.max() if len(values) else 1) * 1.18)
+        ax.grid(axis="x")
+        _localise_axis(ax.xaxis, lang)
+        ax.set_title(label("quarantined_by_reason", lang), loc="left", fontsize=FONT_SIZE)
+        ax.set_xlabel(label("rows", lang))
+        return _finish(fig, ax, title, "title_validation", lang, supp)
