@@ -1,0 +1,398 @@
+"""Pseudonymisation: keyed pseudonyms for ids, no columns outside the contract, no stray PII.
+
+:func:`pseudonymise` replaces case ids (and any other id columns named) by keyed HMAC-SHA256
+pseudonyms, drops every column outside the contract unless it is kept by name, and removes
+e-mail addresses, phone numbers, 16-digit NIK numbers and raw ids from every remaining text
+column, counting what it removed. The key comes from the caller, a key file or the
+``SEKAT_KEY`` environment variable, never from the code; the one exception is
+:data:`DEMO_KEY`, which only the shipped synthetic data may use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit import schema
+from toolkit.errors import KeyMissingError, MissingColumnError, SekatError
+
+__all__ = [
+    "DEMO_KEY",
+    "KEY_ENV",
+    "PII_PATTERNS",
+    "PRIVACY_ATTR",
+    "PSEUDONYM_HEX_CHARS",
+    "key_fingerprint",
+    "pseudonym",
+    "pseudonymise",
+    "resolve_key",
+    "scrub_text",
+]
+
+#: Environment variable holding the pseudonymisation key.
+KEY_ENV = "SEKAT_KEY"
+#: NOT A SECRET. Published with the code, for the shipped synthetic log only: pseudonyms made
+#: with it can be recomputed by anyone. Never use it for real data.
+DEMO_KEY = b"sekat-demo-key-NOT-SECRET-for-the-shipped-synthetic-data-only"
+#: Hex characters of HMAC-SHA256 kept in a pseudonym (80 bits: collisions are negligible for
+#: logs of up to hundreds of millions of requests).
+PSEUDONYM_HEX_CHARS = 20
+#: Key of ``DataFrame.attrs`` under which :func:`pseudonymise` leaves its report.
+PRIVACY_ATTR = "privacy"
+_PREFIX = {schema.CASE_ID: "c_"}
+_DEFAULT_PREFIX = "p_"
+
+#: What is detected in text, in the order it is removed; each match becomes ``[removed:KIND]``.
+PII_PATTERNS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+    # NIK (Nomor Induk Kependudukan): 16 digits, possibly grouped by spaces, dots or hyphens.
+    "nik": re.compile(r"(?<![\d+])\d(?:[ .\-]?\d){15}(?![ .\-]?\d)"),
+    "phone": re.compile(
+        r"(?<![\w+])(?:"
+        # Indonesian mobile: +62 8.., 62 8.., 08..; 9-12 digits after the leading 8
+        r"(?:\+62|62|0)[ .\-]?\(?8\d{1,3}\)?(?:[ .\-]?\d{2,5}){1,3}"
+        # Indonesian landline: +62 21 .., (021) ..
+        r"|(?:\+62[ .\-]?|\(?0)[2-7]\d{0,2}\)?[ .\-]?\d{3,4}[ .\-]?\d{3,5}"
+        # international: +CC then 6-14 digits in groups
+        r"|\+[1-9]\d{0,2}[ .\-]?\(?\d{1,4}\)?(?:[ .\-]?\d{2,5}){1,4}"
+        r")(?!\d)"
+    ),
+}
+_TOKEN = re.compile(r"[^\s,;:()\[\]{}<>\"'|=#!?*&]+")
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _plausible_phone(text: str) -> bool:
+    return 8 <= _digits(text) <= 15
+
+
+def resolve_key(
+    key: bytes | str | None = None, key_file: str | Path | None = None
+) -> tuple[bytes, str]:
+    """Find the pseudonymisation key and say where it came from.
+
+    Parameters
+    ----------
+    key : bytes or str, optional
+        The key itself.
+    key_file : str or path-like, optional
+        A file holding the key (surrounding whitespace and a final newline are ignored).
+
+    Returns
+    -------
+    key : bytes
+    source : str
+        ``"demo"`` (the published :data:`DEMO_KEY`), ``"argument"``, ``"key_file"`` or
+        ``"environment"``.
+
+    Raises
+    ------
+    KeyMissingError
+        If no key is given anywhere, or the key is empty.
+
+    Notes
+    -----
+    An explicit argument wins, then an explicitly named key file, then ``SEKAT_KEY``.
+
+    Examples
+    --------
+    >>> resolve_key(DEMO_KEY)[1]
+    'demo'
+    >>> resolve_key("my secret")
+    (b'my secret', 'argument')
+    """
+    if key is not None:
+        value, source = (key.encode() if isinstance(key, str) else bytes(key)), "argument"
+    elif key_file is not None:
+        path = Path(key_file)
+        try:
+            value, source = path.read_bytes().strip(), "key_file"
+        except FileNotFoundError:
+            raise KeyMissingError("key file does not exist", file=str(path)) from None
+        except (IsADirectoryError, PermissionError) as err:
+            raise KeyMissingError(
+                f"cannot read key file ({err.strerror})", file=str(path)
+            ) from None
+    elif os.environ.get(KEY_ENV):
+        value, source = os.environ[KEY_ENV].encode(), "environment"
+    else:
+        raise KeyMissingError(
+            f"no pseudonymisation key: set {KEY_ENV}, pass a key file (--key-file), or use "
+            "--demo-key for the shipped synthetic data only"
+        )
+    if not value:
+        raise KeyMissingError(f"the pseudonymisation key from the {source} is empty")
+    if hmac.compare_digest(value, DEMO_KEY):
+        source = "demo"
+    return value, source
+
+
+def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
+    """The keyed pseudonym of one id.
+
+    Parameters
+    ----------
+    value : str
+        The raw id.
+    key : bytes
+        The secret key.
+    prefix : str
+        Marks what the pseudonym stands for (``c_`` for requests).
+
+    Returns
+    -------
+    str
+        ``prefix`` + the first :data:`PSEUDONYM_HEX_CHARS` hex digits of
+        HMAC-SHA256(key, value as UTF-8).
+
+    Examples
+    --------
+    >>> pseudonym("REQ-1", b"k")
+    'c_54d47404388b544d61a1'
+    >>> pseudonym("REQ-1", b"k") == pseudonym("REQ-1", b"other key")
+    False
+    """
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return prefix + digest[:PSEUDONYM_HEX_CHARS]
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short public fingerprint of a key: tells keys apart without revealing them.
+
+    Examples
+    --------
+    >>> key_fingerprint(b"a") != key_fingerprint(b"b")
+    True
+    """
+    return hmac.new(key, b"sekat key fingerprint", hashlib.sha256).hexdigest()[:12]
+
+
+def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, dict[str, int]]:
+    """Remove e-mail addresses, phone numbers, NIK numbers and raw ids from one string.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+    raw_ids : frozenset of str
+        Raw id values that must not appear as a word of the text.
+
+    Returns
+    -------
+    text : str
+        The text with each finding replaced by ``[removed:KIND]``.
+    counts : dict
+        ``{kind: number removed}`` for kinds found.
+
+    Notes
+    -----
+    Phone numbers: Indonesian mobile numbers in the +62 / 62 / 08 forms, Indonesian landlines
+    (+62 21 .., (021) ..) and international +CC numbers, with spaces, dots or hyphens between
+    digit groups, 8 to 15 digits in all. NIK: 16 digits, possibly grouped by single spaces, dots or hyphens. Numbers
+    without one of those prefixes (ticket numbers, dates) are left alone.
+
+    Examples
+    --------
+    >>> scrub_text("call 0812-3456-7890 or mail siti@example.id")
+    ('call [removed:phone] or mail [removed:email]', {'email': 1, 'phone': 1})
+    >>> scrub_text("NIK 3171234567890123, ticket REQ-9", frozenset({"REQ-9"}))
+    ('NIK [removed:nik], ticket [removed:id]', {'nik': 1, 'id': 1})
+    """
+    counts: dict[str, int] = {}
+    for kind, pattern in PII_PATTERNS.items():
+
+        def replace(match: re.Match[str], kind: str = kind) -> str:
+            if kind == "phone" and not _plausible_phone(match.group(0)):
+                return match.group(0)
+            counts[kind] = counts.get(kind, 0) + 1
+            return f"[removed:{kind}]"
+
+        text = pattern.sub(replace, text)
+    if raw_ids:
+
+        def replace_id(match: re.Match[str]) -> str:
+            token = match.group(0)
+            if token in raw_ids or token.rstrip(".") in raw_ids:
+                counts["id"] = counts.get("id", 0) + 1
+                return "[removed:id]" + token[len(token.rstrip(".")) :]
+            return token
+
+        text = _TOKEN.sub(replace_id, text)
+    return text, counts
+
+
+def _scrub_column(column: pd.Series, raw_ids: frozenset[str]) -> tuple[pd.Series, dict[str, int]]:
+    text = column.astype("str")
+    frequency = text.value_counts(dropna=True)
+    replacements: dict[str, str] = {}
+    totals: dict[str, int] = {}
+    for value, times in frequency.items():
+        cleaned, found = scrub_text(value, raw_ids)
+        if found:
+            replacements[value] = cleaned
+            for kind, n in found.items():
+                totals[kind] = totals.get(kind, 0) + n * int(times)
+    if not replacements:
+        return column, totals
+    scrubbed = text.map(lambda v: replacements.get(v, v), na_action="ignore").astype("str")
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        scrubbed = scrubbed.astype("category")
+    return scrubbed, totals
+
+
+def pseudonymise(
+    events: pd.DataFrame,
+    key: bytes | str | None = None,
+    *,
+    id_columns: Iterable[str] = (schema.CASE_ID,),
+    keep: Iterable[str] = (),
+    key_file: str | Path | None = None,
+) -> pd.DataFrame:
+    """Replace ids by keyed pseudonyms, drop columns outside the contract, remove PII from text.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events (typically ``validate(...).clean``); any frame holding ``id_columns``.
+    key : bytes or str, optional
+        Secret key. If None, ``key_file`` is read, else the ``SEKAT_KEY`` environment variable.
+    id_columns : iterable of str
+        Columns whose values are replaced by pseudonyms (``c_`` prefix for case_id, ``p_``
+        for others). The same raw value gets the same pseudonym in every column, so ids that
+        refer to each other stay linked.
+    keep : iterable of str
+        Extra columns to keep besides the canonical and provenance columns; the others are
+        dropped.
+    key_file : str or path-like, optional
+        File holding the key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The pseudonymised events, same rows and order. ``result.attrs["privacy"]`` holds the
+        report: key_source, key_fingerprint, pseudonym_hex_chars, pseudonymised {column:
+        distinct ids}, dropped_columns, removed {kind: count}, removed_by_column.
+
+    Raises
+    ------
+    KeyMissingError
+        No key was given anywhere.
+    MissingColumnError
+        An id column is not in the frame.
+
+    Notes
+    -----
+    A pseudonym is ``prefix + HMAC-SHA256(key, raw id)[:20 hex]``: stable for the same key,
+    unlinkable to the raw id without the key, and different under another key. Every text
+    column left (agency, activity_raw, channel_raw, category, region, source_file and kept
+    columns) is scanned; e-mail addresses, phone numbers, NIK numbers and words equal to a
+    raw id are replaced by ``[removed:email]``, ``[removed:phone]``, ``[removed:nik]``,
+    ``[removed:id]`` and counted (occurrences, over all rows). The key protects the link to
+    raw ids; it does not stop a rare combination of time, place and category from singling
+    a request out (that is disclosure control's job).
+
+    References
+    ----------
+    .. [1] Krawczyk, Bellare and Canetti, "HMAC: Keyed-Hashing for Message Authentication",
+       RFC 2104, 1997.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"case_id": ["REQ-1", "REQ-1"], "agency": ["A", "B"],
+    ...                    "activity_raw": ["opened REQ-1", "call 08123456789"],
+    ...                    "citizen_name": ["Siti", "Siti"]})
+    >>> anon = pseudonymise(ev, key=b"k")
+    >>> anon["case_id"].tolist()
+    ['c_54d47404388b544d61a1', 'c_54d47404388b544d61a1']
+    >>> anon["activity_raw"].tolist()
+    ['opened [removed:id]', 'call [removed:phone]']
+    >>> anon.attrs["privacy"]["dropped_columns"], anon.attrs["privacy"]["removed"]
+    (['citizen_name'], {'email': 0, 'id': 1, 'nik': 0, 'phone': 1})
+    """
+    secret, source = resolve_key(key, key_file)
+    id_columns = tuple(id_columns)
+    keep = tuple(keep)
+    for column in id_columns + keep:
+        if column not in events.columns:
+            raise MissingColumnError(
+                f"column to {'pseudonymise' if column in id_columns else 'keep'} not found; "
+                f"columns found: {', '.join(map(repr, map(str, events.columns)))}",
+                column=column,
+            )
+    allowed = set(schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS + keep + id_columns)
+    dropped = [str(c) for c in events.columns if c not in allowed]
+    frame = events.drop(columns=dropped)
+    frame.attrs = {}
+
+    raw_ids: set[str] = set()
+    pseudonymised: dict[str, int] = {}
+    for column in id_columns:
+        values = frame[column]
+        text = values.astype("str")
+        uniques = text.dropna().unique()
+        raw_ids.update(uniques)
+        prefix = _PREFIX.get(column, _DEFAULT_PREFIX)
+        table = {u: pseudonym(u, secret, prefix) for u in uniques}
+        frame[column] = text.map(table, na_action="ignore").astype("str")
+        pseudonymised[column] = len(uniques)
+
+    ids = frozenset(raw_ids)
+    removed = {kind: 0 for kind in (*PII_PATTERNS, "id")}
+    by_column: dict[str, dict[str, int]] = {}
+    for column in frame.columns:
+        if column in id_columns:
+            continue
+        dtype = frame[column].dtype
+        if not (
+            pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        ):
+            continue
+        if isinstance(dtype, pd.CategoricalDtype) and column in (
+            schema.ACTIVITY,
+            schema.CHANNEL,
+        ):
+            continue  # closed vocabularies: nothing personal can be in them
+        frame[column], found = _scrub_column(frame[column], ids)
+        if found:
+            by_column[str(column)] = dict(sorted(found.items()))
+            for kind, n in found.items():
+                removed[kind] += n
+
+    frame.attrs[PRIVACY_ATTR] = {
+        "key_source": source,
+        "key_fingerprint": key_fingerprint(secret),
+        "pseudonym_hex_chars": PSEUDONYM_HEX_CHARS,
+        "pseudonymised": pseudonymised,
+        "dropped_columns": dropped,
+        "removed": dict(sorted(removed.items())),
+        "removed_by_column": by_column,
+    }
+    return frame
+
+
+def privacy_report(anon: pd.DataFrame) -> dict[str, Any]:
+    """The report :func:`pseudonymise` left on its result.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> privacy_report(pseudonymise(pd.DataFrame({"case_id": ["x"]}), key="k"))["key_source"]
+    'argument'
+    """
+    try:
+        return anon.attrs[PRIVACY_ATTR]
+    except KeyError:
+        raise SekatError("this frame did not come from pseudonymise()") from None
