@@ -1,0 +1,408 @@
+"""Writers at the edge of the pipeline: figures and tables leave only through here.
+
+:func:`export_figure` writes a figure as NAME.png (300 dpi), NAME.svg and NAME.pdf, byte for
+byte the same on a rerun, and records its caption, alt text and what was suppressed, in
+English and Bahasa Indonesia, in ``index.csv`` and ``README.md`` beside it.
+:func:`export_table` writes a CSV only after small-cell suppression
+(:func:`toolkit.disclosure.suppress_small_cells`) and after escaping cells a spreadsheet would
+run as a formula (CSV injection). Every write is atomic: a temporary file in the target
+folder, then a rename, so an interrupted run never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib.figure import Figure
+
+from toolkit import schema
+from toolkit.disclosure import SUPPRESSION_REASON, Suppression, suppress_small_cells
+from toolkit.errors import SekatError
+from toolkit.figures import figure_suppression
+from toolkit.labels import LANGS, bilingual, suppression_note
+
+#: Formats :func:`export_figure` writes by default.
+FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+#: Resolution of exported PNG files.
+FIGURE_DPI: int = 300
+#: Name of the figure index (one row per figure) inside the figure folder.
+INDEX_CSV: str = "index.csv"
+#: Name of the human-readable figure index inside the figure folder.
+INDEX_README: str = "README.md"
+#: Columns of the figure index.
+INDEX_COLUMNS: tuple[str, ...] = (
+    "name",
+    "files",
+    *(f"caption_{lang}" for lang in LANGS),
+    *(f"alt_text_{lang}" for lang in LANGS),
+    *(f"suppressed_{lang}" for lang in LANGS),
+)
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
+_SVG_SALT = "sekat"
+_METADATA = {
+    "png": {"Software": None},
+    "svg": {"Date": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+}
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        # mkstemp makes the file private (0600); outputs are meant to be shared.
+        tmp_path.chmod(0o644)
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda tmp: tmp.write_bytes(text.encode("utf-8")))
+
+
+def escape_cell(value: object) -> object:
+    """Defuse a cell a spreadsheet would run as a formula, by a leading apostrophe.
+
+    Parameters
+    ----------
+    value : object
+        A cell. Only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` if the string starts with =, +, -, @, a tab or a carriage return and
+        is not a plain number; else ``value`` unchanged.
+
+    Examples
+    --------
+    >>> escape_cell("=cmd|' /C calc'!A0")
+    "'=cmd|' /C calc'!A0"
+    >>> escape_cell("-12.5"), escape_cell("@SUM(A1)"), escape_cell(-3)
+    ('-12.5', "'@SUM(A1)", -3)
+
+    Notes
+    -----
+    A plain number (``-12.5``, ``+3``, ``-1e-3``) is left alone: spreadsheets read it as
+    the number it is, and an apostrophe would turn it into text.
+
+    References
+    ----------
+    OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        if not _PLAIN_NUMBER.match(value):
+            return "'" + value
+    return value
+
+
+def escape_csv_injection(table: pd.DataFrame) -> pd.DataFrame:
+    """Apply :func:`escape_cell` to every text cell and column name of a table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> escape_csv_injection(pd.DataFrame({"agency": ["=1+1", "-5", "Roads"]}))["agency"].tolist()
+    ["'=1+1", '-5', 'Roads']
+    """
+    out = table.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype("object")
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(escape_cell, na_action="ignore")
+    out.columns = [escape_cell(str(c)) for c in out.columns]
+    return out
+
+
+def _resolve_count_col(table: pd.DataFrame, count_col: str | None) -> str | None:
+    if count_col != "auto":
+        if count_col is not None and count_col not in table.columns:
+            raise SekatError(
+                f"no count column {count_col!r} to check for small cells; "
+                f"the table has {list(table.columns)}",
+                column=count_col,
+            )
+        return count_col
+    for candidate in (schema.COUNT, "n"):
+        if candidate in table.columns:
+            return candidate
+    raise SekatError(
+        "cannot find the column counting requests ('count' or 'n') for small-cell "
+        "suppression; name it with count_col=..., or pass count_col=None for a table "
+        "that describes no group of requests"
+    )
+
+
+def export_table(
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    count_col: str | None = "auto",
+    threshold: int = schema.MIN_CELL_COUNT,
+    group_cols: Sequence[str] | None = None,
+    totals: Sequence[Sequence[str]] | None = None,
+    value_cols: Sequence[str] | None = None,
+) -> Suppression | None:
+    """Write a table as CSV after small-cell suppression and CSV-injection escaping.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per published cell.
+    path : path-like
+        The CSV file to write (folders are created).
+    count_col : str or None, default "auto"
+        Column counting the requests behind each row; "auto" takes ``count`` or else ``n``.
+        ``None`` only for a table that describes no group of requests (no suppression).
+    threshold, group_cols, totals, value_cols
+        Passed to :func:`toolkit.disclosure.suppress_small_cells`; by default every one-way
+        margin total is assumed published, so secondary suppression protects against it.
+
+    Returns
+    -------
+    Suppression or None
+        What was suppressed (None when ``count_col=None``).
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> flows = pd.DataFrame({"from_agency": ["A", "A", "B"], "to_agency": ["B", "C", "C"],
+    ...                       "count": [40, 3, 25]})
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "flows.csv"
+    >>> export_table(flows, out, totals=[]).record
+      from_agency to_agency suppression
+    0           A         C     primary
+    >>> print(out.read_text())
+    from_agency,to_agency,count,suppressed
+    A,B,40,False
+    A,C,,True
+    B,C,25,False
+    <BLANKLINE>
+
+    Notes
+    -----
+    Masked cells are written empty with ``suppressed`` True. Whether a cell was masked as
+    small (primary) or to protect another (secondary) is not written, since that would tell
+    a reader which cells are small. Whole-number counts are written as integers.
+    """
+    path = Path(path)
+    count_col = _resolve_count_col(table, count_col)
+    suppression = None
+    out = table
+    if count_col is not None:
+        suppression = suppress_small_cells(
+            table,
+            count_col=count_col,
+            threshold=threshold,
+            group_cols=group_cols,
+            totals=totals,
+            value_cols=value_cols,
+        )
+        out = suppression.table.drop(columns=SUPPRESSION_REASON)
+        counts = out[count_col]
+        if pd.api.types.is_float_dtype(counts) and (counts.dropna() % 1 == 0).all():
+            out[count_col] = counts.astype("Int64")
+    text = escape_csv_injection(out).to_csv(index=False, lineterminator="\n")
+    _atomic_write_text(path, text)
+    return suppression
+
+
+@dataclass(frozen=True)
+class FigureExport:
+    """What :func:`export_figure` wrote.
+
+    Attributes
+    ----------
+    files : dict of str to pathlib.Path
+        Format -> written file.
+    index_row : dict of str to str
+        The figure's row of ``index.csv``.
+    """
+
+    files: dict[str, Path]
+    index_row: dict[str, str]
+
+
+def _suppression_record(fig: Figure, suppressed: object) -> tuple[pd.DataFrame, int]:
+    if suppressed is None:
+        record = figure_suppression(fig)
+        threshold = getattr(getattr(fig, "sekat_suppression", None), "threshold", None)
+    elif isinstance(suppressed, Suppression):
+        record, threshold = suppressed.record, suppressed.threshold
+    elif isinstance(suppressed, pd.DataFrame):
+        record, threshold = suppressed, None
+    else:
+        raise SekatError(
+            "suppressed must be a disclosure.Suppression, its record (a DataFrame) or None, "
+            f"got {type(suppressed).__name__}"
+        )
+    return record, int(threshold or schema.MIN_CELL_COUNT)
+
+
+def _read_index(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=list(INDEX_COLUMNS), dtype="str")
+    try:
+        index = pd.read_csv(path, dtype="str", keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise SekatError(f"the figure index cannot be read ({exc})", file=str(path)) from exc
+    for column in INDEX_COLUMNS:
+        if column not in index.columns:
+            index[column] = ""
+    # Undo the escaping of the last write, so that rows are escaped exactly once.
+    escaped = tuple("'" + t for t in FORMULA_TRIGGERS)
+    index = index.map(lambda v: v[1:] if isinstance(v, str) and v.startswith(escaped) else v)
+    return index[list(INDEX_COLUMNS)]
+
+
+def _readme(index: pd.DataFrame) -> str:
+    lines = [
+        "# Figures",
+        "",
+        "Written by `toolkit.export.export_figure`; rebuilt on every export, do not edit by "
+        "hand. Each figure comes as PNG (300 dpi), SVG and PDF, with its caption and alt text "
+        "in English and Bahasa Indonesia. No figure draws a group of fewer than "
+        f"{schema.MIN_CELL_COUNT} requests; what was left out is named under each figure.",
+        "",
+    ]
+    for row in index.to_dict("records"):
+        name = row["name"]
+        files = row["files"].split(";") if row["files"] else []
+        png = next((f for f in files if f.endswith(".png")), None)
+        lines += [f"## {name}", ""]
+        if png:
+            alt = " ".join(row["alt_text_en"].split()).replace("[", "\\[").replace("]", "\\]")
+            lines += [f"![{alt}]({png})", ""]
+        lines += [
+            f"**Caption.** {row['caption_en']} {row['suppressed_en']}",
+            "",
+            f"**Keterangan.** {row['caption_id']} {row['suppressed_id']}",
+            "",
+            f"**Alt text.** {row['alt_text_en']}",
+            "",
+            f"**Teks alternatif.** {row['alt_text_id']}",
+            "",
+            "Files: " + ", ".join(f"[{f}]({f})" for f in files),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def export_figure(
+    fig: Figure,
+    name: str,
+    *,
+    caption: Mapping[str, str],
+    alt_text: Mapping[str, str],
+    out_dir: str | os.PathLike[str] = "figures",
+    suppressed: Suppression | pd.DataFrame | None = None,
+    formats: Sequence[str] = FIGURE_FORMATS,
+    dpi: int = FIGURE_DPI,
+) -> FigureExport:
+    """Write a figure as NAME.png/.svg/.pdf and record it in the figure index.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure, e.g. from :mod:`toolkit.figures`.
+    name : str
+        File stem: letters, digits, ``_``, ``-``, ``.``; no folders.
+    caption, alt_text : mapping of language to str
+        In every language of :data:`toolkit.labels.LANGS`, e.g.
+        ``{"en": "...", "id": "..."}``. Alt text describes what the figure shows for a
+        reader who cannot see it.
+    out_dir : path-like, default "figures"
+        Folder of the figures, ``index.csv`` and ``README.md``.
+    suppressed : Suppression or DataFrame, optional
+        What the figure leaves out; default what the figure function recorded
+        (:func:`toolkit.figures.figure_suppression`).
+    formats : sequence of str, default ("png", "svg", "pdf")
+        Formats to write.
+    dpi : int, default 300
+        Resolution of raster output.
+
+    Returns
+    -------
+    FigureExport
+        The written files and the figure's index row.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> from toolkit.figures import hops_by_channel_plot
+    >>> fig = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social", "other"],
+    ...                                          "hops": [1.2, 2.0], "n": [50, 4]}))
+    >>> done = export_figure(fig, "hops", out_dir=tempfile.mkdtemp(),
+    ...     caption={"en": "Hops by channel.", "id": "Perpindahan menurut kanal."},
+    ...     alt_text={"en": "Bar chart.", "id": "Diagram batang."}, formats=["svg"])
+    >>> done.index_row["suppressed_en"]
+    'Not shown (fewer than 10 requests): Other.'
+
+    Notes
+    -----
+    Reruns write identical SVG and PDF bytes: creation dates are left out and SVG ids are
+    salted with a fixed string. The index is rewritten with one row per figure name, sorted
+    by name, and README.md is regenerated from it.
+    """
+    if not isinstance(fig, Figure):
+        raise SekatError(f"export_figure needs a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SekatError(
+            f"figure name {name!r} must be letters, digits, '_', '-' or '.', with no folders"
+        )
+    unknown = [f for f in formats if f not in _METADATA]
+    if unknown:
+        raise SekatError(f"unknown figure format(s) {unknown}; choose from {list(_METADATA)}")
+    captions = bilingual(caption, "caption")
+    alt_texts = bilingual(alt_text, "alt text")
+    record, threshold = _suppression_record(fig, suppressed)
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    with mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
+        for fmt in formats:
+            target = out_dir / f"{name}.{fmt}"
+
+            def save(tmp: Path, fmt: str = fmt) -> None:
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+
+            _atomic_write(target, save)
+            files[fmt] = target
+    row = {
+        "name": name,
+        "files": ";".join(p.name for p in files.values()),
+        **{f"caption_{lang}": captions[lang] for lang in LANGS},
+        **{f"alt_text_{lang}": alt_texts[lang] for lang in LANGS},
+        **{f"suppressed_{lang}": suppression_note(record, lang, threshold) for lang in LANGS},
+    }
+    index_path = out_dir / INDEX_CSV
+    index = _read_index(index_path)
+    index = index.loc[index["name"] != name]
+    index = pd.concat([index, pd.DataFrame([row], dtype="str")], ignore_index=True)
+    index = index.sort_values("name", kind="stable").reset_index(drop=True)
+    _atomic_write_text(
+        index_path, escape_csv_injection(index).to_csv(index=False, lineterminator="\n")
+    )
+    _atomic_write_text(out_dir / INDEX_README, _readme(index))
+    return FigureExport(files=files, index_row=row)
