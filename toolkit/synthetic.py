@@ -155,12 +155,25 @@ class Simulation:
         ``region`` and ``desk_opened`` (UTC timestamp; NaT where no desk opens in the window).
     params : dict
         Every parameter of the run, JSON-serialisable; ``params["end"]`` is the cut-off.
+    outcomes : pandas.DataFrame
+        One row per request (in ``case_id`` order), what no real log shows: ``case_id``,
+        ``channel``, ``nonsocial_channel`` (the channel it would use without social media),
+        ``category``, ``region``, ``month`` (intake month index, 0 = first), ``social``,
+        ``desk_open``, ``event_time`` (months since its region's desk opened, -1 if none),
+        ``maturity`` (the share of the full effect it gets under social intake, 0 to 1),
+        both potential outcomes ``hops_0``, ``hops_1``, ``duration_hours_0``,
+        ``duration_hours_1`` (full paths, uncensored), ``complete`` (every event of the
+        realised request lies before the cut-off, so the log shows its full outcome) and
+        ``censored`` (the log shows it unresolved at the cut-off; a request resolved before
+        the cut-off and reopened after it looks resolved). For teaching and checking
+        estimators.
     """
 
     events: pd.DataFrame
     truth: pd.DataFrame
     rollout: pd.DataFrame
     params: dict[str, Any] = field(repr=False)
+    outcomes: pd.DataFrame = field(repr=False)
 
     @property
     def cutoff(self) -> pd.Timestamp:
@@ -364,13 +377,14 @@ def simulate(
     arms = [_potential_outcome(req, city, params, d) for d in (0, 1)]
     events = _realise_events(req, arms, city, params, rng)
     truth = _truth_table(req, arms, params)
+    outcomes = _outcome_frame(req, arms, city, params)
     rollout = pd.DataFrame(
         {
             schema.REGION: pd.Categorical(city["regions"], categories=city["regions"]),
             "desk_opened": pd.Series(city["desk_opened"], dtype=schema.TIMESTAMP_DTYPE),
         }
     )
-    return Simulation(events=events, truth=truth, rollout=rollout, params=params)
+    return Simulation(events=events, truth=truth, rollout=rollout, params=params, outcomes=outcomes)
 
 
 def _check_params(args: dict[str, Any]) -> dict[str, Any]:
@@ -522,6 +536,8 @@ def _draw_requests(
     t0 = month_sec[month] + np.floor(
         rng.random(n) * (month_sec[month + 1] - month_sec[month])
     ).astype(np.int64)
+    order = np.argsort(t0, kind="stable")  # request index = submission order
+    month, t0 = month[order], t0[order]
     region = rng.choice(len(city["regions"]), size=n, p=city["population"])
     cat_w = np.array([_CATEGORY_TABLE[c][0] for c in CATEGORIES])
     category = rng.choice(n_cat, size=n, p=cat_w / cat_w.sum())
@@ -747,6 +763,69 @@ def _route(
     return route
 
 
+def _case_ids(req: dict[str, Any], params: dict[str, Any]) -> pa.Array:
+    """Raw-looking ids: REQ-<year>-<number in order of submission within the year>."""
+    start_ns = pd.Timestamp(params["start"]).as_unit("ns").value
+    year = pd.DatetimeIndex(start_ns + req["t0"] * 1_000_000_000, tz="UTC").year.to_numpy()
+    rank = np.arange(req["n"])  # requests are in submission order
+    first = np.searchsorted(year, year, side="left")  # years are sorted too
+    number = rank - first + 1
+    width = max(6, len(str(int(number.max()))))
+    return pa.compute.binary_join_element_wise(
+        pa.array(np.full(req["n"], "REQ")),
+        pa.array(year.astype(str)),
+        pa.compute.utf8_lpad(pa.array(number.astype(str)), width=width, padding="0"),
+        "-",
+    )
+
+
+def _outcome_frame(
+    req: dict[str, Any],
+    arms: list[dict[str, np.ndarray]],
+    city: dict[str, Any],
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """One row per request: covariates, intake and both potential outcomes."""
+    social = req["social"]
+    ns_name = np.array(req["ns_names"])[req["nonsocial"]]
+    channel = np.where(social, np.array(req["social_names"])[req["platform"]], ns_name)
+    end_sec = (pd.Timestamp(params["end"]) - pd.Timestamp(params["start"])) // pd.Timedelta(
+        seconds=1
+    )
+
+    def realised(key: str) -> np.ndarray:
+        return req["t0"] + np.where(social, arms[1][key], arms[0][key])
+
+    # what the log shows at the cut-off: resolved if a resolved/closed event came before it
+    # and no reopen came between that event and the cut-off
+    rejected = arms[0]["rejected"]
+    first_terminal = np.where(rejected, realised("t_close"), realised("t_res"))
+    reopened_before = arms[0]["reopened"] & (realised("t_reopen") < end_sec)
+    resolved = (first_terminal < end_sec) & (~reopened_before | (realised("t_res2") < end_sec))
+    return pd.DataFrame(
+        {
+            schema.CASE_ID: pd.Series(_case_ids(req, params), dtype=schema.DTYPES[schema.CASE_ID]),
+            schema.CHANNEL: pd.Categorical(channel, dtype=schema.CHANNEL_DTYPE),
+            "nonsocial_channel": pd.Categorical(ns_name, dtype=schema.CHANNEL_DTYPE),
+            schema.CATEGORY: pd.Categorical.from_codes(
+                req["category"], categories=list(CATEGORIES)
+            ),
+            schema.REGION: pd.Categorical.from_codes(req["region"], categories=city["regions"]),
+            "month": req["month"],
+            "social": social,
+            "desk_open": req["open"],
+            "event_time": req["event_time"],
+            "maturity": req["maturity"],
+            "hops_0": arms[0]["hops"],
+            "hops_1": arms[1]["hops"],
+            "duration_hours_0": arms[0]["duration_hours"],
+            "duration_hours_1": arms[1]["duration_hours"],
+            "complete": realised("t_end") < end_sec,
+            schema.CENSORED: ~resolved,
+        }
+    )
+
+
 def _realise_events(
     req: dict[str, Any],
     arms: list[dict[str, np.ndarray]],
@@ -826,22 +905,8 @@ def _realise_events(
     order = np.lexsort((seq, case, t))
     case, t, agency, act = case[order], t[order], agency[order], act[order]
 
-    # raw-looking ids: REQ-<year>-<number in order of submission within the year>
     start_ns = pd.Timestamp(params["start"]).as_unit("ns").value
-    year = pd.DatetimeIndex(start_ns + req["t0"] * 1_000_000_000, tz="UTC").year.to_numpy()
-    by_time = np.lexsort((np.arange(n), req["t0"]))
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_time] = np.arange(n)
-    first_of_year = {y: rank[year == y].min() for y in np.unique(year)}
-    number = rank - np.vectorize(first_of_year.get, otypes=[np.int64])(year) + 1
-    width = max(6, len(str(int(number.max()))))
-    ids = pa.compute.binary_join_element_wise(
-        pa.array(np.full(n, "REQ")),
-        pa.array(year.astype(str)),
-        pa.compute.utf8_lpad(pa.array(number.astype(str)), width=width, padding="0"),
-        "-",
-    )
-
+    ids = _case_ids(req, params)
     agencies = np.array(city["agencies"], dtype=object)
     region_cat = pd.Categorical.from_codes(req["region"][case], categories=city["regions"])
     frame = pd.DataFrame(
