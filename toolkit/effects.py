@@ -484,6 +484,46 @@ def hops_regression(
 # --- AIPW ----------------------------------------------------------------------------------
 
 
+class PropensityModel:
+    """Logistic model of social intake on categorical covariates, re-fittable with weights.
+
+    The covariate cells are found once; each :meth:`fit` (e.g. per bootstrap replicate,
+    with resampling counts as weights) then runs on the cell table only.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    covariates : sequence of str
+        Categorical covariates, as in :func:`covariate_codes`.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"channel": ["twitter", "phone", "phone", "twitter"],
+    ...                   "region": ["a", "a", "b", "b"]})
+    >>> e, _ = PropensityModel(c, ["region"]).fit()
+    >>> e.round(3).tolist()
+    [0.5, 0.5, 0.5, 0.5]
+    """
+
+    def __init__(self, cases: pd.DataFrame, covariates: Sequence[str]) -> None:
+        self.treated = treatment_indicator(cases).astype(float)
+        cells = _cells(covariate_codes(cases, list(covariates)))
+        self.index = cells.index
+        self.n_cells = len(cells.codes)
+        self.design = _dummies(cells.codes, cells.n_levels)
+
+    def fit(
+        self, weights: np.ndarray | None = None, start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Propensity of every request and the coefficients, for request weights."""
+        w = np.ones(len(self.index)) if weights is None else np.asarray(weights, dtype=float)
+        count = np.bincount(self.index, weights=w, minlength=self.n_cells)
+        total = np.bincount(self.index, weights=w * self.treated, minlength=self.n_cells)
+        fit = fit_cell_glm(self.design, total, count, family="binomial", start=start)
+        return fit.mean[self.index], fit.params
+
+
 def propensity_scores(
     cases: pd.DataFrame,
     covariates: Sequence[str] = DEFAULT_COVARIATES,
@@ -513,15 +553,7 @@ def propensity_scores(
     >>> propensity_scores(c, ["region"]).round(3).tolist()
     [0.5, 0.5, 1.0, 1.0]
     """
-    treated = treatment_indicator(cases)
-    codes = covariate_codes(cases, list(covariates))
-    cells = _cells(codes)
-    design = _dummies(cells.codes, cells.n_levels)
-    w = np.ones(len(cases)) if weights is None else np.asarray(weights, dtype=float)
-    count = np.bincount(cells.index, weights=w, minlength=len(cells.codes))
-    total = np.bincount(cells.index, weights=w * treated, minlength=len(cells.codes))
-    fit = fit_cell_glm(design, total, count, family="binomial")
-    return fit.mean[cells.index]
+    return PropensityModel(cases, covariates).fit(weights)[0]
 
 
 def aipw_hops(
