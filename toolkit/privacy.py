@@ -257,6 +257,7 @@ def pseudonymise(
     id_columns: Iterable[str] = (schema.CASE_ID,),
     keep: Iterable[str] = (),
     key_file: str | Path | None = None,
+    extra_ids: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Replace ids by keyed pseudonyms, drop columns outside the contract, remove PII from text.
 
@@ -275,6 +276,9 @@ def pseudonymise(
         dropped.
     key_file : str or path-like, optional
         File holding the key.
+    extra_ids : iterable of str
+        Further raw ids to remove from text, e.g. the case ids of a table pseudonymised
+        separately (a quarantined row may mention a kept request).
 
     Returns
     -------
@@ -347,7 +351,7 @@ def pseudonymise(
         frame[column] = text.map(table, na_action="ignore").astype("str")
         pseudonymised[column] = len(uniques)
 
-    ids = frozenset(raw_ids)
+    ids = frozenset(raw_ids | {str(i) for i in extra_ids})
     removed = {kind: 0 for kind in (*PII_PATTERNS, "id")}
     by_column: dict[str, dict[str, int]] = {}
     for column in frame.columns:

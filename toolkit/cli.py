@@ -1,0 +1,340 @@
+"""The ``sekat`` command: simulate a log, prepare logs for analysis.
+
+Each subcommand is one entry of :data:`COMMANDS`: a help line, a function that adds its
+arguments to a parser, and a function that runs it and returns the exit status. Adding a
+subcommand (``sekat estimate``) means writing those two functions and one entry. Errors a user
+can cause end in one line on stderr, ``sekat: error: ...``, and exit status 2; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+
+from toolkit.errors import SekatError
+
+__all__ = ["COMMANDS", "build_parser", "main", "write_table"]
+
+PROG = "sekat"
+USAGE_ERROR = 2
+
+
+class _UsageError(Exception):
+    """An argparse complaint, to be printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _say(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+# --- writing tables -------------------------------------------------------------------------------
+
+_LOG_SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+
+def _split_suffix(path: Path) -> tuple[str, str]:
+    name = path.name
+    for suffix in _LOG_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], suffix
+    raise SekatError(
+        f"cannot tell the format from the name; end it in {', '.join(_LOG_SUFFIXES)}",
+        file=str(path),
+    )
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write through ``write(handle)`` into a temporary file beside ``path``, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 honours the umask (mkstemp would leave the file private, 0600).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a table to CSV, gzipped CSV or Parquet (by suffix), atomically and reproducibly.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; its index is not written.
+    path : str or path-like
+        Ends in ``.csv``, ``.csv.gz`` or ``.parquet``.
+
+    Notes
+    -----
+    Gzip members are written with mtime 0 and no file name, so the same table gives the same
+    bytes on every run.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv.gz"
+    >>> write_table(pd.DataFrame({"a": [1, 2]}), p)
+    >>> pd.read_csv(p)["a"].tolist()
+    [1, 2]
+    """
+    path = Path(path)
+    _, suffix = _split_suffix(path)
+    if suffix == ".parquet":
+        from toolkit.pipeline import write_parquet
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.tmp")
+        try:
+            write_parquet(frame, temp)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        return
+    text = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    if suffix == ".csv.gz":
+
+        def write(handle: Any) -> None:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as packed:
+                packed.write(text)
+
+    else:
+
+        def write(handle: Any) -> None:
+            handle.write(text)
+
+    _atomic_write(path, write)
+
+
+# --- sekat simulate -------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def _add_simulate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cases",
+        type=_positive_int,
+        default=20_000,
+        metavar="N",
+        help="number of requests (default 20000)",
+    )
+    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="event log to write: .csv, .csv.gz or .parquet; the truth table, "
+        "rollout dates and parameters are written beside it",
+    )
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from toolkit.synthetic import simulate
+
+    stem, _ = _split_suffix(args.out)
+    sim = simulate(n_cases=args.cases, seed=args.seed)
+    folder = args.out.parent
+    write_table(sim.events, args.out)
+    write_table(sim.truth, folder / f"{stem}.truth.csv")
+    write_table(sim.rollout, folder / f"{stem}.rollout.csv")
+    params = (json.dumps(sim.params, indent=2, sort_keys=True, default=str) + "\n").encode()
+    _atomic_write(folder / f"{stem}.params.json", lambda handle: handle.write(params))
+    _say(
+        f"simulated {args.cases} requests ({len(sim.events)} events, seed {args.seed}) -> "
+        f"{args.out} (+ {stem}.truth.csv, {stem}.rollout.csv, {stem}.params.json)"
+    )
+    return 0
+
+
+# --- sekat prepare --------------------------------------------------------------------------------
+
+
+def _add_prepare(parser: argparse.ArgumentParser) -> None:
+    from toolkit.mapping import PRESETS
+
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="event logs: CSV, gzipped CSV or Parquet",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="output directory (e.g. data/processed)",
+    )
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="TOML file mapping your columns, channels, activities, agencies",
+    )
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a known log layout")
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="F",
+        help="file holding the pseudonymisation key (default: $SEKAT_KEY)",
+    )
+    parser.add_argument(
+        "--demo-key",
+        action="store_true",
+        help="use the published demo key: for the shipped synthetic data only",
+    )
+    parser.add_argument(
+        "--strict-channels",
+        action="store_true",
+        help="quarantine channel values the mapping does not know",
+    )
+    parser.add_argument("--cutoff", metavar="TS", help="observation cut-off (default: last event)")
+    parser.add_argument(
+        "--source-tz",
+        default=None,
+        metavar="TZ",
+        help="time zone of naive timestamps (default Asia/Jakarta)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask.distributed scheduler for the case and hand-off tables",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild even if inputs and parameters are unchanged"
+    )
+
+
+def _run_prepare(args: argparse.Namespace) -> int:
+    from toolkit import schema
+    from toolkit.pipeline import prepare
+
+    result = prepare(
+        args.inputs,
+        args.out,
+        mapping=args.mapping,
+        preset=args.preset,
+        key_file=args.key_file,
+        demo=args.demo_key,
+        strict_channels=args.strict_channels,
+        cutoff=args.cutoff,
+        source_tz=args.source_tz or schema.DEFAULT_SOURCE_TZ,
+        scheduler=args.scheduler,
+        force=args.force,
+    )
+    report = result.report
+    if result.skipped:
+        _say(f"{args.out} is up to date (inputs and parameters unchanged); nothing to do")
+        return 0
+    reasons = ", ".join(f"{code} {n}" for code, n in report["reasons"].items() if n)
+    _say(
+        f"prepared {report['rows_kept']} of {report['rows_in']} events "
+        f"({report['cases_kept']} requests) into {args.out}; "
+        f"quarantined {report['rows_quarantined']}" + (f" ({reasons})" if reasons else "")
+    )
+    if report.get("channels_mapped_to_other"):
+        _say(f"channels read as 'other': {report['channels_mapped_to_other']}")
+    if report.get("unmapped_activities"):
+        _say(f"activities read as in_progress: {report['unmapped_activities']}")
+    if result.manifest.get("parameters", {}).get("key_source") == "demo":
+        _say("pseudonymised with the published DEMO key: fine for synthetic data, never for real")
+    return 0
+
+
+#: name -> (help line, add arguments, run). Add a subcommand by adding an entry.
+COMMANDS: dict[
+    str,
+    tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]],
+] = {
+    "simulate": (
+        "write a synthetic request log with planted effects",
+        _add_simulate,
+        _run_simulate,
+    ),
+    "prepare": ("validate, pseudonymise and tabulate event logs", _add_prepare, _run_prepare),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``sekat`` with every subcommand of :data:`COMMANDS`.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["simulate", "--out", "x.csv"]).cases
+    20000
+    """
+    from toolkit import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="How citizens' requests travel between agencies, and what social-media "
+        "intake changes.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_line, add_arguments, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_line, description=help_line)
+        add_arguments(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sekat``; return the exit status (0 success, 2 user error).
+
+    Examples
+    --------
+    >>> main(["prepare", "missing.csv", "--out", "out", "--demo-key"])
+    2
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except _UsageError as err:
+        _say(f"error: {err} (see '{PROG} --help')")
+    except SekatError as err:
+        _say(f"error: {err}")
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as err:
+        where = f"{err.filename}: " if err.filename else ""
+        _say(f"error: {where}{err.strerror or err}")
+    except OSError as err:
+        _say(f"error: {err}")
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""The prepare pipeline: raw logs in, validated and pseudonymised tables out, atomically.
+
+:func:`prepare` reads every input, validates, pseudonymises and writes ``events.parquet``,
+``quarantine.parquet``, ``cases.parquet``, ``handovers.parquet``, ``report.json`` and
+``manifest.json`` into one directory. Writes are atomic: everything is written and fsynced in
+a temporary directory beside the outputs, then moved into place with ``os.replace``, the
+manifest last, so a run killed at any moment leaves the previous outputs readable and the
+next run redoes the work. Outputs are byte-identical for identical inputs and parameters (no
+wall-clock times anywhere), and a rerun whose inputs and parameters hash the same as the
+manifest's is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from toolkit import readers, schema
+from toolkit.errors import SekatError
+from toolkit.mapping import Mapping, resolve_mapping
+from toolkit.privacy import DEMO_KEY, PRIVACY_ATTR, key_fingerprint, pseudonymise, resolve_key
+from toolkit.validation import REASON, validate
+
+__all__ = [
+    "CASES_FILE",
+    "EVENTS_FILE",
+    "HANDOVERS_FILE",
+    "MANIFEST_FILE",
+    "PrepareResult",
+    "QUARANTINE_FILE",
+    "REPORT_FILE",
+    "file_sha256",
+    "prepare",
+    "write_parquet",
+]
+
+EVENTS_FILE = "events.parquet"
+QUARANTINE_FILE = "quarantine.parquet"
+CASES_FILE = "cases.parquet"
+HANDOVERS_FILE = "handovers.parquet"
+REPORT_FILE = "report.json"
+MANIFEST_FILE = "manifest.json"
+_TEMP_PREFIX = ".sekat-tmp-"
+#: Columns of the quarantine table that are not personal and explain the fault.
+_QUARANTINE_KEEP = (REASON, readers.TIMESTAMP_RAW, readers.TIMESTAMP_ISSUE)
+
+
+@dataclass
+class PrepareResult:
+    """What :func:`prepare` did: where, whether it was skipped, the report and manifest."""
+
+    out_dir: Path
+    skipped: bool
+    report: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[Path]:
+        """Paths of the files the manifest lists (report and manifest included)."""
+        names = list(self.manifest.get("outputs", {})) + [MANIFEST_FILE]
+        return [self.out_dir / name for name in names]
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _json_bytes(data: Any) -> bytes:
+    return (
+        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    ).encode()
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a frame to Parquet deterministically (same frame, same bytes) and fsync it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame; its index is not written and ``attrs`` are left out.
+    path : str or path-like
+        Target file (overwritten).
+
+    Notes
+    -----
+    Parquet files hold no write time; the bytes depend only on the data, the schema and the
+    pyarrow version (recorded in the manifest). ``DataFrame.attrs`` would be stored in the
+    schema metadata, so they are dropped.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_parquet(pd.DataFrame({"a": [1]}), d / "x.parquet")
+    >>> write_parquet(pd.DataFrame({"a": [1]}), d / "y.parquet")
+    >>> (d / "x.parquet").read_bytes() == (d / "y.parquet").read_bytes()
+    True
+    """
+    plain = frame.reset_index(drop=True)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    with open(path, "wb") as handle:
+        pq.write_table(table, handle, compression="zstd")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_bytes(data: bytes, path: Path) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A temporary directory beside the outputs (same file system, so os.replace is atomic)."""
+    for stale in out_dir.glob(_TEMP_PREFIX + "*"):  # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=out_dir))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _inputs_record(paths: list[Path]) -> list[dict[str, Any]]:
+    names = [p.name for p in paths]
+    duplicated = {n for n in names if names.count(n) > 1}
+    if duplicated:
+        raise SekatError(
+            f"two inputs share the file name {sorted(duplicated)[0]!r}; rows are traced by "
+            "file name, so rename one",
+            file=sorted(duplicated)[0],
+        )
+    record = []
+    for path in paths:
+        if not path.is_file():
+            raise SekatError(
+                "file does not exist" if not path.exists() else "is not a file", file=str(path)
+            )
+        record.append(
+            {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        )
+    return record
+
+
+def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for name, entry in manifest.get("outputs", {}).items():
+        path = out_dir / name
+        if not path.is_file() or file_sha256(path) != entry.get("sha256"):
+            return None
+    return manifest
+
+
+def _paths_tables(
+    events: pd.DataFrame, cutoff: Any, scheduler: str | None
+) -> dict[str, pd.DataFrame]:
+    try:
+        from toolkit import paths
+    except ImportError:  # the path module is optional while the toolkit grows
+        return {}
+    if scheduler is None:
+        return {
+            CASES_FILE: paths.case_table(events, cutoff=cutoff),
+            HANDOVERS_FILE: paths.handovers(events),
+        }
+    import dask.dataframe as dd
+
+    from toolkit import scale
+
+    with scale.connect(scheduler):
+        lazy = dd.from_pandas(events, npartitions=max(1, min(64, len(events) // 250_000 + 1)))
+        cases = paths.case_table(lazy, cutoff=cutoff).compute()
+        flows = paths.handovers(lazy).compute()
+    cases = cases.sort_values(schema.CASE_ID, kind="stable").reset_index(drop=True)
+    keys = [c for c in flows.columns if c not in (schema.COUNT, "median_hours", "mean_hours")]
+    flows = flows.sort_values(keys, kind="stable").reset_index(drop=True)
+    return {CASES_FILE: cases, HANDOVERS_FILE: flows}
+
+
+def prepare(
+    inputs: str | Path | Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    mapping: Mapping | dict[str, Any] | str | Path | None = None,
+    preset: str | None = None,
+    key: bytes | str | None = None,
+    key_file: str | Path | None = None,
+    demo: bool = False,
+    strict_channels: bool = False,
+    cutoff: Any = None,
+    source_tz: str = schema.DEFAULT_SOURCE_TZ,
+    scheduler: str | None = None,
+    force: bool = False,
+) -> PrepareResult:
+    """Read, validate and pseudonymise event logs; write the prepared tables atomically.
+
+    Parameters
+    ----------
+    inputs : path or iterable of paths
+        Event-log files (CSV, gzipped CSV, Parquet); distinct base names.
+    out_dir : str or path-like
+        Output directory (created if missing). Files other than the six outputs are left alone.
+    mapping, preset : optional
+        As for :func:`toolkit.readers.read_events`; a mapping file is recorded by content.
+    key, key_file : optional
+        Pseudonymisation key, or a file holding it; else ``SEKAT_KEY``.
+    demo : bool
+        Use the published :data:`toolkit.privacy.DEMO_KEY` (shipped synthetic data only).
+    strict_channels : bool
+        Quarantine unknown channels instead of reading them as ``other``.
+    cutoff : timestamp-like, optional
+        Observation cut-off for the case table (default: the last event).
+    source_tz : str
+        Time zone of naive timestamps.
+    scheduler : str, optional
+        Address of a dask.distributed scheduler for the case and hand-off tables; results
+        are identical to the in-process ones, so it is not part of the manifest.
+    force : bool
+        Rebuild even if the manifest says nothing changed.
+
+    Returns
+    -------
+    PrepareResult
+        ``skipped`` is True when the outputs were already up to date.
+
+    Raises
+    ------
+    SekatError
+        A missing or unreadable input, a missing column, a missing key, an unknown preset.
+
+    Notes
+    -----
+    Outputs: ``events.parquet`` (clean, pseudonymised events sorted by case_id, timestamp,
+    source_file, source_row), ``quarantine.parquet`` (quarantined rows, pseudonymised and
+    scrubbed, with reason), ``cases.parquet`` and ``handovers.parquet`` (from
+    :mod:`toolkit.paths`), ``report.json`` (the validation report at top level: rows_in,
+    rows_kept, rows_quarantined, reasons, ...; plus ``privacy`` and ``inputs``) and
+    ``manifest.json`` (input names, sizes and SHA-256, parameters, key fingerprint,
+    versions, output hashes; no times). A run is skipped when the manifest's ``build`` hash
+    (over inputs, parameters and versions) matches and every listed output still has the
+    recorded hash.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "log.csv").write_text("case_id,timestamp,agency,activity,channel\\n"
+    ...                                "r1,2024-01-05 08:00,A,submitted,web\\n"
+    ...                                "r1,2024-01-05 09:00,B,resolved,web\\n")
+    >>> result = prepare([d / "log.csv"], d / "out", demo=True)
+    >>> result.report["rows_kept"], result.skipped
+    (2, False)
+    >>> prepare([d / "log.csv"], d / "out", demo=True).skipped
+    True
+    """
+    import toolkit
+
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise SekatError("no input files given")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SekatError("output path exists and is not a directory", file=str(out_dir))
+
+    if demo and (key is not None or key_file is not None):
+        raise SekatError("give either the demo key or a key, not both")
+    secret, key_source = (DEMO_KEY, "demo") if demo else resolve_key(key, key_file)
+    resolved = resolve_mapping(mapping, preset)
+    mapping_file = None
+    if isinstance(mapping, str | Path):
+        mapping_file = {"name": Path(mapping).name, "sha256": file_sha256(mapping)}
+    try:
+        cutoff_text = None if cutoff is None else pd.Timestamp(cutoff).isoformat()
+    except (ValueError, TypeError):
+        raise SekatError(f"cannot read the cut-off {cutoff!r} as a time") from None
+
+    parameters = {
+        "preset": preset,
+        "mapping": resolved.to_dict(),
+        "mapping_file": mapping_file,
+        "strict_channels": bool(strict_channels),
+        "cutoff": cutoff_text,
+        "source_tz": source_tz,
+        "key_source": key_source,
+        "key_fingerprint": key_fingerprint(secret),
+    }
+    versions = {
+        "sekat": toolkit.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pa.__version__,
+    }
+    input_record = _inputs_record(paths)
+    build = hashlib.sha256(
+        _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
+    ).hexdigest()
+
+    if not force and out_dir.is_dir():
+        previous = _previous_manifest(out_dir)
+        if previous is not None and previous.get("build") == build:
+            report = json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8"))
+            return PrepareResult(out_dir=out_dir, skipped=True, report=report, manifest=previous)
+
+    frames = [
+        readers.read_events(path, resolved, source_tz=source_tz, strict_channels=strict_channels)
+        for path in paths
+    ]
+    events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    checked = validate(events, strict_channels=strict_channels)
+
+    anon = pseudonymise(checked.clean, key=secret, keep=resolved.keep)
+    anon = anon.sort_values(
+        [schema.CASE_ID, schema.TIMESTAMP, schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
+    ).reset_index(drop=True)
+    quarantine = checked.quarantine.drop(
+        columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP], errors="ignore"
+    )
+    quarantined = pseudonymise(
+        quarantine,
+        key=secret,
+        keep=tuple(c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns),
+        extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
+    )
+    quarantined = quarantined.sort_values(
+        [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
+    ).reset_index(drop=True)
+
+    tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
+    tables.update(_paths_tables(anon, cutoff, scheduler))
+
+    report = dict(checked.report)
+    report["inputs"] = {
+        entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
+        for entry in input_record
+    }
+    report["privacy"] = anon.attrs.get(PRIVACY_ATTR, {})
+    report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
+    report["hops_observed"] = (
+        bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
+    )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _staging(out_dir) as staging:
+        for name, table in tables.items():
+            write_parquet(table, staging / name)
+        _write_bytes(_json_bytes(report), staging / REPORT_FILE)
+        outputs = {
+            name: {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
+            for name in sorted([*tables, REPORT_FILE])
+        }
+        manifest = {
+            "build": build,
+            "inputs": input_record,
+            "parameters": parameters,
+            "versions": versions,
+            "outputs": outputs,
+        }
+        _write_bytes(_json_bytes(manifest), staging / MANIFEST_FILE)
+        _fsync_dir(staging)
+        # The manifest goes last: until it is replaced, the old manifest no longer matches
+        # the half-new outputs, so an interrupted run is redone in full next time.
+        for name in [*sorted(outputs), MANIFEST_FILE]:
+            os.replace(staging / name, out_dir / name)
+        _fsync_dir(out_dir)
+    return PrepareResult(out_dir=out_dir, skipped=False, report=report, manifest=manifest)
