@@ -1,0 +1,329 @@
+"""Figure functions: a Figure back, labels in both languages, small groups neither drawn nor named."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from toolkit import schema  # noqa: E402
+from toolkit.errors import MissingColumnError, SekatError  # noqa: E402
+from toolkit.figures import (  # noqa: E402
+    CHANNEL_GROUP_COLOURS,
+    OKABE_ITO,
+    event_study_plot,
+    figure_suppression,
+    forest_plot,
+    hops_by_channel_plot,
+    hops_summary,
+    impact_plot,
+    network_plot,
+    survival_plot,
+    validation_counts,
+    validation_plot,
+)
+from toolkit.labels import LABELS  # noqa: E402
+
+
+def texts(fig: Figure) -> list[str]:
+    """Every piece of text drawn on a figure (titles, ticks, legends, annotations)."""
+    fig.canvas.draw()  # creates the tick labels
+    return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+
+
+def joined(fig: Figure) -> str:
+    return " | ".join(texts(fig))
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def results_table():
+    return pd.DataFrame(
+        {
+            "term": ["social", "social", "whatsapp", "letter"],
+            "estimate": [-0.6, -0.3, -0.4, 0.1],
+            "std_error": [0.05, 0.08, 0.1, 0.2],
+            "ci_low": [-0.7, -0.46, -0.6, -0.3],
+            "ci_high": [-0.5, -0.14, -0.2, 0.5],
+            "n": [5000, 5000, 800, 6],
+            "method": ["naive", "aipw", "aipw", "aipw"],
+        }
+    )
+
+
+def km_curves():
+    rows = []
+    for group, rate, n in [("social", 0.2, 300), ("traditional", 0.1, 400), ("other", 0.1, 7)]:
+        t = np.arange(0, 41, dtype=float)
+        s = np.exp(-rate * t)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "time": t,
+                    "survival": s,
+                    "ci_low": s * 0.9,
+                    "ci_high": np.minimum(1, s * 1.1),
+                    "group": group,
+                    "at_risk": np.floor(n * s),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def event_study_table():
+    et = np.arange(-3, 4)
+    robust = pd.DataFrame(
+        {"event_time": et, "estimate": np.where(et < 0, 0.0, -0.5), "method": "event_study"}
+    )
+    naive = pd.DataFrame(
+        {"event_time": et, "estimate": np.where(et < 0, 0.05, -0.2), "method": "twfe"}
+    )
+    table = pd.concat([robust, naive], ignore_index=True)
+    table["ci_low"] = table["estimate"] - 0.1
+    table["ci_high"] = table["estimate"] + 0.1
+    table["n"] = 200
+    table.loc[(table["event_time"] == 3) & (table["method"] == "event_study"), "n"] = 4
+    return table
+
+
+def flows_table():
+    return pd.DataFrame(
+        {
+            schema.FROM_AGENCY: ["Intake", "Intake", "Roads", "Water", "Archive"],
+            schema.TO_AGENCY: ["Roads", "Water", "Intake", "Intake", "Roads"],
+            schema.COUNT: [310, 120, 45, 60, 3],
+        }
+    )
+
+
+# --- every figure ------------------------------------------------------------------------
+
+
+FIGURES = {
+    "forest": (forest_plot, results_table),
+    "survival": (survival_plot, km_curves),
+    "hops": (
+        hops_by_channel_plot,
+        lambda: pd.DataFrame(
+            {
+                "channel_group": ["social", "digital", "traditional", "other"],
+                "hops": [1.1, 1.6, 2.4, 3.0],
+                "n": [300, 250, 400, 7],
+            }
+        ),
+    ),
+    "event_study": (event_study_plot, event_study_table),
+    "network": (network_plot, flows_table),
+    "impact": (
+        impact_plot,
+        lambda: pd.DataFrame(
+            {
+                "term": ["walk-in to social", "tiny pilot"],
+                "estimate": [1200.0, 40.0],
+                "ci_low": [800.0, -10.0],
+                "ci_high": [1600.0, 90.0],
+                "n": [900, 5],
+            }
+        ),
+    ),
+    "validation": (
+        validation_plot,
+        lambda: {"rows_kept": 980, "reasons": {"missing_timestamp": 20, "duplicate_event": 3}},
+    ),
+}
+# What each input holds that must not be drawn or named (a group under 10 requests).
+SMALL = {
+    "forest": ("Letter", "Surat"),
+    "survival": ("Other", "Lainnya"),
+    "hops": ("Other", "Lainnya"),
+    "event_study": None,
+    "network": ("Archive", "Archive"),
+    "impact": ("tiny pilot", "tiny pilot"),
+    "validation": ("Duplicate event", "Kejadian ganda"),
+}
+TITLES = {
+    "forest": "title_forest",
+    "survival": "title_km",
+    "hops": "title_hops",
+    "event_study": "title_event_study",
+    "network": "title_network",
+    "impact": "title_impact",
+    "validation": "title_validation",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+@pytest.mark.parametrize("kind", sorted(FIGURES))
+def test_figure_has_title_in_language_and_leaves_out_small_groups(kind, lang):
+    plot, make = FIGURES[kind]
+    fig = plot(make(), lang=lang)
+    assert isinstance(fig, Figure)
+    drawn = joined(fig)
+    every = texts(fig)
+    assert LABELS[TITLES[kind]][lang] in drawn
+    other_lang = "id" if lang == "en" else "en"
+    assert LABELS[TITLES[kind]][other_lang] not in drawn
+    assert not figure_suppression(fig).empty
+    if SMALL[kind] is not None:
+        small = SMALL[kind][0 if lang == "en" else 1]
+        # Not as a tick, a node, nor a legend entry "Other (n = 7)".
+        assert not [t for t in every if t == small or t.startswith(small + " (")]
+
+
+def test_title_can_be_replaced_or_left_out():
+    assert "My title" in joined(forest_plot(results_table(), title="My title"))
+    fig = forest_plot(results_table(), title="")
+    assert LABELS["title_forest"]["en"] not in joined(fig)
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(SekatError, match="language"):
+        forest_plot(results_table(), lang="fr")
+
+
+def test_missing_column_is_named():
+    with pytest.raises(MissingColumnError, match="ci_low"):
+        forest_plot(results_table().drop(columns="ci_low"))
+
+
+# --- one figure at a time ----------------------------------------------------------------
+
+
+def test_forest_plot_draws_each_term_once_and_each_method_in_the_legend():
+    fig = forest_plot(results_table(), lang="id")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Media sosial", "WhatsApp"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [LABELS["naive"]["id"], LABELS["aipw"]["id"]]
+    # Indonesian decimals and interval separator: "−0,60 [−0,70; −0,50]".
+    assert "−0,60 [−0,70; −0,50]" in joined(fig)
+    assert figure_suppression(fig).to_dict("records") == [
+        {"term": "letter", "method": "aipw", "suppression": "primary"}
+    ]
+
+
+def test_forest_plot_without_n_or_method_draws_every_row():
+    table = results_table().drop(columns=["n", "method"]).iloc[:1]
+    fig = forest_plot(table)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Social media"]
+    assert figure_suppression(fig).empty
+
+
+def test_survival_plot_legend_names_group_sizes_and_cuts_the_small_tail():
+    fig = survival_plot(km_curves(), lang="en")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Social media (n = 300)",
+        "Traditional (n = 400)",
+    ]
+    assert ax.get_ylabel() == LABELS["share_open"]["en"]
+    assert ax.get_xlabel() == LABELS["time_days"]["en"]
+    social = ax.get_lines()[0]
+    # 300 * exp(-0.2 t) >= 10 up to t = 17; the curve stops there.
+    assert social.get_xdata().max() == 17
+    assert social.get_color().lower() == CHANNEL_GROUP_COLOURS["social"].lower()
+
+
+def test_survival_plot_needs_group_sizes_for_disclosure_control():
+    with pytest.raises(MissingColumnError, match="at_risk"):
+        survival_plot(km_curves().drop(columns="at_risk"))
+
+
+def test_hops_summary_by_hand():
+    cases = pd.DataFrame(
+        {
+            schema.CHANNEL_GROUP: ["social", "social", "traditional", "traditional"],
+            schema.HOPS: [1, 3, 2, np.nan],
+        }
+    )
+    summary = hops_summary(cases)
+    social = summary.set_index(schema.CHANNEL_GROUP).loc["social"]
+    # mean 2, sd sqrt(2), se 1: 2 ± 1.96
+    assert social["hops"] == 2
+    assert social["n"] == 2
+    assert social["ci_low"] == pytest.approx(0.04, abs=1e-3)
+    assert summary.set_index(schema.CHANNEL_GROUP).loc["traditional", "n"] == 1
+
+
+def test_hops_plot_orders_channel_groups_and_labels_n():
+    table = pd.DataFrame(
+        {"channel_group": ["traditional", "social"], "hops": [2.4, 1.1], "n": [1234, 300]}
+    )
+    fig = hops_by_channel_plot(table, lang="id")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Media sosial", "Tradisional"]
+    assert "2,40  (n = 1.234)" in joined(fig)
+    assert ax.get_xlabel() == LABELS["mean_hops"]["id"]
+
+
+def test_event_study_shows_robust_and_naive_and_drops_small_periods():
+    fig = event_study_plot(event_study_table())
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        LABELS["event_study"]["en"],
+        LABELS["twfe"]["en"],
+    ]
+    robust, naive = ax.get_lines()[:2]
+    assert list(robust.get_xdata()) == pytest.approx([-3.06, -2.06, -1.06, -0.06, 0.94, 1.94])
+    assert len(naive.get_xdata()) == 7
+    assert naive.get_color().lower() == OKABE_ITO["vermillion"].lower()
+    assert figure_suppression(fig).to_dict("records") == [
+        {"event_time": 3, "method": "event_study", "suppression": "primary"}
+    ]
+
+
+def test_network_plot_accepts_a_graph_and_does_not_draw_the_rare_pair():
+    graph = nx.DiGraph()
+    for u, v, w in flows_table().itertuples(index=False):
+        graph.add_edge(u, v, weight=w)
+    fig = network_plot(graph, lang="id")
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["Intake", "Roads", "Water"]
+    assert len(ax.patches) == 4  # one arrow per published pair
+    assert figure_suppression(fig).to_dict("records") == [
+        {"from_agency": "Archive", "to_agency": "Roads", "suppression": "primary"}
+    ]
+    assert LABELS["edge_width"]["id"] in joined(fig)
+
+
+def test_network_plot_keeps_only_the_busiest_agencies():
+    fig = network_plot(flows_table(), max_agencies=2)
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["Intake", "Roads"]
+
+
+def test_impact_plot_axis_names_measure_and_unit():
+    table = FIGURES["impact"][1]()
+    fig = impact_plot(table, measure="cost_saved", unit="IDR million")
+    assert fig.axes[0].get_xlabel() == "Cost saved (IDR million)"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["walk-in to social"]
+
+
+def test_validation_counts_and_plot():
+    report = {"rows_kept": 980, "reasons": {"missing_timestamp": 20, "unknown_channel": 0}}
+    counts = validation_counts(report)
+    assert counts.to_dict("records") == [
+        {"reason": "kept", "count": 980},
+        {"reason": "missing_timestamp", "count": 20},
+        {"reason": "unknown_channel", "count": 0},
+    ]
+    fig = validation_plot(counts, lang="id")
+    drawn = joined(fig)
+    assert "Dipertahankan: 98,0% (980)" in drawn
+    assert "Dikarantina: 2,0% (20)" in drawn
+    # A reason with no rows is not a bar.
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["Waktu kosong"]
+
+
+def test_every_quarantine_reason_has_a_label_in_both_languages():
+    validation = pytest.importorskip("toolkit.validation")
+    missing = [code for code in validation.REASONS if code not in LABELS]
+    assert missing == []
