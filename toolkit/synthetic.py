@@ -311,7 +311,7 @@ def simulate(
         Log-scale standard deviation of service times (heavy right tail).
     stuck_rate : float
         Share of requests stuck in a backlog: their service time is multiplied by a Pareto
-        factor (5 or more, tail index 1.5), so some take months.
+        factor (5 to 100, tail index 1.5), so some take months.
     reject_rate, reopen_rate, close_rate : float
         Probability that a request is rejected (then closed), that a resolved request is
         reopened once, and that a resolution is followed by a ``closed`` event.
@@ -536,8 +536,6 @@ def _draw_requests(
     t0 = month_sec[month] + np.floor(
         rng.random(n) * (month_sec[month + 1] - month_sec[month])
     ).astype(np.int64)
-    order = np.argsort(t0, kind="stable")  # request index = submission order
-    month, t0 = month[order], t0[order]
     region = rng.choice(len(city["regions"]), size=n, p=city["population"])
     cat_w = np.array([_CATEGORY_TABLE[c][0] for c in CATEGORIES])
     category = rng.choice(n_cat, size=n, p=cat_w / cat_w.sum())
@@ -610,7 +608,14 @@ def _draw_requests(
     crn["u_wrong"] = rng.random((n, (hop_max + 1) // 2))
     crn["u_return"] = rng.random((n, (hop_max + 1) // 2))
 
-    return {
+    # walk-ins and letters arrive in office hours, 08:00-15:00 WIB (01:00-08:00 UTC), on the
+    # same (UTC) day, so the intake month does not change
+    u_hour = rng.random(n)
+    office = ~social & np.isin(nonsocial, [ns_names.index("walk_in"), ns_names.index("letter")])
+    day = t0 // 86_400
+    t0 = np.where(office, day * 86_400 + _HOUR + np.floor(u_hour * 7 * _HOUR).astype(np.int64), t0)
+
+    req = {
         "n": n,
         "month": month,
         "t0": t0,
@@ -629,6 +634,13 @@ def _draw_requests(
         "walk_office": walk_office,
         "crn": crn,
     }
+    # number requests in order of submission
+    order = np.argsort(t0, kind="stable")
+    for table in (req, crn):
+        for key, value in table.items():
+            if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
+                table[key] = value[order]
+    return req
 
 
 def _poisson_quantile(u: np.ndarray, lam: np.ndarray, cap: int) -> np.ndarray:
@@ -679,7 +691,9 @@ def _potential_outcome(
     log_svc = np.log(svc_days * 24.0) + conf * (-0.25 * req["urban"] - 0.6 * req["time_z"])
     # a backlog: some requests get stuck for weeks to months (Pareto tail, alpha 1.5)
     stuck = crn["u_stuck"] < params["stuck_rate"]
-    backlog = np.where(stuck, 5.0 * (1.0 - crn["u_backlog"]) ** (-1.0 / 1.5), 1.0)
+    backlog = np.where(
+        stuck, np.minimum(5.0 * (1.0 - crn["u_backlog"]) ** (-1.0 / 1.5), 100.0), 1.0
+    )
     service = _seconds(speed * backlog * np.exp(log_svc + sigma * crn["z_service"]))
     service2 = _seconds(speed * np.exp(log_svc - 0.7 + sigma * crn["z_service2"]))
     close_d = _seconds(24.0 * np.exp(0.8 * crn["z_close"]))
