@@ -1,0 +1,536 @@
+"""Staggered rollout of social-media desks: a heterogeneity-robust event study.
+
+When desks open in different regions at different months, the naive two-way fixed-effects
+(TWFE) regression compares newly treated regions with *already treated* ones and can give
+weighted averages of effects with negative weights (Goodman-Bacon 2021). The estimator of
+Callaway and Sant'Anna (2021) avoids this: it estimates one 2×2 difference-in-differences per
+cohort g (regions whose desk opened in period g) and period t, against regions that are never
+treated (or not yet treated), and then aggregates these ATT(g, t) to event time, to cohorts
+or to one number.
+
+:func:`callaway_santanna` works on any balanced or unbalanced panel (unit, time,
+first-treated period with 0/NaN = never, outcome); :func:`twfe` is the naive regression to
+show beside it; :func:`rollout_panel` builds the region-month panel of hops and of time to
+resolution from the case table and the desk opening dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from toolkit import schema
+from toolkit.effects import _require
+from toolkit.errors import SekatError
+from toolkit.results import EstimateResult, normal_interval, result_frame
+
+#: Column names of the generic panel built by :func:`rollout_panel`.
+UNIT, PERIOD, FIRST_TREATED, OUTCOME = "unit", "period", "first_treated", "outcome"
+#: Column of the rollout table holding each region's desk opening time.
+DESK_OPENED = "desk_opened"
+
+
+# --- Callaway–Sant'Anna --------------------------------------------------------------------
+
+
+def callaway_santanna(
+    panel: pd.DataFrame,
+    *,
+    unit: str = UNIT,
+    time: str = PERIOD,
+    first_treated: str = FIRST_TREATED,
+    outcome: str = OUTCOME,
+    control: str = "never",
+    level: float = 0.95,
+) -> EstimateResult:
+    """Group-time average treatment effects and their aggregations (unconditional PT).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        One row per unit and period. ``time`` and ``first_treated`` are integers (or
+        numbers) on the same scale; ``first_treated`` is 0 or missing for never-treated
+        units. Cohorts first treated in the first period (no pre-period) are dropped;
+        cohorts first treated after the last period count as never treated.
+    unit, time, first_treated, outcome : str
+        Column names.
+    control : {"never", "notyet"}
+        Comparison units: never treated, or never treated plus not yet treated by
+        ``max(t, base period)`` (excluding the cohort itself).
+    level : float
+        Confidence level (pointwise).
+
+    Returns
+    -------
+    EstimateResult
+        ``table`` rows: ``att_gt[g=G,t=T]`` for every cohort and period, ``event[e=E]`` for
+        each event time (dynamic aggregation), ``group[g=G]`` for each cohort, and the
+        summaries ``simple`` (average over all post-treatment cells weighted by cohort
+        size), ``dynamic`` (mean of ``event[e]`` over ``e >= 0``) and ``group`` (mean of the
+        cohort effects weighted by cohort size). ``diagnostics["att_gt"]`` holds ``g``,
+        ``t``, ``e`` and the estimates for plotting; ``diagnostics["influence"]`` the unit
+        influence functions of the summaries.
+
+    Notes
+    -----
+    For cohort g and period t with base period b (``g - 1`` after treatment; for
+    pre-treatment placebo cells the *varying* base ``t - 1``)::
+
+        ATT(g, t) = mean_{G = g}(Y_t - Y_b) - mean_{C}(Y_t - Y_b)
+
+    Its influence function for unit i is ``1{G=g}(dY_i - m_g)/p_g - 1{C}(dY_i - m_C)/p_C``
+    (p the shares of units), and aggregations carry the extra term of estimating the cohort
+    shares used as weights, as in the authors' ``did`` package. Standard errors are
+    analytic, ``sd(influence)/sqrt(n units)``, clustered by unit. Units missing ``Y_t`` or
+    ``Y_b`` drop out of that cell only.
+
+    References
+    ----------
+    Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
+    periods. Journal of Econometrics 225(2), 200-230.
+
+    Examples
+    --------
+    Two units treated in period 3 gain 1.0; two never-treated units share the same trend.
+
+    >>> panel = pd.DataFrame({"unit": np.repeat([1, 2, 3, 4], 3), "period": [1, 2, 3] * 4,
+    ...                       "first_treated": np.repeat([3, 3, 0, 0], 3),
+    ...                       "outcome": [0, 1, 3, 1, 2, 4, 0, 1, 2, 2, 3, 4.0]})
+    >>> t = callaway_santanna(panel).table.set_index("term")
+    >>> float(t.loc["att_gt[g=3,t=3]", "estimate"]), float(t.loc["simple", "estimate"])
+    (1.0, 1.0)
+    """
+    if control not in ("never", "notyet"):
+        raise SekatError(f"control must be 'never' or 'notyet', got {control!r}")
+    _require(panel, [unit, time, first_treated, outcome])
+    wide = panel.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
+    periods = np.array(sorted(wide.columns), dtype=float)
+    if len(periods) < 2:
+        raise SekatError("the panel needs at least two periods", column=time)
+    group_of_unit = (
+        panel.groupby(unit, sort=True)[first_treated]
+        .first()
+        .reindex(wide.index)
+        .astype(float)
+        .fillna(0.0)
+        .to_numpy()
+    )
+    group_of_unit = np.where(group_of_unit > periods.max(), 0.0, group_of_unit)
+    y = wide.to_numpy(dtype=float)
+    n = len(y)
+    keep_units = ~((group_of_unit > 0) & (group_of_unit <= periods.min()))
+    y, group_of_unit = y[keep_units], group_of_unit[keep_units]
+    n = len(y)
+    cohorts = np.unique(group_of_unit[group_of_unit > 0])
+    if len(cohorts) == 0:
+        raise SekatError("no unit is treated within the panel", column=first_treated)
+    share = np.array([np.mean(group_of_unit == g) for g in cohorts])
+
+    cells, influences = [], []
+    for gi, g in enumerate(cohorts):
+        pre = periods[periods < g]
+        base_post = pre.max()
+        for ti, t in enumerate(periods):
+            if t < g:
+                if ti == 0:
+                    continue
+                base = periods[ti - 1]
+            else:
+                base = base_post
+            bi = int(np.searchsorted(periods, base))
+            dy = y[:, ti] - y[:, bi]
+            ok = ~np.isnan(dy)
+            treated = (group_of_unit == g) & ok
+            if control == "never":
+                ctrl = (group_of_unit == 0) & ok
+            else:
+                horizon = max(t, base)
+                ctrl = ((group_of_unit == 0) | (group_of_unit > horizon)) & ok
+                ctrl &= group_of_unit != g
+            if treated.sum() == 0 or ctrl.sum() == 0:
+                continue
+            m_t, m_c = dy[treated].mean(), dy[ctrl].mean()
+            p_t, p_c = treated.mean(), ctrl.mean()
+            psi = np.zeros(n)
+            psi[treated] = (dy[treated] - m_t) / p_t
+            psi[ctrl] = -(dy[ctrl] - m_c) / p_c
+            cells.append((g, t, gi, m_t - m_c))
+            influences.append(psi)
+    if not cells:
+        raise SekatError("no group-time effect could be estimated (no comparison units)")
+    gt = pd.DataFrame(cells, columns=["g", "t", "cohort_index", "estimate"])
+    gt["e"] = gt["t"] - gt["g"]
+    psi = np.column_stack(influences)  # n x cells
+    att = gt["estimate"].to_numpy()
+    pg = share[gt["cohort_index"].to_numpy()]
+    cohort_dummies = np.column_stack([group_of_unit == g for g in cohorts]).astype(float)
+    unit_pg = cohort_dummies[:, gt["cohort_index"].to_numpy()]  # n x cells: 1{G_i = g_k}
+
+    def weighted(keepers: np.ndarray) -> tuple[float, np.ndarray]:
+        """Cohort-share weighted mean of ATT(g,t) over ``keepers``, with its influence."""
+        w = pg[keepers] / pg[keepers].sum()
+        estimate = float(att[keepers] @ w)
+        if1 = (unit_pg[:, keepers] - pg[keepers]) / pg[keepers].sum()
+        if2 = np.outer(
+            (unit_pg[:, keepers] - pg[keepers]).sum(axis=1), pg[keepers] / pg[keepers].sum() ** 2
+        )
+        return estimate, psi[:, keepers] @ w + (if1 - if2) @ att[keepers]
+
+    rows = []
+
+    def add(term: str, estimate: float, influence: np.ndarray, count: int) -> None:
+        se = float(np.sqrt(np.mean(influence**2) / n))
+        lo, hi = normal_interval(estimate, se, level)
+        rows.append(
+            {
+                "term": term,
+                "estimate": estimate,
+                "std_error": se,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "n": count,
+                "method": f"Callaway-Sant'Anna ({control}-treated controls), analytic SE",
+            }
+        )
+
+    for k, cell in gt.iterrows():
+        add(f"att_gt[g={_fmt(cell['g'])},t={_fmt(cell['t'])}]", float(att[k]), psi[:, k], n)
+    summaries = {}
+    events = np.sort(gt["e"].unique())
+    event_if = {}
+    for e in events:
+        keepers = np.flatnonzero(gt["e"].to_numpy() == e)
+        est, inf = weighted(keepers)
+        event_if[e] = (est, inf)
+        add(f"event[e={_fmt(e)}]", est, inf, n)
+    post = np.flatnonzero(gt["e"].to_numpy() >= 0)
+    group_if = {}
+    for gi, g in enumerate(cohorts):
+        keepers = np.flatnonzero((gt["cohort_index"].to_numpy() == gi) & (gt["e"].to_numpy() >= 0))
+        if len(keepers) == 0:
+            continue
+        est = float(att[keepers].mean())
+        inf = psi[:, keepers].mean(axis=1)
+        group_if[gi] = (est, inf)
+        add(f"group[g={_fmt(g)}]", est, inf, n)
+    if len(post):
+        summaries["simple"] = weighted(post)
+        post_events = [e for e in events if e >= 0]
+        summaries["dynamic"] = (
+            float(np.mean([event_if[e][0] for e in post_events])),
+            np.mean([event_if[e][1] for e in post_events], axis=0),
+        )
+        gis = np.array(sorted(group_if))
+        w = share[gis] / share[gis].sum()
+        est = float(np.array([group_if[i][0] for i in gis]) @ w)
+        inf = np.column_stack([group_if[i][1] for i in gis]) @ w
+        if1 = (cohort_dummies[:, gis] - share[gis]) / share[gis].sum()
+        if2 = np.outer(
+            (cohort_dummies[:, gis] - share[gis]).sum(axis=1), share[gis] / share[gis].sum() ** 2
+        )
+        inf = inf + (if1 - if2) @ np.array([group_if[i][0] for i in gis])
+        summaries["group"] = (est, inf)
+    for name, (est, inf) in summaries.items():
+        add(name, est, inf, n)
+    table = result_frame(rows)
+    influence = pd.DataFrame({name: inf for name, (_, inf) in summaries.items()})
+    return EstimateResult(
+        table, {"att_gt": gt.drop(columns="cohort_index"), "influence": influence}
+    )
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# --- naive two-way fixed effects ---------------------------------------------------------
+
+
+def twfe(
+    panel: pd.DataFrame,
+    *,
+    unit: str = UNIT,
+    time: str = PERIOD,
+    first_treated: str = FIRST_TREATED,
+    outcome: str = OUTCOME,
+    event_window: tuple[int, int] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Naive two-way fixed-effects DiD (static, or event-study leads and lags).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        As for :func:`callaway_santanna`.
+    event_window : (int, int), optional
+        If given, ``(lowest lead, highest lag)``: the regression has one dummy per event
+        time in the window (ends binned, ``e = -1`` the reference) instead of one
+        post-treatment dummy.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy result: ``twfe`` (static) or ``twfe_event[e=E]`` rows, unit-clustered SEs.
+
+    Notes
+    -----
+    ``Y_it = a_i + l_t + beta D_it + u_it`` with ``D_it = 1{t >= G_i}``, fitted by
+    alternating demeaning (exact for balanced panels, iterated to convergence otherwise).
+    With staggered adoption and effects that change over time, beta is a weighted average
+    of 2x2 comparisons some of which use already-treated units as controls, so it can be far
+    from any average effect; it is shown only beside the robust estimator.
+
+    References
+    ----------
+    Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing.
+    Journal of Econometrics 225(2), 254-277.
+
+    Examples
+    --------
+    >>> panel = pd.DataFrame({"unit": np.repeat([1, 2, 3, 4], 3), "period": [1, 2, 3] * 4,
+    ...                       "first_treated": np.repeat([3, 3, 0, 0], 3),
+    ...                       "outcome": [0, 1, 3, 1, 2, 4, 0, 1, 2, 2, 3, 4.0]})
+    >>> round(float(twfe(panel)["estimate"].iloc[0]), 6)
+    1.0
+    """
+    _require(panel, [unit, time, first_treated, outcome])
+    data = panel.loc[panel[outcome].notna(), [unit, time, first_treated, outcome]].copy()
+    g = data[first_treated].astype(float).fillna(0.0).to_numpy()
+    t = data[time].astype(float).to_numpy()
+    treated_unit = g > 0
+    if event_window is None:
+        regressors = {"twfe": (treated_unit & (t >= g)).astype(float)}
+    else:
+        low, high = event_window
+        e = np.clip(t - g, low, high)
+        regressors = {
+            f"twfe_event[e={k}]": (treated_unit & (e == k)).astype(float)
+            for k in range(low, high + 1)
+            if k != -1
+        }
+    X = np.column_stack(list(regressors.values()))
+    y = data[outcome].to_numpy(dtype=float)
+    ui = pd.factorize(data[unit])[0]
+    ti = pd.factorize(data[time])[0]
+    Xd, yd = _two_way_demean(np.column_stack([X, y]), ui, ti)[:, :-1], None
+    yd = _two_way_demean(y[:, None], ui, ti)[:, 0]
+    keep = np.abs(Xd).sum(axis=0) > 1e-10
+    Xd = Xd[:, keep]
+    names = [name for name, k in zip(regressors, keep, strict=True) if k]
+    beta, *_ = np.linalg.lstsq(Xd, yd, rcond=None)
+    resid = yd - Xd @ beta
+    bread = np.linalg.pinv(Xd.T @ Xd)
+    n_units = int(ui.max()) + 1
+    scores = np.zeros((n_units, Xd.shape[1]))
+    np.add.at(scores, ui, Xd * resid[:, None])
+    n_obs = len(y)
+    k = Xd.shape[1] + n_units + int(ti.max())  # parameters incl. absorbed fixed effects
+    factor = n_units / max(n_units - 1, 1) * (n_obs - 1) / max(n_obs - k, 1)
+    cov = factor * bread @ (scores.T @ scores) @ bread
+    se = np.sqrt(np.diag(cov))
+    lo, hi = normal_interval(beta, se, level)
+    return result_frame(
+        {
+            "term": name,
+            "estimate": beta[j],
+            "std_error": se[j],
+            "ci_low": lo[j],
+            "ci_high": hi[j],
+            "n": n_obs,
+            "method": "naive two-way fixed effects, SE clustered by unit",
+        }
+        for j, name in enumerate(names)
+    )
+
+
+def _two_way_demean(
+    values: np.ndarray, unit_codes: np.ndarray, time_codes: np.ndarray, tol: float = 1e-12
+) -> np.ndarray:
+    """Remove unit and time means by alternating projections."""
+    out = values.astype(float).copy()
+    nu, nt = unit_codes.max() + 1, time_codes.max() + 1
+    cu = np.bincount(unit_codes, minlength=nu)[:, None]
+    ct = np.bincount(time_codes, minlength=nt)[:, None]
+    for _ in range(1000):
+        before = out.copy()
+        sums = np.zeros((nu, out.shape[1]))
+        np.add.at(sums, unit_codes, out)
+        out -= (sums / cu)[unit_codes]
+        sums = np.zeros((nt, out.shape[1]))
+        np.add.at(sums, time_codes, out)
+        out -= (sums / ct)[time_codes]
+        if np.max(np.abs(out - before)) < tol * (1 + np.max(np.abs(out))):
+            break
+    return out
+
+
+# --- the region-month panel ----------------------------------------------------------------
+
+
+def month_index(times: pd.Series) -> np.ndarray:
+    """Calendar months as consecutive integers: ``12 * year + month`` (so never 0).
+
+    Examples
+    --------
+    >>> month_index(pd.Series(pd.to_datetime(["2024-01-31", "2024-02-01"], utc=True))).tolist()
+    [24289, 24290]
+    """
+    times = pd.to_datetime(times, utc=True)
+    return (times.dt.year * 12 + times.dt.month).to_numpy(dtype=np.int64)
+
+
+def rollout_panel(
+    cases: pd.DataFrame,
+    rollout: pd.DataFrame,
+    *,
+    tau_days: float = 30.0,
+    cutoff: pd.Timestamp | str | None = None,
+) -> pd.DataFrame:
+    """Region-month panel of hops and time to resolution, with each region's desk cohort.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table (``region``, ``start``, ``hops``, ``duration_hours``, ``censored``).
+    rollout : pandas.DataFrame
+        ``region`` and ``desk_opened`` (timestamp; NaT or absent region = never opened).
+    tau_days : float
+        Horizon of the time outcome.
+    cutoff : timestamp, optional
+        Observation cut-off; default the latest ``end`` in the case table (where the case
+        table censors open requests).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per region and intake month with requests: ``unit`` (region), ``period``
+        (:func:`month_index`), ``month`` (``YYYY-MM``), ``first_treated`` (period of the
+        first month that starts on or after the desk opening; 0 = never), ``hops`` (mean
+        hops of the cell's requests with observed hops), ``rmst_days`` (mean of
+        ``min(duration, tau)`` in days over the cell's requests with a full tau of
+        follow-up before the cut-off; NaN if none), ``n_requests`` and ``n_followed``.
+
+    Notes
+    -----
+    A desk opening mid-month makes that month partly treated; it is counted as the last
+    pre-treatment month's successor only from the next full month, so that no cell mixes
+    treated and untreated days. ``min(T, tau)`` is known exactly for a request submitted at
+    least tau before the cut-off (resolved before tau, or still open at tau), so the time
+    outcome uses only those requests, and its panel ends tau before the cut-off.
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"region": ["a", "a", "b"], "hops": [1, 3, 2],
+    ...     "start": pd.to_datetime(["2024-01-05", "2024-01-09", "2024-01-07"], utc=True),
+    ...     "duration_hours": [24.0, 48.0, 24.0], "censored": [False, False, False]})
+    >>> desks = pd.DataFrame({"region": ["a", "b"],
+    ...                       "desk_opened": pd.to_datetime(["2024-02-01", None], utc=True)})
+    >>> rollout_panel(cases, desks, cutoff="2024-03-31")[["unit", "hops", "first_treated"]]
+      unit  hops  first_treated
+    0    a   2.0          24290
+    1    b   2.0              0
+    """
+    _require(cases, [schema.REGION, schema.START, schema.HOPS])
+    _require(rollout, [schema.REGION, DESK_OPENED])
+    region = cases[schema.REGION].astype("object")
+    period = month_index(cases[schema.START])
+    if cutoff is None:
+        _require(cases, [schema.END])
+        cutoff_ts = pd.to_datetime(cases[schema.END]).max()
+    else:
+        cutoff_ts = pd.Timestamp(cutoff)
+        cutoff_ts = cutoff_ts.tz_localize("UTC") if cutoff_ts.tz is None else cutoff_ts
+    hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
+    frame = pd.DataFrame({UNIT: region.to_numpy(), PERIOD: period, schema.HOPS: hops.to_numpy()})
+    if schema.DURATION_HOURS in cases.columns and schema.CENSORED in cases.columns:
+        start = pd.to_datetime(cases[schema.START], utc=True)
+        followed = (start + pd.Timedelta(days=tau_days) <= cutoff_ts).to_numpy()
+        capped = np.minimum(cases[schema.DURATION_HOURS].to_numpy(dtype=float) / 24.0, tau_days)
+        frame["rmst_days"] = np.where(followed, capped, np.nan)
+        frame["followed"] = followed.astype(int)
+    grouped = frame.groupby([UNIT, PERIOD], sort=True)
+    panel = grouped[schema.HOPS].mean().rename("hops").to_frame()
+    panel["n_requests"] = grouped.size()
+    if "rmst_days" in frame.columns:
+        panel["rmst_days"] = grouped["rmst_days"].mean()
+        panel["n_followed"] = grouped["followed"].sum()
+    panel = panel.reset_index()
+    opened = pd.to_datetime(rollout[DESK_OPENED], utc=True)
+    month_start = opened.dt.normalize() - pd.to_timedelta(opened.dt.day - 1, unit="D")
+    first = month_index(opened.fillna(pd.Timestamp(0, tz="UTC"))) + (opened > month_start)
+    first_period = pd.Series(
+        np.where(opened.notna(), first, 0), index=rollout[schema.REGION].astype("object").to_numpy()
+    )
+    panel[FIRST_TREATED] = panel[UNIT].map(first_period).fillna(0).astype(np.int64)
+    years, months = np.divmod(panel[PERIOD].to_numpy() - 1, 12)
+    panel["month"] = [f"{y:04d}-{m + 1:02d}" for y, m in zip(years, months, strict=True)]
+    columns = [
+        UNIT,
+        PERIOD,
+        "month",
+        FIRST_TREATED,
+        "hops",
+        "rmst_days",
+        "n_requests",
+        "n_followed",
+    ]
+    return panel[[c for c in columns if c in panel.columns]]
+
+
+def rollout_event_study(
+    cases: pd.DataFrame,
+    rollout: pd.DataFrame,
+    *,
+    outcomes: Sequence[str] = ("hops", "rmst_days"),
+    control: str = "notyet",
+    tau_days: float = 30.0,
+    cutoff: pd.Timestamp | str | None = None,
+    level: float = 0.95,
+) -> EstimateResult:
+    """Callaway–Sant'Anna event study of each outcome on the region-month panel, with TWFE.
+
+    Parameters
+    ----------
+    cases, rollout : pandas.DataFrame
+        As for :func:`rollout_panel`.
+    outcomes : sequence of str
+        Panel columns to study (``hops``, ``rmst_days``).
+    control : {"notyet", "never"}
+        Comparison regions (few regions never get a desk, so not-yet-treated is the default).
+
+    Returns
+    -------
+    EstimateResult
+        ``table``: for each outcome, the rows of :func:`callaway_santanna` with terms
+        prefixed ``<outcome>:`` and the naive TWFE row ``<outcome>:twfe``.
+        ``diagnostics["panel"]``: the panel.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> months = pd.date_range("2024-01-01", periods=6, freq="MS", tz="UTC")
+    >>> cases = pd.DataFrame({"region": np.repeat(["a", "b", "c"], 60),
+    ...     "start": np.tile(np.repeat(months, 10), 3),
+    ...     "hops": rng.poisson(2, 180)})
+    >>> desks = pd.DataFrame({"region": ["a", "b", "c"], "desk_opened":
+    ...     pd.to_datetime(["2024-03-01", "2024-05-01", None], utc=True)})
+    >>> r = rollout_event_study(cases, desks, outcomes=["hops"], cutoff="2024-07-01")
+    >>> "hops:simple" in set(r.table["term"])
+    True
+    """
+    panel = rollout_panel(cases, rollout, tau_days=tau_days, cutoff=cutoff)
+    tables = []
+    for name in outcomes:
+        if name not in panel.columns:
+            raise SekatError(f"no outcome {name!r} in the rollout panel", column=name)
+        sub = panel.loc[panel[name].notna()]
+        cs = callaway_santanna(sub, outcome=name, control=control, level=level).table
+        naive = twfe(sub, outcome=name, level=level)
+        both = pd.concat([cs, naive], ignore_index=True)
+        both["term"] = name + ":" + both["term"]
+        tables.append(both)
+    return EstimateResult(result_frame(pd.concat(tables, ignore_index=True)), {"panel": panel})
