@@ -1,0 +1,701 @@
+"""Request paths: one row per request, and the hand-offs between agencies.
+
+A request's *path* is the sequence of agencies that held it, read from its events in time
+order. This module turns an event log into the case table (:func:`case_table`, one row per
+request: path, hops, returns, resolution, duration, censoring) and the hand-off table
+(:func:`handovers`, counts and times of agency-to-agency transfers). Both are exact,
+deterministic and vectorised: case ids are factorised to integers once, the rows are ordered
+with one :func:`numpy.lexsort`, and every per-request quantity is a numpy reduction over the
+ordered rows — there is no Python loop over requests. Both functions also accept a Dask
+DataFrame and then run partition-wise on a cluster (see :mod:`toolkit.scale`).
+
+Event order
+-----------
+Events are ordered by (case_id, timestamp); ties in time are broken by the row's place in the
+source, ``source_file`` then ``source_row`` when those columns are present (so that shuffling
+the rows of a prepared log never changes a result), and otherwise by the order of the rows in
+the frame (stable). Events after the observation cut-off are ignored, as if not yet logged.
+
+Agencies
+--------
+An event whose agency is missing does not move the request: the request stays with the
+agency of its previous event (a placeholder unit such as the ``EMPTY`` group of some exports
+is best mapped to missing when the log is read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from toolkit import schema
+from toolkit.errors import MissingColumnError, SekatError
+
+__all__ = ["PATH_SEPARATOR", "case_table", "handovers", "split_path"]
+
+#: Separator between agencies in the ``path`` column of the case table.
+PATH_SEPARATOR: Final = " > "
+#: Hours in a nanosecond count.
+_NS_PER_HOUR: Final = 3_600_000_000_000
+#: Internal tie-break column (global row position) that :mod:`toolkit.scale` adds to Dask frames.
+_POSITION: Final = "__sekat_position__"
+#: Columns of the hand-off table after the group columns.
+HANDOVER_COLUMNS: Final = (
+    schema.FROM_AGENCY,
+    schema.TO_AGENCY,
+    schema.COUNT,
+    "median_hours",
+    "mean_hours",
+)
+#: Hours between the two events of a hand-off (the raw rows behind :func:`handovers`).
+_HOURS: Final = "hours"
+
+
+# --- ordering the log -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Events of a log in (case, time, source order), with each request's agency segments.
+
+    ``rows`` are positions into the input frame in walk order; ``case`` the case code of each
+    walk row (0..n_cases-1, in case_id order); ``segment_*`` describe the path: one segment per
+    run of consecutive events at the same (known) agency.
+    """
+
+    rows: np.ndarray  # input positions, walk order
+    case: np.ndarray  # case code per walk row (sorted)
+    time: np.ndarray  # int64 ns per walk row
+    case_ids: pd.api.extensions.ExtensionArray  # case_id of each code, sorted
+    agencies: pd.api.extensions.ExtensionArray  # agency name of each agency code, sorted
+    agency: np.ndarray  # agency code per walk row, -1 = missing
+    cutoff: int  # ns since epoch, UTC
+    case_start: np.ndarray  # first walk row of each case
+    known: np.ndarray  # walk rows with a known agency
+    segment_start: np.ndarray  # positions into `known` where a segment starts
+    segment_case: np.ndarray  # case code of each segment
+    segment_agency: np.ndarray  # agency code of each segment
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.case_ids)
+
+
+def _require(events: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in events.columns]
+    if missing:
+        raise MissingColumnError(
+            f"required column missing; columns found: {list(map(str, events.columns))}",
+            column=missing[0],
+        )
+
+
+def _row_label(events: pd.DataFrame, position: int) -> int:
+    """The row number a user can find: source_row when present, else the frame position."""
+    if schema.SOURCE_ROW in events.columns:
+        return int(events[schema.SOURCE_ROW].iloc[position])
+    return position
+
+
+def _file_label(events: pd.DataFrame, position: int) -> str | None:
+    if schema.SOURCE_FILE in events.columns:
+        value = events[schema.SOURCE_FILE].iloc[position]
+        return None if pd.isna(value) else str(value)
+    return None
+
+
+def _timestamps_ns(events: pd.DataFrame) -> np.ndarray:
+    """The timestamp column as int64 nanoseconds since the epoch (UTC), checked."""
+    column = events[schema.TIMESTAMP]
+    if not isinstance(column.dtype, pd.DatetimeTZDtype):
+        raise SekatError(
+            f"timestamps must be timezone-aware datetimes (the contract is "
+            f"{schema.TIMESTAMP_DTYPE}), found dtype {column.dtype}; read the log with "
+            f"toolkit.read_events or convert with pandas.to_datetime(..., utc=True)",
+            column=schema.TIMESTAMP,
+        )
+    column = column.dt.tz_convert("UTC").dt.as_unit("ns")
+    missing = column.isna().to_numpy()
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise SekatError(
+            f"missing timestamp ({int(missing.sum())} rows); validate the log first "
+            f"(toolkit.validate quarantines such rows)",
+            file=_file_label(events, first),
+            column=schema.TIMESTAMP,
+            row=_row_label(events, first),
+        )
+    return column.array.asi8
+
+
+def _as_cutoff_ns(cutoff: Any) -> int:
+    """A user's cut-off (str, datetime, Timestamp) as UTC nanoseconds; naive means UTC."""
+    try:
+        stamp = pd.Timestamp(cutoff)
+    except (TypeError, ValueError) as error:
+        raise SekatError(f"cannot read the cut-off {cutoff!r} as a time: {error}") from None
+    if stamp is pd.NaT:
+        raise SekatError(f"the cut-off {cutoff!r} is not a time")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.as_unit("ns").value)
+
+
+def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """Integer codes whose order is the order of the sorted unique values (missing = -1)."""
+    codes, uniques = pd.factorize(values, sort=False)
+    order = np.asarray(uniques.argsort())
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank = np.r_[rank, -1]  # code -1 (missing) stays -1
+    sorted_codes = rank[codes]
+    return sorted_codes, uniques.take(order)
+
+
+def _walk(events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None) -> _Walk:
+    """Order the events of a log and find each request's agency segments."""
+    _require(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY))
+    time_all = _timestamps_ns(events)
+    if cutoff is None:
+        cutoff_ns = int(time_all.max()) if len(time_all) else 0
+    else:
+        cutoff_ns = _as_cutoff_ns(cutoff)
+    within = time_all <= cutoff_ns
+    rows_kept = None if within.all() else np.flatnonzero(within)
+    kept = events if rows_kept is None else events.iloc[rows_kept]
+    time_kept = time_all if rows_kept is None else time_all[rows_kept]
+
+    case_codes, case_ids = _factorize_sorted(kept[schema.CASE_ID])
+    if (case_codes < 0).any():
+        first = int(np.flatnonzero(case_codes < 0)[0])
+        first = first if rows_kept is None else int(rows_kept[first])
+        raise SekatError(
+            "missing case id; validate the log first (toolkit.validate quarantines such rows)",
+            file=_file_label(events, first),
+            column=schema.CASE_ID,
+            row=_row_label(events, first),
+        )
+    # np.lexsort sorts by the last key first and is stable, so the frame order decides
+    # whatever the keys leave tied.
+    keys: list[np.ndarray] = []
+    if position_column is not None:
+        keys.append(kept[position_column].to_numpy(dtype=np.int64))
+    if schema.SOURCE_ROW in kept.columns:
+        keys.append(kept[schema.SOURCE_ROW].to_numpy(dtype=np.int64, na_value=-1))
+    if schema.SOURCE_FILE in kept.columns:
+        keys.append(_factorize_sorted(kept[schema.SOURCE_FILE])[0])
+    keys += [time_kept, case_codes]
+    order = np.lexsort(keys)
+
+    case = case_codes[order]
+    agency_codes, agencies = _factorize_sorted(kept[schema.AGENCY])
+    agency = agency_codes[order]
+    rows = order if rows_kept is None else rows_kept[order]
+    n = len(case)
+    case_start = np.flatnonzero(np.r_[True, case[1:] != case[:-1]]) if n else np.zeros(0, int)
+
+    known = np.flatnonzero(agency >= 0)
+    known_case, known_agency = case[known], agency[known]
+    new_segment = np.r_[
+        True,
+        (known_case[1:] != known_case[:-1]) | (known_agency[1:] != known_agency[:-1]),
+    ][: len(known)]
+    segment_start = np.flatnonzero(new_segment)
+    return _Walk(
+        rows=rows,
+        case=case,
+        time=time_kept[order],
+        case_ids=case_ids,
+        agencies=agencies,
+        agency=agency,
+        cutoff=cutoff_ns,
+        case_start=case_start,
+        known=known,
+        segment_start=segment_start,
+        segment_case=known_case[segment_start],
+        segment_agency=known_agency[segment_start],
+    )
+
+
+def _first_per_case(walk: _Walk, values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """Each case's first non-missing value of a column (in walk order); missing if none."""
+    valid = values.notna().to_numpy()[walk.rows]
+    at = np.flatnonzero(valid)
+    case = walk.case[at]
+    first = np.r_[True, case[1:] != case[:-1]][: len(at)]
+    take = np.full(walk.n_cases, -1, dtype=np.int64)
+    take[case[first]] = walk.rows[at[first]]
+    return values.array.take(take, allow_fill=True)
+
+
+def _last_position(walk: _Walk, mask: np.ndarray) -> np.ndarray:
+    """Per case, the last walk row where ``mask`` holds (-1 if none)."""
+    at = np.flatnonzero(mask)
+    case = walk.case[at]
+    last = np.r_[case[1:] != case[:-1], True][: len(at)]
+    result = np.full(walk.n_cases, -1, dtype=np.int64)
+    result[case[last]] = at[last]
+    return result
+
+
+def _isin(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
+    """``values.isin(allowed)`` as a numpy mask, computed on the categories when categorical."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        on_categories = np.r_[values.cat.categories.isin(list(allowed)), False]
+        return on_categories[values.cat.codes.to_numpy()]
+    return values.isin(list(allowed)).to_numpy()
+
+
+def _activity_mask(events: pd.DataFrame, walk: _Walk, activities: Sequence[str]) -> np.ndarray:
+    return _isin(events[schema.ACTIVITY], activities)[walk.rows]
+
+
+def _channel_groups(channels: pd.api.extensions.ExtensionArray) -> pd.Categorical:
+    """:func:`toolkit.schema.channel_group`, evaluated once per distinct channel."""
+    codes, uniques = pd.factorize(channels)
+    groups = schema.channel_group(pd.Series(uniques)).array
+    return groups.take(codes, allow_fill=True)
+
+
+def _variants(
+    walk: _Walk, n_segments: np.ndarray, first_segment: np.ndarray
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray, np.ndarray]:
+    """Each case's path variant: (variant code per case or -1, path strings, distinct agencies).
+
+    Paths of equal length are compared as rows of an integer matrix; only the distinct paths
+    (the variants) are turned into strings, by Arrow, with :data:`PATH_SEPARATOR`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_agencies = max(len(walk.agencies), 1)
+    names = pa.array(np.asarray(walk.agencies, dtype=object), type=pa.large_string())
+    variant = np.full(walk.n_cases, -1, dtype=np.int64)
+    strings: list[Any] = []
+    distinct: list[np.ndarray] = []
+    n_variants = 0
+    for length in np.unique(n_segments[n_segments > 0]):
+        cases = np.flatnonzero(n_segments == length)
+        matrix = walk.segment_agency[first_segment[cases, None] + np.arange(length)]
+        if float(n_agencies) ** length < 2.0**62:
+            key = np.zeros(len(cases), dtype=np.int64)
+            for column in range(length):
+                key = key * n_agencies + matrix[:, column]
+            codes, uniques = pd.factorize(key, sort=True)
+            first = np.empty(len(uniques), dtype=np.int64)
+            first[codes[::-1]] = np.arange(len(cases))[::-1]
+            rows = matrix[first]
+        else:
+            rows, codes = np.unique(matrix, axis=0, return_inverse=True)
+            codes = codes.ravel()
+        variant[cases] = n_variants + codes
+        n_variants += len(rows)
+        columns = [names.take(pa.array(rows[:, j])) for j in range(length)]
+        strings.append(
+            pc.binary_join_element_wise(*columns, pa.scalar(PATH_SEPARATOR, pa.large_string()))
+            if length > 1
+            else columns[0]
+        )
+        ordered = np.sort(rows, axis=1)
+        distinct.append(1 + (ordered[:, 1:] != ordered[:, :-1]).sum(axis=1))
+    joined = pa.concat_arrays(strings) if strings else pa.array([], type=pa.large_string())
+    counts = np.concatenate(distinct) if distinct else np.zeros(0, dtype=np.int64)
+    return variant, pd.array(joined, dtype="str"), counts.astype(np.int64)
+
+
+# --- the case table ---------------------------------------------------------------------------
+
+
+def case_table(events: Any, cutoff: Any = None) -> Any:
+    """One row per request: its path through agencies, hops, resolution and duration.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or dask.dataframe.DataFrame
+        A canonical event log (see :mod:`toolkit.schema`): at least ``case_id``,
+        ``timestamp`` (timezone-aware), ``agency``, ``activity`` and ``channel``;
+        ``category``, ``region``, ``source_file``/``source_row`` and ``hops_observed`` are
+        used when present. A Dask DataFrame is processed partition-wise
+        (:func:`toolkit.scale.case_table_dask`) and a Dask DataFrame is returned.
+    cutoff : str, datetime or pandas.Timestamp, optional
+        The observation cut-off: events after it are ignored, and requests not resolved by
+        then are censored at it. A naive time is read as UTC. Defaults to the log's last
+        timestamp.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`toolkit.schema.CASE_COLUMNS` in that order, one row per request that
+        has at least one event by the cut-off, sorted by ``case_id``, with a RangeIndex; plus
+        ``hops_observed`` when the events carry that column.
+
+    Notes
+    -----
+    Events are ordered by (case_id, timestamp), ties broken by (source_file, source_row)
+    when present and then by the frame's row order. Events after ``cutoff`` are ignored.
+    For each request:
+
+    - ``channel``, ``category``, ``region``: the first non-missing value among its events.
+      ``channel_group``: the group of the channel (:func:`toolkit.schema.channel_group`).
+    - ``start``: the time of its first event.
+    - ``path``: the agencies of its events in order, consecutive repeats collapsed, joined by
+      :data:`PATH_SEPARATOR` (``" > "``), a plain string that Parquet and CSV keep as is;
+      :func:`split_path` gives the tuples back. Events with a missing agency are skipped (the
+      request stays where it was). ``first_agency`` and ``final_agency`` are its ends.
+    - ``hops``: the number of changes of holding agency between consecutive events, that is
+      the number of agencies in the path minus one.
+    - ``distinct_agencies``: the number of different agencies in the path.
+    - ``returns``: hops into an agency the request had already visited (ping-pong); it equals
+      ``hops + 1 - distinct_agencies``.
+    - ``reopened``: the number of ``reopened`` events.
+    - ``resolved``: whether it has a ``resolved`` or ``closed`` event with no ``reopened``
+      event after it. ``end``: the time of the last such event; for an unresolved request,
+      the cut-off. ``censored`` is ``not resolved``.
+    - ``duration_hours``: ``end - start`` in hours (a float).
+
+    With ``hops_observed`` in the events (False for exports that only name the final
+    agency), a request observes hops only if all its events do; otherwise ``path``,
+    ``first_agency``, ``hops``, ``distinct_agencies`` and ``returns`` are missing, and the
+    counts become nullable integers.
+
+    Examples
+    --------
+    A request is submitted at a kelurahan, forwarded to public works (PU), bounced back to
+    the kelurahan, sent to PU again and resolved there: 3 hops through 2 agencies, 2 of the
+    hops back into an agency it had already visited. A second request waits at the water
+    utility and is still open (censored) at the cut-off, the log's last timestamp.
+
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "case_id": ["r1"] * 5 + ["r2"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 10:00",
+    ...         "2024-01-02 08:00", "2024-01-02 09:00", "2024-01-03 08:00",
+    ...         "2024-01-04 08:00"], utc=True),
+    ...     "agency": ["Kelurahan", "PU", "Kelurahan", "PU", "PU", "PDAM"],
+    ...     "activity": ["submitted", "forwarded", "forwarded", "forwarded", "resolved",
+    ...                  "submitted"],
+    ...     "channel": ["twitter"] * 5 + ["phone"],
+    ... })
+    >>> cases = case_table(events)
+    >>> cases[["case_id", "path", "hops", "distinct_agencies", "returns"]]
+      case_id                          path  hops  distinct_agencies  returns
+    0      r1  Kelurahan > PU > Kelurahan > PU     3                  2        2
+    1      r2                             PDAM     0                  1        0
+    >>> cases[["resolved", "duration_hours", "censored", "channel_group"]]
+       resolved  duration_hours  censored channel_group
+    0      True            48.0     False        social
+    1     False             0.0      True   traditional
+
+    References
+    ----------
+    .. [1] W. M. P. van der Aalst, *Process Mining: Data Science in Action*, 2nd ed.,
+       Springer, 2016 (cases, traces and variants of an event log).
+    """
+    from toolkit import scale
+
+    if scale.is_dask(events):
+        return scale.case_table_dask(events, cutoff=cutoff)
+    return _case_table(events, cutoff=cutoff)
+
+
+def _case_table(
+    events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None
+) -> pd.DataFrame:
+    """The pandas implementation of :func:`case_table` (also run on each Dask partition)."""
+    _require(events, schema.REQUIRED_COLUMNS)
+    walk = _walk(events, cutoff=cutoff, position_column=position_column)
+    n_cases = walk.n_cases
+
+    n_segments = np.bincount(walk.segment_case, minlength=n_cases)
+    first_segment = np.cumsum(n_segments) - n_segments
+    has_path = n_segments > 0
+    variant, variant_paths, variant_distinct = _variants(walk, n_segments, first_segment)
+    distinct = np.zeros(n_cases, dtype=np.int64)
+    distinct[has_path] = variant_distinct[variant[has_path]]
+    hops = np.maximum(n_segments - 1, 0)
+    returns = np.where(has_path, hops + 1 - distinct, 0)
+
+    agency_names = pd.Series(walk.agencies).array
+    first_code = np.full(n_cases, -1, dtype=np.int64)
+    final_code = np.full(n_cases, -1, dtype=np.int64)
+    first_code[has_path] = walk.segment_agency[first_segment[has_path]]
+    final_code[has_path] = walk.segment_agency[(first_segment + n_segments - 1)[has_path]]
+    first_agency = agency_names.take(first_code, allow_fill=True)
+    final_agency = agency_names.take(final_code, allow_fill=True)
+
+    terminal = _last_position(walk, _activity_mask(events, walk, schema.TERMINAL_ACTIVITIES))
+    reopen_rows = _activity_mask(events, walk, (schema.REOPENED,))
+    last_reopen = _last_position(walk, reopen_rows)
+    resolved = (terminal >= 0) & (terminal > last_reopen)
+    start_ns = walk.time[walk.case_start]
+    end_ns = np.where(resolved, walk.time[np.maximum(terminal, 0)], walk.cutoff)
+
+    channel = _first_per_case(walk, events[schema.CHANNEL])
+    optional = {}
+    for column in schema.OPTIONAL_COLUMNS:
+        if column in events.columns:
+            optional[column] = _first_per_case(walk, events[column])
+        else:
+            optional[column] = pd.Categorical([None] * n_cases)
+
+    def stamps(ns: np.ndarray) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
+
+    table = pd.DataFrame(
+        {
+            schema.CASE_ID: pd.array(walk.case_ids, dtype="str"),
+            schema.CHANNEL: channel,
+            schema.CHANNEL_GROUP: _channel_groups(channel),
+            schema.CATEGORY: optional[schema.CATEGORY],
+            schema.REGION: optional[schema.REGION],
+            schema.START: stamps(start_ns),
+            schema.FIRST_AGENCY: pd.array(first_agency, dtype="str"),
+            schema.FINAL_AGENCY: pd.array(final_agency, dtype="str"),
+            schema.PATH: variant_paths.take(variant, allow_fill=True),
+            schema.HOPS: hops.astype(np.int64),
+            schema.DISTINCT_AGENCIES: distinct.astype(np.int64),
+            schema.RETURNS: returns.astype(np.int64),
+            schema.REOPENED_COUNT: np.bincount(walk.case[reopen_rows], minlength=n_cases).astype(
+                np.int64
+            ),
+            schema.IS_RESOLVED: resolved,
+            schema.END: stamps(end_ns),
+            schema.DURATION_HOURS: (end_ns - start_ns) / _NS_PER_HOUR,
+            schema.CENSORED: ~resolved,
+        },
+        columns=list(schema.CASE_COLUMNS),
+    )
+    if schema.HOPS_OBSERVED in events.columns:
+        unobserved = ~events[schema.HOPS_OBSERVED].fillna(False).astype(bool).to_numpy()[walk.rows]
+        observed = np.bincount(walk.case[unobserved], minlength=n_cases) == 0
+        for column in (schema.HOPS, schema.DISTINCT_AGENCIES, schema.RETURNS):
+            table[column] = table[column].astype("Int64").where(observed)
+        for column in (schema.PATH, schema.FIRST_AGENCY):
+            table[column] = table[column].where(observed)
+        table[schema.HOPS_OBSERVED] = observed
+    return table
+
+
+def split_path(paths: pd.Series) -> pd.Series:
+    """Turn the ``path`` strings of a case table back into tuples of agencies.
+
+    Parameters
+    ----------
+    paths : pandas.Series
+        The ``path`` column of :func:`case_table`.
+
+    Returns
+    -------
+    pandas.Series
+        Object series of tuples (empty tuple for a missing path), same index.
+
+    Notes
+    -----
+    Agencies are separated by :data:`PATH_SEPARATOR`; an agency whose own name contains
+    that separator cannot be told apart, so name agencies without it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> split_path(pd.Series(["Kelurahan > PU", None])).tolist()
+    [('Kelurahan', 'PU'), ()]
+    """
+    unique = paths.dropna().unique()
+    lookup = {path: tuple(str(path).split(PATH_SEPARATOR)) for path in unique}
+    return paths.map(lambda path: lookup.get(path, ()) if isinstance(path, str) else ())
+
+
+# --- hand-offs --------------------------------------------------------------------------------
+
+
+def _by_columns(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _codes(values: Any) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """Sorted-order codes of a column, a missing value forming the last code."""
+    codes, uniques = pd.factorize(values, sort=True)
+    uniques = pd.Series(uniques).array
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = uniques.take(np.r_[np.arange(len(uniques)), -1], allow_fill=True)
+    return codes.astype(np.int64), uniques
+
+
+def _handoffs(
+    events: pd.DataFrame,
+    by: Sequence[str],
+    cutoff: Any = None,
+    position_column: str | None = None,
+) -> tuple[list[np.ndarray], list[Any], np.ndarray]:
+    """Every hand-off as integer codes: ([*by codes, from, to], their uniques, hours)."""
+    if schema.CHANNEL_GROUP in by and schema.CHANNEL_GROUP not in events.columns:
+        _require(events, (schema.CHANNEL,))
+        groups = _channel_groups(events[schema.CHANNEL].array)
+        events = events.assign(**{schema.CHANNEL_GROUP: groups})
+    _require(events, by)
+    walk = _walk(events, cutoff=cutoff, position_column=position_column)
+    known_case = walk.case[walk.known]
+    # A hand-off is a segment start that is not the first segment of its case.
+    later = walk.segment_start[1:]
+    handoff = later[known_case[later] == known_case[later - 1]]
+    from_row, to_row = walk.known[handoff - 1], walk.known[handoff]
+    codes: list[np.ndarray] = []
+    uniques: list[Any] = []
+    for column in by:
+        code, unique = _codes(events[column].array.take(walk.rows[to_row]))
+        codes.append(code)
+        uniques.append(unique)
+    agencies = pd.array(walk.agencies, dtype="str")
+    codes += [walk.agency[from_row].astype(np.int64), walk.agency[to_row].astype(np.int64)]
+    uniques += [agencies, agencies]
+    hours = (walk.time[to_row] - walk.time[from_row]) / _NS_PER_HOUR
+    return codes, uniques, hours
+
+
+def _handoff_rows(
+    events: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    cutoff: Any = None,
+    position_column: str | None = None,
+) -> pd.DataFrame:
+    """One row per hand-off: group columns, from_agency, to_agency, hours between the events."""
+    by = _by_columns(by)
+    codes, uniques, hours = _handoffs(events, by, cutoff, position_column)
+    keys = [*by, schema.FROM_AGENCY, schema.TO_AGENCY]
+    rows = {
+        column: unique.take(code) for column, unique, code in zip(keys, uniques, codes, strict=True)
+    }
+    rows[_HOURS] = hours
+    return pd.DataFrame(rows, columns=[*keys, _HOURS])
+
+
+def _aggregate(
+    codes: list[np.ndarray], uniques: list[Any], hours: np.ndarray, by: Sequence[str]
+) -> pd.DataFrame:
+    """Count, median and mean hours per (group, from, to), given integer-coded hand-offs.
+
+    The hours of each group are summed in ascending order, so that the same multiset of
+    hand-offs gives bit-identical means however the rows were partitioned.
+    """
+    key = np.zeros(len(hours), dtype=np.int64)
+    for code, unique in zip(codes, uniques, strict=True):
+        key = key * max(len(unique), 1) + code
+    n_keys = int(np.prod([max(len(unique), 1) for unique in uniques], dtype=np.float64))
+    if float(n_keys) * (len(hours) + 1) < 2.0**62:
+        # One integer sort on (key, rank of hours) is much faster than a lexsort on floats.
+        rank = np.empty(len(hours), dtype=np.int64)
+        rank[np.argsort(hours)] = np.arange(len(hours))
+        order = np.argsort(key * len(hours) + rank)
+    else:
+        order = np.lexsort([hours, key])
+    key, hours = key[order], hours[order]
+    n = len(hours)
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if n else np.zeros(0, np.int64)
+    count = np.diff(np.r_[start, n]).astype(np.int64)
+    total = np.add.reduceat(hours, start) if n else np.zeros(0)
+    median = (hours[start + (count - 1) // 2] + hours[start + count // 2]) / 2
+    columns = [*by, schema.FROM_AGENCY, schema.TO_AGENCY]
+    result = {
+        column: unique.take(code[order][start])
+        for column, unique, code in zip(columns, uniques, codes, strict=True)
+    }
+    result[schema.COUNT] = count
+    result["median_hours"] = median
+    result["mean_hours"] = total / np.maximum(count, 1)
+    return pd.DataFrame(result, columns=[*by, *HANDOVER_COLUMNS])
+
+
+def _aggregate_handoffs(rows: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """:func:`_aggregate` on the rows of :func:`_handoff_rows` (one Dask partition)."""
+    coded = [_codes(rows[column]) for column in [*by, schema.FROM_AGENCY, schema.TO_AGENCY]]
+    return _aggregate(
+        [code for code, _ in coded],
+        [unique for _, unique in coded],
+        rows[_HOURS].to_numpy(dtype=np.float64),
+        by,
+    )
+
+
+def handovers(events: Any, by: str | Sequence[str] | None = None, cutoff: Any = None) -> Any:
+    """Hand-offs between agencies: how often requests pass from one agency to another.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or dask.dataframe.DataFrame
+        A canonical event log (``case_id``, ``timestamp``, ``agency``, ...). A Dask
+        DataFrame is processed partition-wise (:func:`toolkit.scale.handovers_dask`) and a
+        Dask DataFrame is returned.
+    by : str or list of str, optional
+        Column(s) to count hand-offs separately for, e.g. ``"channel"`` or
+        ``"channel_group"`` (derived from ``channel`` when absent). The value is read from
+        the event that receives the request.
+    cutoff : str, datetime or pandas.Timestamp, optional
+        Ignore events after this time (as :func:`case_table` does). Default: keep all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``[*by, from_agency, to_agency, count, median_hours, mean_hours]``, one row
+        per observed (group, from, to), sorted by them, RangeIndex. A missing group value
+        forms its own group, listed last.
+
+    Notes
+    -----
+    A hand-off is a change of holding agency between two consecutive events of a request
+    (ordered as in :func:`case_table`; events with a missing agency are skipped), so the
+    counts of one request add up to its ``hops``. Its time is the time between those two
+    events: the last event at ``from_agency`` and the first at ``to_agency``. ``count`` is
+    the number of such hand-offs (a request bouncing A→B→A→B counts A→B twice); the median
+    and mean are over their hours.
+
+    Unlike the handover-of-work network of process mining tools (e.g. PM4Py), which link
+    *resources*, also count consecutive events of the same resource, and normalise counts
+    to shares, these are raw counts of agency changes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({
+    ...     "case_id": ["r1", "r1", "r1", "r2", "r2"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 10:00",
+    ...         "2024-01-01 16:00", "2024-01-02 08:00", "2024-01-02 12:00"], utc=True),
+    ...     "agency": ["Kelurahan", "PU", "PU", "Kelurahan", "PU"],
+    ...     "activity": ["submitted", "forwarded", "resolved", "submitted", "forwarded"],
+    ...     "channel": ["twitter", "twitter", "twitter", "phone", "phone"],
+    ... })
+    >>> handovers(events)
+      from_agency to_agency  count  median_hours  mean_hours
+    0   Kelurahan        PU      2           3.0         3.0
+    >>> handovers(events, by="channel_group")[["channel_group", "count", "mean_hours"]]
+      channel_group  count  mean_hours
+    0        social      1         2.0
+    1   traditional      1         4.0
+
+    References
+    ----------
+    .. [1] W. M. P. van der Aalst, H. A. Reijers and M. Song, "Discovering social networks
+       from event logs", *Computer Supported Cooperative Work* 14(6), 549–593, 2005.
+    """
+    from toolkit import scale
+
+    if scale.is_dask(events):
+        return scale.handovers_dask(events, by=by, cutoff=cutoff)
+    return _handovers(events, by=by, cutoff=cutoff)
+
+
+def _handovers(
+    events: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    cutoff: Any = None,
+    position_column: str | None = None,
+) -> pd.DataFrame:
+    """The pandas implementation of :func:`handovers`."""
+    by = _by_columns(by)
+    codes, uniques, hours = _handoffs(events, by, cutoff, position_column)
+    return _aggregate(codes, uniques, hours, by)
