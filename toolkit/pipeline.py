@@ -30,7 +30,14 @@ import pyarrow.parquet as pq
 from toolkit import readers, schema
 from toolkit.errors import SekatError
 from toolkit.mapping import Mapping, resolve_mapping
-from toolkit.privacy import DEMO_KEY, PRIVACY_ATTR, key_fingerprint, pseudonymise, resolve_key
+from toolkit.privacy import (
+    DEMO_KEY,
+    PRIVACY_ATTR,
+    key_fingerprint,
+    pseudonymise,
+    resolve_key,
+    scrub_text,
+)
 from toolkit.validation import REASON, validate
 
 __all__ = [
@@ -192,6 +199,14 @@ def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def _scrubbed_counts(counts: dict[str, int], raw_ids: frozenset[str]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for raw, n in counts.items():
+        text, _ = scrub_text(raw, raw_ids)
+        merged[text] = merged.get(text, 0) + n
+    return dict(sorted(merged.items()))
+
+
 def _paths_tables(
     events: pd.DataFrame, cutoff: Any, scheduler: str | None
 ) -> dict[str, pd.DataFrame]:
@@ -213,6 +228,11 @@ def _paths_tables(
         cases = paths.case_table(lazy, cutoff=cutoff).compute()
         flows = paths.handovers(lazy).compute()
     cases = cases.sort_values(schema.CASE_ID, kind="stable").reset_index(drop=True)
+    # Dask types the (empty) categories of all-missing columns as object; pandas as str.
+    for column in cases.columns:
+        values = cases[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) == 0:
+            cases[column] = values.cat.set_categories(pd.Index([], dtype="str"))
     keys = [c for c in flows.columns if c not in (schema.COUNT, "median_hours", "mean_hours")]
     flows = flows.sort_values(keys, kind="stable").reset_index(drop=True)
     return {CASES_FILE: cases, HANDOVERS_FILE: flows}
@@ -371,6 +391,10 @@ def prepare(
     tables.update(_paths_tables(anon, cutoff, scheduler))
 
     report = dict(checked.report)
+    # Raw channel and activity names are free text: the report must not leak through them.
+    raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
+    for counts in ("channels_mapped_to_other", "unmapped_activities"):
+        report[counts] = _scrubbed_counts(report[counts], raw_ids)
     report["inputs"] = {
         entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
         for entry in input_record

@@ -1,0 +1,198 @@
+"""prepare: outputs, byte-identical reruns, manifest skips and rebuilds, privacy, killed runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit.errors import KeyMissingError, SekatError
+from toolkit.pipeline import MANIFEST_FILE, prepare
+
+OUTPUTS = {
+    "events.parquet",
+    "quarantine.parquet",
+    "cases.parquet",
+    "handovers.parquet",
+    "report.json",
+    "manifest.json",
+}
+
+ROWS = [
+    "REQ-1,2024-01-05 08:00,Kelurahan A,submitted,Twitter",
+    "REQ-1,2024-01-05 09:00,Dinas PU,forwarded,Twitter",
+    "REQ-1,2024-01-06 09:00,Dinas PU,resolved,Twitter",
+    "REQ-2,2024-01-05 08:30,Kelurahan B,submitted,Loket",
+    "REQ-2,kemarin,Kelurahan B,in_progress,Loket",
+    "REQ-3,2024-01-05 10:00,Kelurahan A,submitted,pigeon",
+]
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_outputs_and_report(write_log, tmp_path):
+    log = write_log(ROWS)
+    result = prepare([log], tmp_path / "out", key="secret")
+    assert not result.skipped
+    assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUTS
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (report["rows_in"], report["rows_kept"], report["rows_quarantined"]) == (6, 5, 1)
+    assert report["reasons"]["unparseable_timestamp"] == 1
+    assert report["channels_mapped_to_other"] == {"pigeon": 1}
+    assert report["inputs"] == {"log.csv": 6}
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert len(events) == 5 and events["case_id"].str.startswith("c_").all()
+    assert str(events["timestamp"].dtype) == "datetime64[ns, UTC]"
+    cases = pd.read_parquet(tmp_path / "out" / "cases.parquet")
+    assert len(cases) == 3
+    quarantine = pd.read_parquet(tmp_path / "out" / "quarantine.parquet")
+    assert quarantine["reason"].tolist() == ["unparseable_timestamp"]
+    assert quarantine["timestamp_raw"].tolist() == ["kemarin"]
+    assert quarantine["case_id"].iloc[0] in set(events["case_id"])  # same pseudonym
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["name"] == "log.csv" and len(manifest["inputs"][0]["sha256"]) == 64
+    assert "secret" not in json.dumps(manifest)
+
+
+def test_rerun_is_byte_identical(write_log, tmp_path):
+    log = write_log(ROWS)
+    prepare([log], tmp_path / "a", key="secret")
+    prepare([log], tmp_path / "b", key="secret", force=True)
+    first = _snapshot(tmp_path / "a")
+    assert first == _snapshot(tmp_path / "b")
+    prepare([log], tmp_path / "a", key="secret", force=True)
+    assert first == _snapshot(tmp_path / "a")
+
+
+def test_unchanged_inputs_skip_and_changes_rebuild(write_log, tmp_path):
+    log = write_log(ROWS)
+    out = tmp_path / "out"
+    prepare([log], out, key="secret")
+    stamp = (out / "events.parquet").stat().st_mtime_ns
+    assert prepare([log], out, key="secret").skipped
+    assert (out / "events.parquet").stat().st_mtime_ns == stamp
+    # another key changes every pseudonym, so it rebuilds
+    assert not prepare([log], out, key="other").skipped
+    # a changed raw file rebuilds
+    write_log([*ROWS, "REQ-4,2024-01-07 08:00,Kelurahan A,submitted,web"])
+    result = prepare([log], out, key="other")
+    assert not result.skipped and result.report["rows_in"] == 7
+    # a damaged output is noticed and rebuilt
+    (out / "cases.parquet").write_bytes(b"broken")
+    assert not prepare([log], out, key="other").skipped
+
+
+def test_no_raw_ids_or_pii_anywhere_in_the_outputs(tmp_path):
+    log = tmp_path / "messy.csv"
+    log.write_text(
+        "case_id,timestamp,agency,activity,channel,citizen,complaint\n"
+        "TKT-77,2024-01-05 08:00,Kelurahan A,Submitted by siti@mail.id,WA 081234567890,"
+        "Siti Aminah,Jalan Melati 5 rusak\n"
+        "TKT-77,2024-01-05 09:00,Dinas PU,forwarded TKT-77,WA 081234567890,Siti Aminah,x\n"
+        "TKT-78,not-a-time,Kelurahan A,NIK 3171234567890123 TKT-77,web,Budi,y\n"
+    )
+    prepare([log], tmp_path / "out", key="secret")
+    blob = b"".join((tmp_path / "out" / name).read_bytes() for name in OUTPUTS)
+    for secret in (
+        "TKT-77",
+        "TKT-78",
+        "siti@mail.id",
+        "081234567890",
+        "3171234567890123",
+        "Siti Aminah",
+        "Melati",
+        "Budi",
+    ):
+        assert secret.encode() not in blob, secret
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["privacy"]["removed"]["email"] == 1
+    assert report["quarantine_privacy"]["removed"]["nik"] == 1
+
+
+def test_bad_inputs_fail_before_touching_outputs(write_log, tmp_path, monkeypatch):
+    log = write_log(ROWS)
+    out = tmp_path / "out"
+    prepare([log], out, key="secret")
+    before = _snapshot(out)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("case_id,timestamp\nx,2024-01-01\n")
+    with pytest.raises(SekatError, match="bad.csv"):
+        prepare([log, bad], out, key="secret")
+    with pytest.raises(SekatError, match="missing.csv"):
+        prepare([tmp_path / "missing.csv"], out, key="secret")
+    monkeypatch.delenv("SEKAT_KEY", raising=False)
+    with pytest.raises(KeyMissingError):
+        prepare([log], out)
+    with pytest.raises(SekatError, match="cut-off"):
+        prepare([log], out, key="secret", cutoff="whenever")
+    assert _snapshot(out) == before
+    assert not list(out.glob(".sekat-tmp-*"))
+
+
+_SLOW_PREPARE = textwrap.dedent(
+    """
+    import sys, time
+    import toolkit.pipeline as pipeline
+    original = pipeline.write_parquet
+    def slow(frame, path):
+        original(frame, path)
+        print("staged", flush=True)
+        time.sleep(30)
+    pipeline.write_parquet = slow
+    pipeline.prepare([sys.argv[1]], sys.argv[2], key="secret", force=True)
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_killed_run_leaves_previous_outputs_intact(write_log, tmp_path):
+    log = write_log(ROWS)
+    out = tmp_path / "out"
+    prepare([log], out, key="secret")
+    before = _snapshot(out)
+    write_log([*ROWS, "REQ-9,2024-01-08 08:00,Kelurahan C,submitted,web"])
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_PREPARE, str(log), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "staged"  # midway: one table written
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert _snapshot(out) == before  # nothing replaced, nothing half-written
+    result = prepare([log], out, key="secret")
+    assert not result.skipped and result.report["rows_in"] == 7
+    assert not list(out.glob(".sekat-tmp-*"))  # the killed run's staging is cleaned up
+    assert json.loads((out / MANIFEST_FILE).read_text())["build"] == result.manifest["build"]
+
+
+def test_scheduler_gives_the_same_tables(write_log, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    log = write_log(ROWS)
+    prepare([log], tmp_path / "local", key="secret")
+    start = time.perf_counter()
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        prepare([log], tmp_path / "dask", key="secret", scheduler=cluster.scheduler_address)
+    assert time.perf_counter() - start < 60
+    for name in ("cases.parquet", "handovers.parquet"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "local" / name), pd.read_parquet(tmp_path / "dask" / name)
+        )
+    # the scheduler is not a parameter of the results: the files are the same bytes
+    assert _snapshot(tmp_path / "local") == _snapshot(tmp_path / "dask")
