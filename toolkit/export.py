@@ -53,9 +53,9 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
 _SVG_SALT = "sekat"
 _METADATA = {
-    "png": {"Software": None},
     "svg": {"Date": None},
     "pdf": {"CreationDate": None, "ModDate": None},
+    "png": {"Software": None},
 }
 
 
@@ -380,8 +380,11 @@ def export_figure(
     record, threshold = _suppression_record(fig, suppressed)
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
+    # Vector formats first: a raster save at 300 dpi nudges the layout, and with it the SVG
+    # clip-path ids, so a fixed order keeps reruns byte-identical whatever order is asked.
+    ordered = sorted(dict.fromkeys(formats), key=list(_METADATA).index)
     with mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
-        for fmt in formats:
+        for fmt in ordered:
             target = out_dir / f"{name}.{fmt}"
 
             def save(tmp: Path, fmt: str = fmt) -> None:
@@ -389,6 +392,7 @@ def export_figure(
 
             _atomic_write(target, save)
             files[fmt] = target
+    files = {fmt: files[fmt] for fmt in dict.fromkeys(formats)}
     row = {
         "name": name,
         "files": ";".join(p.name for p in files.values()),
