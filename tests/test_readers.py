@@ -380,3 +380,46 @@ def test_round_trip_of_a_canonical_frame(tmp_path_factory, frame, fmt):
     assert events["channel"].astype(str).tolist() == frame["channel"].tolist()
     assert events["source_row"].tolist() == list(range(len(frame)))
     assert not events[CHANNEL_UNMAPPED].any() and not events[ACTIVITY_UNMAPPED].any()
+
+
+# --- hostile input: a clear error or a frame, never a crash ----------------------------------------
+
+_HEADER = b"case_id,timestamp,agency,activity,channel\n"
+_CELL = st.sampled_from(
+    [
+        b"",
+        b"r1",
+        b"2024-01-05",
+        b"0001-01-01",
+        b"\xff\xfe",
+        b'"a,b"',
+        b'"',
+        b"=cmd|' /C calc'!A0",
+        b"NaN",
+        b"x" * 300,
+        b"\x00",
+        b"2024-13-45T99:00+07:00",
+        b"twitter",
+        b"\xe9",
+    ]
+)
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.lists(st.lists(_CELL, min_size=1, max_size=7).map(b",".join), max_size=8).map(
+            lambda lines: _HEADER + b"\n".join(lines)
+        ),
+    )
+)
+def test_hostile_bytes_end_in_a_sekat_error_or_events(tmp_path_factory, body):
+    path = tmp_path_factory.mktemp("fuzz") / "hostile.csv"
+    path.write_bytes(body)
+    try:
+        events = read_events(path)
+    except SekatError as err:
+        assert "hostile.csv" in str(err)
+        return
+    assert str(events["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert events["source_row"].tolist() == list(range(len(events)))
