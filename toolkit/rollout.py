@@ -43,6 +43,7 @@ def callaway_santanna(
     first_treated: str = FIRST_TREATED,
     outcome: str = OUTCOME,
     control: str = "never",
+    trends: str = "additive",
     level: float = 0.95,
 ) -> EstimateResult:
     """Group-time average treatment effects and their aggregations (unconditional PT).
@@ -59,6 +60,12 @@ def callaway_santanna(
     control : {"never", "notyet"}
         Comparison units: never treated, or never treated plus not yet treated by
         ``max(t, base period)`` (excluding the cohort itself).
+    trends : {"additive", "multiplicative"}
+        Parallel trends in levels (the published estimator), or in proportions: the
+        cohort's untreated mean would have grown by the same *factor* as the comparison
+        group's, ``ATT(g,t) = mean_g Y_t - mean_g Y_b * mean_C Y_t / mean_C Y_b``. The
+        second suits counts such as hops, whose trends scale with their level; both report
+        effects in the outcome's units.
     level : float
         Confidence level (pointwise).
 
@@ -84,7 +91,9 @@ def callaway_santanna(
     (p the shares of units), and aggregations carry the extra term of estimating the cohort
     shares used as weights, as in the authors' ``did`` package. Standard errors are
     analytic, ``sd(influence)/sqrt(n units)``, clustered by unit. Units missing ``Y_t`` or
-    ``Y_b`` drop out of that cell only.
+    ``Y_b`` drop out of that cell only. Under multiplicative trends the influence function
+    is the delta-method one of the ratio form. With few units (a dozen regions) the
+    analytic errors are optimistic; read the intervals with care.
 
     References
     ----------
@@ -104,6 +113,8 @@ def callaway_santanna(
     """
     if control not in ("never", "notyet"):
         raise SekatError(f"control must be 'never' or 'notyet', got {control!r}")
+    if trends not in ("additive", "multiplicative"):
+        raise SekatError(f"trends must be 'additive' or 'multiplicative', got {trends!r}")
     _require(panel, [unit, time, first_treated, outcome])
     wide = panel.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
     periods = np.array(sorted(wide.columns), dtype=float)
@@ -151,12 +162,24 @@ def callaway_santanna(
                 ctrl &= group_of_unit != g
             if treated.sum() == 0 or ctrl.sum() == 0:
                 continue
-            m_t, m_c = dy[treated].mean(), dy[ctrl].mean()
             p_t, p_c = treated.mean(), ctrl.mean()
             psi = np.zeros(n)
-            psi[treated] = (dy[treated] - m_t) / p_t
-            psi[ctrl] = -(dy[ctrl] - m_c) / p_c
-            cells.append((g, t, gi, m_t - m_c))
+            if trends == "additive":
+                m_t, m_c = dy[treated].mean(), dy[ctrl].mean()
+                psi[treated] = (dy[treated] - m_t) / p_t
+                psi[ctrl] = -(dy[ctrl] - m_c) / p_c
+                estimate = m_t - m_c
+            else:
+                yt, yb = y[:, ti], y[:, bi]
+                a, b = yt[treated].mean(), yb[treated].mean()
+                c, d = yt[ctrl].mean(), yb[ctrl].mean()
+                if d == 0:
+                    continue
+                ratio = c / d
+                estimate = a - b * ratio
+                psi[treated] = ((yt[treated] - a) - ratio * (yb[treated] - b)) / p_t
+                psi[ctrl] = (-(b / d) * (yt[ctrl] - c) + (b * c / d**2) * (yb[ctrl] - d)) / p_c
+            cells.append((g, t, gi, estimate))
             influences.append(psi)
     if not cells:
         raise SekatError("no group-time effect could be estimated (no comparison units)")
@@ -191,7 +214,8 @@ def callaway_santanna(
                 "ci_low": float(lo),
                 "ci_high": float(hi),
                 "n": count,
-                "method": f"Callaway-Sant'Anna ({control}-treated controls), analytic SE",
+                "method": f"Callaway-Sant'Anna ({control}-treated controls, {trends} "
+                "parallel trends), analytic SE",
             }
         )
 
@@ -487,6 +511,7 @@ def rollout_event_study(
     *,
     outcomes: Sequence[str] = ("hops", "rmst_days"),
     control: str = "notyet",
+    trends: str = "multiplicative",
     tau_days: float = 30.0,
     cutoff: pd.Timestamp | str | None = None,
     level: float = 0.95,
@@ -501,6 +526,11 @@ def rollout_event_study(
         Panel columns to study (``hops``, ``rmst_days``).
     control : {"notyet", "never"}
         Comparison regions (few regions never get a desk, so not-yet-treated is the default).
+    trends : {"multiplicative", "additive"}
+        Parallel-trends assumption, see :func:`callaway_santanna`. Multiplicative by
+        default: hop counts and durations of regions with higher levels move by more in
+        absolute terms when a common factor (seasonality, staffing) changes, so trends
+        parallel in levels are implausible across urban and rural regions.
 
     Returns
     -------
@@ -528,7 +558,7 @@ def rollout_event_study(
         if name not in panel.columns:
             raise SekatError(f"no outcome {name!r} in the rollout panel", column=name)
         sub = panel.loc[panel[name].notna()]
-        cs = callaway_santanna(sub, outcome=name, control=control, level=level).table
+        cs = callaway_santanna(sub, outcome=name, control=control, trends=trends, level=level).table
         naive = twfe(sub, outcome=name, level=level)
         both = pd.concat([cs, naive], ignore_index=True)
         both["term"] = name + ":" + both["term"]
