@@ -19,6 +19,7 @@ from toolkit.figures import (  # noqa: E402
     CHANNEL_GROUP_COLOURS,
     OKABE_ITO,
     event_study_plot,
+    event_study_table,
     figure_suppression,
     forest_plot,
     hops_by_channel_plot,
@@ -79,7 +80,7 @@ def km_curves():
     return pd.concat(rows, ignore_index=True)
 
 
-def event_study_table():
+def event_study_input():
     et = np.arange(-3, 4)
     robust = pd.DataFrame(
         {"event_time": et, "estimate": np.where(et < 0, 0.0, -0.5), "method": "event_study"}
@@ -121,7 +122,7 @@ FIGURES = {
             }
         ),
     ),
-    "event_study": (event_study_plot, event_study_table),
+    "event_study": (event_study_plot, event_study_input),
     "network": (network_plot, flows_table),
     "impact": (
         impact_plot,
@@ -266,7 +267,7 @@ def test_hops_plot_orders_channel_groups_and_labels_n():
 
 
 def test_event_study_shows_robust_and_naive_and_drops_small_periods():
-    fig = event_study_plot(event_study_table())
+    fig = event_study_plot(event_study_input())
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         LABELS["event_study"]["en"],
@@ -327,3 +328,59 @@ def test_every_quarantine_reason_has_a_label_in_both_languages():
     validation = pytest.importorskip("toolkit.validation")
     missing = [code for code in validation.REASONS if code not in LABELS]
     assert missing == []
+
+
+def test_event_study_table_reads_rollout_terms_and_static_twfe_is_a_level():
+    results = pd.DataFrame(
+        {
+            "term": [
+                "hops:event[e=-1]",
+                "hops:event[e=0]",
+                "hops:event[e=1]",
+                "hops:twfe",
+                "hops:simple",
+                "rmst_days:event[e=0]",
+            ],
+            "estimate": [0.0, -0.5, -0.6, -0.2, -0.55, 3.0],
+            "ci_low": [-0.1, -0.7, -0.8, -0.3, -0.7, 2.0],
+            "ci_high": [0.1, -0.3, -0.4, -0.1, -0.4, 4.0],
+            "n": [6, 6, 6, 144, 6, 6],  # regions, not requests
+        }
+    )
+    table = event_study_table(results, "hops")
+    assert table["event_time"].tolist()[:3] == [-1.0, 0.0, 1.0]
+    assert np.isnan(table["event_time"].iloc[3])
+    assert table["method"].tolist() == ["event_study"] * 3 + ["twfe"]
+    # n counts regions here: with n_col=None nothing is dropped for being "small".
+    fig = event_study_plot(table, n_col=None)
+    assert figure_suppression(fig).empty
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [LABELS["event_study"]["en"], f"{LABELS['twfe']['en']}: −0.20"]
+    # Counted as requests, the 6s would all be withheld.
+    assert len(figure_suppression(event_study_plot(table))) == 3
+
+
+def test_network_plot_draws_only_the_largest_flows():
+    fig = network_plot(flows_table(), max_edges=2)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2  # Intake→Roads (310) and Intake→Water (120)
+    assert sorted(t.get_text() for t in ax.texts) == ["Intake", "Roads", "Water"]
+
+
+def test_channels_take_the_colour_of_their_group():
+    table = pd.DataFrame({"channel": ["whatsapp", "letter"], "hops": [1.0, 3.0], "n": [50, 60]})
+    bars = hops_by_channel_plot(table, by="channel").axes[0].patches
+    assert (
+        matplotlib.colors.to_hex(bars[0].get_facecolor()) == CHANNEL_GROUP_COLOURS["social"].lower()
+    )
+    assert (
+        matplotlib.colors.to_hex(bars[1].get_facecolor())
+        == CHANNEL_GROUP_COLOURS["traditional"].lower()
+    )
+
+
+def test_survival_axis_stops_where_the_slowest_curve_is_nearly_done():
+    fig = survival_plot(km_curves())
+    # traditional: exp(-0.1 t) <= 0.05 from t = 30; the axis ends 10% later.
+    assert fig.axes[0].get_xlim() == pytest.approx((0, 33))
+    assert survival_plot(km_curves(), max_time=12).axes[0].get_xlim() == pytest.approx((0, 12))

@@ -20,6 +20,7 @@ tables exported with published totals get secondary suppression in
 from __future__ import annotations
 
 import contextlib
+import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -178,6 +179,9 @@ def _finish(fig: Figure, ax, title: str | None, default_title: str, lang: str, s
 def _colours_for(values: Sequence[object]) -> dict[object, str]:
     if all(v in CHANNEL_GROUP_COLOURS for v in values):
         return {v: CHANNEL_GROUP_COLOURS[v] for v in values}
+    if all(v in schema.CHANNEL_GROUP_OF for v in values):
+        # Channels take the colour of their group: the comparison that matters.
+        return {v: CHANNEL_GROUP_COLOURS[schema.CHANNEL_GROUP_OF[v]] for v in values}
     return {v: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, v in enumerate(values)}
 
 
@@ -249,6 +253,7 @@ def forest_plot(
     xlabel: str | None = None,
     title: str | None = None,
     log_scale: bool = False,
+    n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
     """Estimates with their confidence intervals, one row per term (and method).
@@ -268,8 +273,11 @@ def forest_plot(
         Title; default a title in ``lang``; "" for none.
     log_scale : bool
         Log-scaled axis (for rate or hazard ratios).
+    n_col : str or None, default "n"
+        Column counting the requests behind each estimate; None when ``n`` counts something
+        else (regions, months) and the estimates describe no small group of requests.
     threshold : int, default 10
-        Estimates whose ``n`` is smaller are not drawn (rows without n are drawn).
+        Estimates whose ``n_col`` is smaller are not drawn (rows without it are drawn).
 
     Returns
     -------
@@ -293,7 +301,7 @@ def forest_plot(
     check_lang(lang)
     _require(results, ["term", "estimate", "ci_low", "ci_high"], "forest_plot")
     keys = ["term", "method"] if "method" in results.columns else ["term"]
-    supp = _suppress_rows(results, "n", keys, threshold)
+    supp = _suppress_rows(results, n_col, keys, threshold)
     shown = supp.published
     terms = list(dict.fromkeys(shown["term"].astype("object")))
     methods = list(dict.fromkeys(shown["method"].astype("object"))) if "method" in shown else [None]
@@ -338,7 +346,7 @@ def forest_plot(
             ax.set_xscale("log")
         else:
             _localise_axis(ax.xaxis, lang)
-        ax.set_yticks(range(len(terms)), [label(t, lang) for t in terms])
+        ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), 30) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.grid(axis="x")
         ax.set_xlabel(xlabel or f"{label('estimate', lang)} ({label('ci', lang).lower()})")
@@ -353,6 +361,7 @@ def survival_plot(
     lang: str = "en",
     group_col: str = "group",
     time_unit: str = "days",
+    max_time: float | None = None,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
@@ -370,6 +379,9 @@ def survival_plot(
         Column naming the curve (e.g. channel group).
     time_unit : {"days", "hours"}
         Unit of ``time``, for the axis label.
+    max_time : float, optional
+        Right end of the time axis. Default: where the slowest curve falls to 5% still open
+        (plus a margin), so that a long thin tail does not squeeze the part that matters.
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
@@ -443,7 +455,14 @@ def survival_plot(
                 label=f"{label(group, lang)} (n = {_count(n_of[group], lang)})",
             )
         ax.set_ylim(0, 1.02)
-        ax.set_xlim(left=0)
+        if max_time is None:
+            ends = []
+            for group in shown_groups:
+                curve = curves.loc[curves[group_col] == group]
+                low = curve.loc[curve["survival"] <= 0.05, "time"]
+                ends.append(float(low.min() if len(low) else curve["time"].max()))
+            max_time = 1.1 * max(ends) if ends else None
+        ax.set_xlim(0, max_time)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _localise_axis(ax.xaxis, lang)
         ax.grid(axis="y")
@@ -579,6 +598,74 @@ def hops_by_channel_plot(
         return _finish(fig, ax, title, "title_hops", lang, supp)
 
 
+_EVENT_TERM = re.compile(r"^(?:(?P<outcome>.+):)?(?P<kind>event|twfe_event)\[e=(?P<e>-?\d+)\]$")
+
+
+def event_study_table(
+    results: pd.DataFrame, outcome: str | None = None, naive_term: str = "twfe"
+) -> pd.DataFrame:
+    """The rows of a rollout result that :func:`event_study_plot` draws, with ``event_time``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A tidy result with terms ``[<outcome>:]event[e=E]`` (robust event study),
+        ``[<outcome>:]twfe_event[e=E]`` (naive dynamic TWFE) and ``[<outcome>:]twfe``
+        (naive static TWFE), as :func:`toolkit.rollout.rollout_event_study` returns.
+    outcome : str, optional
+        Keep only terms prefixed ``<outcome>:``.
+    naive_term : str, default "twfe"
+        The static naive term (drawn as a level after adoption).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns event_time (float; NaN for the static term), estimate, ci_low, ci_high, n and
+        method ("event_study" or "twfe").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = pd.DataFrame({"term": ["hops:event[e=-1]", "hops:event[e=0]", "hops:twfe",
+    ...                              "hops:simple"], "estimate": [0.0, -0.5, -0.2, -0.4],
+    ...                     "ci_low": [-0.1, -0.7, -0.3, -0.6], "ci_high": [0.1, -0.3, -0.1, -0.2],
+    ...                     "n": [12, 12, 288, 12]})
+    >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]
+       event_time  estimate       method
+    0        -1.0       0.0  event_study
+    1         0.0      -0.5  event_study
+    2         NaN      -0.2         twfe
+    """
+    _require(results, ["term", "estimate", "ci_low", "ci_high"], "event_study_table")
+    rows = []
+    for record in results.to_dict("records"):
+        term = str(record["term"])
+        prefix, _, bare = term.rpartition(":")
+        if outcome is not None and prefix != outcome:
+            continue
+        match = _EVENT_TERM.match(term)
+        if match:
+            event_time = float(match["e"])
+            method = "event_study" if match["kind"] == "event" else "twfe"
+        elif bare == naive_term:
+            event_time, method = np.nan, "twfe"
+        else:
+            continue
+        rows.append(
+            {
+                "event_time": event_time,
+                "estimate": record["estimate"],
+                "ci_low": record["ci_low"],
+                "ci_high": record["ci_high"],
+                "n": record.get("n", np.nan),
+                "method": method,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method"]
+    )
+
+
 def event_study_plot(
     table: pd.DataFrame,
     *,
@@ -586,6 +673,7 @@ def event_study_plot(
     naive_methods: Sequence[str] = ("twfe", "naive"),
     ylabel: str | None = None,
     title: str | None = None,
+    n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
     """Event-study estimates before and after the social-media desk opened, naive TWFE beside.
@@ -594,7 +682,10 @@ def event_study_plot(
     ----------
     table : pandas.DataFrame
         Tidy: ``event_time`` (periods relative to adoption; -1 is usually the reference),
-        ``estimate``, ``ci_low``, ``ci_high``, ``method``, optionally ``n``.
+        ``estimate``, ``ci_low``, ``ci_high``, ``method``, optionally ``n``. A row with a
+        missing ``event_time`` is a static estimate (e.g. the naive TWFE coefficient): it is
+        drawn as a level with its band over the periods after adoption.
+        :func:`event_study_table` makes this table from a rollout result.
     lang : {"en", "id"}
         Language of the labels.
     naive_methods : sequence of str
@@ -603,8 +694,11 @@ def event_study_plot(
         Axis label; default "Effect on the outcome" in ``lang``.
     title : str, optional
         Title; default a title in ``lang``; "" for none.
+    n_col : str or None, default "n"
+        Column counting the requests behind each estimate; None when it counts regions or
+        periods rather than requests.
     threshold : int, default 10
-        Estimates with ``n`` smaller than this are not drawn.
+        Estimates with ``n_col`` smaller than this are not drawn.
 
     Returns
     -------
@@ -637,9 +731,12 @@ def event_study_plot(
     _require(table, ["event_time", "estimate", "ci_low", "ci_high"], "event_study_plot")
     if "method" not in table.columns:
         table = table.assign(method="event_study")
-    supp = _suppress_rows(table, "n", ["event_time", "method"], threshold)
+    supp = _suppress_rows(table, n_col, ["event_time", "method"], threshold)
     shown = supp.published
+    static = shown.loc[shown["event_time"].isna()]
+    shown = shown.loc[shown["event_time"].notna()]
     methods = list(dict.fromkeys(shown["method"].astype("object")))
+    methods += [m for m in dict.fromkeys(static["method"].astype("object")) if m not in methods]
     methods.sort(key=lambda m: m in naive_methods)  # robust first
     robust_colours = iter(c for c in SERIES_COLOURS if c != OKABE_ITO["vermillion"])
     with house_style():
@@ -649,6 +746,29 @@ def event_study_plot(
             rows = shown.loc[shown["method"] == method].sort_values("event_time")
             naive = method in naive_methods
             colour = OKABE_ITO["vermillion"] if naive else next(robust_colours)
+            level = static.loc[static["method"] == method]
+            if len(level):
+                right = max(float(shown["event_time"].max()) if len(shown) else 0.0, 1.0)
+                x_span = [-0.5, right + 0.5]
+                est = float(level["estimate"].iloc[0])
+                ax.fill_between(
+                    x_span,
+                    float(level["ci_low"].iloc[0]),
+                    float(level["ci_high"].iloc[0]),
+                    color=colour,
+                    alpha=0.12,
+                    linewidth=0,
+                )
+                ax.plot(
+                    x_span,
+                    [est, est],
+                    color=colour,
+                    linestyle="--",
+                    linewidth=2,
+                    label=f"{label(method, lang)}: {_fmt(est, lang)}",
+                )
+            if rows.empty:
+                continue
             x = rows["event_time"].to_numpy(float) + (j - (len(methods) - 1) / 2) * offset
             est = rows["estimate"].to_numpy(float)
             lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
@@ -688,10 +808,11 @@ def event_study_plot(
             color="#444444",
         )
         times = shown["event_time"].to_numpy(float)
-        if len(times):
-            ticks = np.arange(np.floor(times.min()), np.ceil(times.max()) + 1)
-            if len(ticks) > 16:
-                ticks = ticks[:: int(np.ceil(len(ticks) / 16))]
+        if len(times) > 1:
+            low, high = float(np.floor(times.min())), float(np.ceil(times.max()))
+            step = next((k for k in (1, 2, 3, 4, 6, 12) if (high - low) / k <= 14), 24)
+            # Multiples of the step, so that 0 (the first period after adoption) is a tick.
+            ticks = np.arange(np.ceil(low / step) * step, high + 1, step)
             ax.set_xticks(ticks)
         ax.grid(axis="y")
         ax.set_xlabel(label("event_time", lang))
@@ -728,6 +849,7 @@ def network_plot(
     *,
     lang: str = "en",
     max_agencies: int = 15,
+    max_edges: int | None = 40,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
@@ -743,6 +865,9 @@ def network_plot(
     max_agencies : int, default 15
         Only the agencies with the most published hand-offs are drawn, so labels stay
         readable.
+    max_edges : int or None, default 40
+        Only the largest flows among those agencies are drawn (None: all), so the main
+        routes stand out; say so in the caption.
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
@@ -785,11 +910,14 @@ def network_plot(
     )
     flow = flow.groupby(level=0).sum().sort_index()
     top = flow.sort_values(ascending=False, kind="stable").index[:max_agencies]
-    shown = shown.loc[
-        shown[schema.FROM_AGENCY].isin(top) & shown[schema.TO_AGENCY].isin(top)
-    ].reset_index(drop=True)
+    shown = shown.loc[shown[schema.FROM_AGENCY].isin(top) & shown[schema.TO_AGENCY].isin(top)]
+    if max_edges is not None:
+        shown = shown.sort_values(schema.COUNT, ascending=False, kind="stable").head(max_edges)
+    shown = shown.reset_index(drop=True)
     graph = nx.DiGraph()
-    graph.add_nodes_from(sorted(str(a) for a in top))
+    # Agencies with no drawn flow are left out: a lone box says nothing.
+    drawn = set(shown[schema.FROM_AGENCY]) | set(shown[schema.TO_AGENCY])
+    graph.add_nodes_from(sorted(str(a) for a in top if a in drawn))
     for u, v, w in shown[[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]].itertuples(
         index=False
     ):
@@ -808,7 +936,7 @@ def network_plot(
             biggest = max((d["weight"] for *_, d in graph.edges(data=True)), default=1.0)
 
             def width(w: float) -> float:
-                return 0.8 + 6.0 * np.sqrt(w / biggest)
+                return 0.6 + 7.0 * w / biggest
 
             nx.draw_networkx_edges(
                 graph,
@@ -879,6 +1007,7 @@ def impact_plot(
     measure: str = "hours_saved",
     unit: str | None = None,
     title: str | None = None,
+    n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
     """What each scenario is worth: an estimate with its interval, one bar per scenario.
@@ -896,8 +1025,10 @@ def impact_plot(
         Unit shown after the measure, e.g. "IDR million per year".
     title : str, optional
         Title; default a title in ``lang``; "" for none.
+    n_col : str or None, default "n"
+        Column counting the requests behind each scenario; None if it counts none.
     threshold : int, default 10
-        Scenarios with ``n`` smaller are not drawn.
+        Scenarios with ``n_col`` smaller are not drawn.
 
     Returns
     -------
@@ -913,7 +1044,7 @@ def impact_plot(
     """
     check_lang(lang)
     _require(table, ["term", "estimate", "ci_low", "ci_high"], "impact_plot")
-    supp = _suppress_rows(table, "n", ["term"], threshold)
+    supp = _suppress_rows(table, n_col, ["term"], threshold)
     shown = supp.published
     terms = shown["term"].astype("object").tolist()
     with house_style():

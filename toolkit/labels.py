@@ -9,6 +9,7 @@ codes (``walk_in``, ``channel_group``) without an entry are made readable ("Walk
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -151,6 +152,9 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+_TERM = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\[(?P<level>[^\[\]=]+)\]$")
+
+
 def check_lang(lang: str) -> str:
     """Return ``lang`` if it is one of :data:`LANGS`, else raise a SekatError.
 
@@ -202,6 +206,8 @@ def label(key: object, lang: str = "en", default: str | None = None) -> str:
     'Dinas PU'
     >>> label("missing_agency")
     'Missing agency'
+    >>> label("median_days[walk_in]", "id")
+    'Median days: Datang langsung'
     """
     check_lang(lang)
     entry = LABELS.get(key) if isinstance(key, str) else None
@@ -210,6 +216,10 @@ def label(key: object, lang: str = "en", default: str | None = None) -> str:
     if default is not None:
         return default
     text = str(key)
+    # Estimator terms such as "median_days[social]": label both parts.
+    term = _TERM.match(text)
+    if term:
+        return f"{label(term['name'], lang)}: {label(term['level'], lang)}"
     if text == text.lower() and "_" in text:
         return humanise(text)
     return text
