@@ -271,8 +271,8 @@ def test_naive_comparison_exaggerates_the_benefit():
 def test_without_confounding_the_naive_comparison_is_close_to_the_att():
     sim = simulate(40_000, seed=3, confounding=0.0)
     hop_gap, day_gap = naive_differences(sim)
-    # sampling noise only: about 0.016 hops and 0.14 days standard error at this size
-    assert hop_gap == pytest.approx(truth_value(sim, "att_hops"), abs=0.06)
+    # sampling noise only: about 0.026 hops and 0.14 days standard error at this size
+    assert hop_gap == pytest.approx(truth_value(sim, "att_hops"), abs=0.1)
     assert day_gap == pytest.approx(truth_value(sim, "att_rmst_diff_days"), abs=0.45)
 
 

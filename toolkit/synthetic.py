@@ -75,18 +75,18 @@ DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 
-#: Planted effect of social intake on hops, per category: the log rate ratio of the extra
-#: hops beyond the first hand-over (negative = fewer hops), at full desk maturity.
+#: Planted effect of social intake on hops, per category: the log rate ratio of hops
+#: (negative = fewer hops), at full desk maturity; exp() of it is the incidence-rate ratio.
 DEFAULT_EFFECT_HOPS: Mapping[str, float] = MappingProxyType(
     {
-        "roads": -0.40,
-        "drainage": -0.30,
-        "water": -0.25,
-        "waste": -0.50,
-        "civil_registry": -0.10,
-        "health": -0.15,
-        "transport": -0.35,
-        "electricity": -0.20,
+        "roads": -0.30,
+        "drainage": -0.25,
+        "water": -0.20,
+        "waste": -0.40,
+        "civil_registry": -0.05,
+        "health": -0.10,
+        "transport": -0.25,
+        "electricity": -0.15,
     }
 )
 #: Planted effect of social intake on time, per category: the log time ratio applied to
@@ -254,9 +254,9 @@ def simulate(
     desk_open_months: Mapping[str, int | None] | None = None,
     uptake_months: int = 4,
     social_share_before_desk: float = 0.01,
-    mean_extra_hops: float = 0.8,
+    mean_hops: float = 1.6,
     hop_dispersion: float = 2.0,
-    max_extra_hops: int = 15,
+    max_hops: int = 16,
     service_sigma: float = 1.1,
     stuck_rate: float = 0.08,
     reject_rate: float = 0.04,
@@ -281,8 +281,8 @@ def simulate(
         Share of social intake in a region whose desk is mature, at average covariates.
     effect_hops, effect_time : float or mapping of category to float
         Planted effects of social intake at full desk maturity, per category (a float gives
-        every category the same): the log rate ratio of the extra hops beyond the first
-        hand-over, and the log time ratio of every hand-over delay and service time.
+        every category the same): the log rate ratio of hops, and the log time ratio of
+        every hand-over delay and service time.
         Negative = fewer hops / faster. Zero both to switch the effect off.
     effect_ramp_months : int
         The effect grows linearly over the first months after a desk opens, reaching full
@@ -301,12 +301,12 @@ def simulate(
     social_share_before_desk : float
         Share of social intake where no desk is open (handled by the secretariat's public
         relations unit, with no effect).
-    mean_extra_hops : float
-        Mean number of extra hops (misrouting and ping-pong) at baseline.
+    mean_hops : float
+        Mean number of hops at baseline (before category, channel and covariate terms).
     hop_dispersion : float
-        Gamma frailty shape of the extra-hop rate (smaller = more overdispersed).
-    max_extra_hops : int
-        Cap on extra hops of one request.
+        Gamma frailty shape of the hop rate (smaller = more overdispersed).
+    max_hops : int
+        Cap on the hops of one request.
     service_sigma : float
         Log-scale standard deviation of service times (heavy right tail).
     stuck_rate : float
@@ -342,14 +342,18 @@ def simulate(
 
     Notes
     -----
-    *Routes.* A request goes from its intake office to the responsible agency of its
-    category (``hops = 1``) plus ``N`` extra hops: if ``N`` is odd, one detour before the
-    responsible agency (the kecamatan for a kelurahan intake, the secretariat, or a wrong
-    dinas), and ``N // 2`` ping-pongs from the responsible agency to a wrong agency (or back
-    to the intake office) and back. ``N`` is the Poisson quantile of one uniform per request
-    at rate ``lambda_d`` (with a gamma frailty), ``lambda_1 = lambda_0 * exp(g * effect_hops)``
-    where ``g`` in [0, 1] is the desk's maturity (0 where no desk is open). Hops of a request
-    are the changes of holding agency between consecutive events.
+    *Routes.* A request with ``H`` hops is handled by its intake office when ``H = 0``;
+    otherwise it reaches the responsible agency of its category, after one detour when ``H``
+    is even (the kecamatan for a kelurahan intake, the secretariat, or a wrong dinas), then
+    ping-pongs from the responsible agency to a wrong agency (or back to the intake office)
+    and back. ``H_d`` is the Poisson quantile of one uniform per request at rate
+    ``lambda_d = mean_hops * frailty * exp(channel + category + confounders)`` with a gamma
+    frailty (so hops are negative binomial), and ``lambda_1 = lambda_0 * exp(g * effect_hops)``
+    where ``g`` in [0, 1] is the desk's maturity (0 where no desk is open): the planted
+    incidence-rate ratio of a mature desk is ``exp(effect_hops)``. Hops of a request are the
+    changes of holding agency between consecutive events. ``lambda_0`` is log-linear in
+    category, region and month, so a Poisson model with those main effects is correct for
+    ``E[H0 | x]``.
 
     *Time.* Every hand-over delay and service time is lognormal, drawn once per request and
     multiplied by ``exp(g * effect_time)`` under social intake; a request ends at its last
@@ -438,9 +442,9 @@ def _check_params(args: dict[str, Any]) -> dict[str, Any]:
         "desk_open_months": desk,
         "uptake_months": int(args["uptake_months"]),
         "social_share_before_desk": float(args["social_share_before_desk"]),
-        "mean_extra_hops": float(args["mean_extra_hops"]),
+        "mean_hops": float(args["mean_hops"]),
         "hop_dispersion": float(args["hop_dispersion"]),
-        "max_extra_hops": int(args["max_extra_hops"]),
+        "max_hops": int(args["max_hops"]),
         "service_sigma": float(args["service_sigma"]),
         "stuck_rate": float(args["stuck_rate"]),
         "reject_rate": float(args["reject_rate"]),
@@ -599,10 +603,10 @@ def _draw_requests(
         "z_close2": rng.standard_normal(n),
         "z_reopen": rng.standard_normal(n),
     }
-    hop_max = params["max_extra_hops"] + 1
+    hop_max = params["max_hops"]
     crn["z_delay"] = rng.standard_normal((n, hop_max)) if n * hop_max <= 5e7 else None
     if crn["z_delay"] is None:  # pragma: no cover - only for enormous runs
-        raise SekatError("n_cases * (max_extra_hops + 1) is too large for one run")
+        raise SekatError("n_cases * max_hops is too large for one run")
     # route labels: which detour and which wrong agencies (labels do not change hops)
     crn["u_detour"] = rng.random(n)
     crn["u_wrong"] = rng.random((n, (hop_max + 1) // 2))
@@ -671,20 +675,20 @@ def _potential_outcome(
     ns_hop = np.array([_NONSOCIAL_TABLE[c][1] for c in req["ns_names"]])[req["nonsocial"]]
     cat_hop = np.array([_CATEGORY_TABLE[c][2] for c in CATEGORIES])[cat]
     covar = conf * (-0.25 * req["urban"] - 0.6 * req["time_z"])
-    lam = params["mean_extra_hops"] * crn["frailty"] * np.exp(ns_hop + cat_hop + covar + g * eff_h)
-    extra = _poisson_quantile(crn["u_hops"], lam, params["max_extra_hops"])
-    hops = 1 + extra
+    lam = params["mean_hops"] * crn["frailty"] * np.exp(ns_hop + cat_hop + covar + g * eff_h)
+    hops = _poisson_quantile(crn["u_hops"], lam, params["max_hops"])
 
     speed = np.exp(g * eff_t)  # time ratio under this arm
     first_h = np.array([_NONSOCIAL_TABLE[c][2] for c in req["ns_names"]])[req["nonsocial"]]
-    n, hop_max = req["n"], params["max_extra_hops"] + 1
+    n, hop_max = req["n"], params["max_hops"]
     median_h = np.empty((n, hop_max))
     median_h[:, 0] = first_h
     median_h[:, 1:] = 18.0
     delay = _seconds(speed[:, None] * median_h * np.exp(0.9 * crn["z_delay"]))
     used = np.arange(hop_max)[None, :] < hops[:, None]
     hop_time = np.cumsum(np.where(used, delay, 0), axis=1)  # arrival at hop k+1
-    t_resp = hop_time[np.arange(n), hops - 1]
+    # arrival at the agency that handles it (the intake office itself when hops == 0)
+    t_resp = np.where(hops > 0, hop_time[np.arange(n), np.maximum(hops, 1) - 1], 0)
 
     svc_days = np.array([_CATEGORY_TABLE[c][3] for c in CATEGORIES])[cat]
     sigma = params["service_sigma"]
@@ -694,8 +698,8 @@ def _potential_outcome(
     backlog = np.where(
         stuck, np.minimum(5.0 * (1.0 - crn["u_backlog"]) ** (-1.0 / 1.5), 100.0), 1.0
     )
-    service = _seconds(speed * backlog * np.exp(log_svc + sigma * crn["z_service"]))
-    service2 = _seconds(speed * np.exp(log_svc - 0.7 + sigma * crn["z_service2"]))
+    service = _seconds(speed * backlog * np.exp(log_svc + sigma * crn["z_service"]), 4)
+    service2 = _seconds(speed * np.exp(log_svc - 0.7 + sigma * crn["z_service2"]), 4)
     close_d = _seconds(24.0 * np.exp(0.8 * crn["z_close"]))
     close_d2 = _seconds(24.0 * np.exp(0.8 * crn["z_close2"]))
     reopen_d = _seconds(72.0 * np.exp(0.8 * crn["z_reopen"]))
@@ -703,20 +707,22 @@ def _potential_outcome(
     rejected = crn["u_reject"] < params["reject_rate"]
     closes = rejected | (crn["u_close"] < params["close_rate"])
     reopened = ~rejected & (crn["u_reopen"] < params["reopen_rate"])
-    t_ack = np.maximum(1, np.floor(crn["f_ack"] * delay[:, 0] * 0.5)).astype(np.int64)
-    t_ip = t_resp + np.maximum(1, np.floor(crn["f_ip"] * service * 0.5)).astype(np.int64)
+    ip_offset = np.maximum(2, np.floor(crn["f_ip"] * service * 0.5)).astype(np.int64)
+    t_ip = t_resp + ip_offset
+    # acknowledged before the first hand-over, or before work starts if there is none
+    ack_base = np.where(hops > 0, delay[:, 0], ip_offset)
+    t_ack = np.maximum(1, np.floor(crn["f_ack"] * ack_base * 0.5)).astype(np.int64)
     t_res = t_resp + service
     t_close = t_res + close_d
     t_end1 = np.where(closes, t_close, t_res)
     t_reopen = t_end1 + reopen_d
-    t_ip2 = t_reopen + np.maximum(1, np.floor(crn["f_ip2"] * service2 * 0.5)).astype(np.int64)
+    t_ip2 = t_reopen + np.maximum(2, np.floor(crn["f_ip2"] * service2 * 0.5)).astype(np.int64)
     t_res2 = t_reopen + service2
     t_close2 = t_res2 + close_d2
     t_end2 = np.where(closes, t_close2, t_res2)
     t_end = np.where(reopened, t_end2, t_end1)
     return {
         "hops": hops,
-        "extra": extra,
         "hop_time": hop_time,
         "t_ack": t_ack,
         "t_ip": t_ip,
@@ -735,7 +741,7 @@ def _potential_outcome(
 
 
 def _route(
-    req: dict[str, Any], city: dict[str, Any], intake: np.ndarray, extra: np.ndarray
+    req: dict[str, Any], city: dict[str, Any], intake: np.ndarray, hops: np.ndarray
 ) -> np.ndarray:
     """Agency code held after each hop (n x hop_max; entries past the last hop unused)."""
     crn, n = req["crn"], req["n"]
@@ -762,9 +768,9 @@ def _route(
     sekda = city["code"][_SEKDA]
     detour = np.where(detour == intake, np.where(intake == sekda, kec, sekda), detour)
 
-    odd = (extra % 2) == 1
+    detoured = (hops >= 2) & (hops % 2 == 0)  # an odd remainder ends at the right agency
     k = np.arange(hop_max)[None, :]  # hop index, 0-based
-    j = k - odd[:, None]  # position after the optional detour
+    j = k - detoured[:, None]  # position after the optional detour
     pair = np.maximum(j, 0) // 2  # ping-pong number
     pair = np.minimum(pair, crn["u_wrong"].shape[1] - 1)
     u_w = np.take_along_axis(crn["u_wrong"], pair, axis=1)
@@ -869,8 +875,9 @@ def _realise_events(
     )
     social_office = np.where(req["open"], city["desk"][req["region"]], code[_HUMAS])
     intake = np.where(social, social_office, ns_office)
-    route = _route(req, city, intake, obs["extra"])
-    resp = city["responsible"][req["category"]]
+    route = _route(req, city, intake, obs["hops"])
+    # the agency that does the work: the responsible one, or the intake office itself
+    resp = np.where(obs["hops"] > 0, city["responsible"][req["category"]], intake)
 
     idx = np.arange(n)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int | np.ndarray, np.ndarray]] = []
@@ -977,7 +984,7 @@ def _truth_table(
         by_group(
             f"{prefix}irr_hops",
             mask,
-            lambda m: np.mean(h1[m]) / np.mean(h0[m]),
+            lambda m: np.mean(h1[m]) / np.mean(h0[m]) if h0[m].any() else float("nan"),
             "ratio",
             f"mean(H1) / mean(H0) over {who}: incidence-rate ratio of hops",
         )
