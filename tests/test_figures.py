@@ -384,3 +384,8 @@ def test_survival_axis_stops_where_the_slowest_curve_is_nearly_done():
     # traditional: exp(-0.1 t) <= 0.05 from t = 30; the axis ends 10% later.
     assert fig.axes[0].get_xlim() == pytest.approx((0, 33))
     assert survival_plot(km_curves(), max_time=12).axes[0].get_xlim() == pytest.approx((0, 12))
+
+
+def test_validation_plot_says_when_nothing_was_quarantined():
+    fig = validation_plot({"rows_kept": 500, "reasons": {"missing_timestamp": 0}}, lang="id")
+    assert LABELS["none_quarantined"]["id"] in texts(fig)

@@ -212,12 +212,9 @@ def _localise_axis(axis, lang: str) -> None:
     """Tick labels with the thousands and decimal marks of ``lang``."""
 
     def tick(value: float, _pos: object) -> str:
-        if value == 0:
-            return "0"
-        decimals = (
-            0 if float(value).is_integer() else max(0, 2 - int(np.floor(np.log10(abs(value)))))
-        )
-        return format_number(value, lang, decimals=min(decimals, 3))
+        # As few decimals as the tick needs (0.25, not 0.250), at most three.
+        fraction = f"{abs(value):.3f}".split(".")[1].rstrip("0")
+        return format_number(value, lang, decimals=len(fraction))
 
     axis.set_major_formatter(FuncFormatter(tick))
     # Few ticks: long localised numbers must not run into each other.
@@ -560,7 +557,7 @@ def hops_by_channel_plot(
     shown = shown.set_index(shown[by].astype("object")).loc[order]
     colours = _colours_for(order)
     with house_style():
-        fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(order))))
+        fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.45 * len(order))))
         y = np.arange(len(order))
         values = shown["hops"].to_numpy(float)
         ax.barh(y, values, color=[colours[g] for g in order], height=0.62)
@@ -1229,4 +1226,14 @@ def validation_plot(
         _localise_axis(ax.xaxis, lang)
         ax.set_title(label("quarantined_by_reason", lang), loc="left", fontsize=FONT_SIZE)
         ax.set_xlabel(label("rows", lang))
+        if not reasons:
+            ax.set_axis_off()
+            ax.text(
+                0.0,
+                0.5,
+                label("none_quarantined" if n_quarantined == 0 else "all_reasons_small", lang),
+                transform=ax.transAxes,
+                va="center",
+                color="#444444",
+            )
         return _finish(fig, ax, title, "title_validation", lang, supp)

@@ -101,7 +101,14 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Channel changes within a request",
         "id": "Kanal berubah dalam satu permohonan",
     },
-    "share_of_rows": {"en": "Share of rows", "id": "Proporsi baris"},
+    "none_quarantined": {
+        "en": "No row was quarantined.",
+        "id": "Tidak ada baris yang dikarantina.",
+    },
+    "all_reasons_small": {
+        "en": "Every reason holds too few rows to show.",
+        "id": "Setiap alasan memuat terlalu sedikit baris untuk ditampilkan.",
+    },
     "quarantined_by_reason": {
         "en": "Quarantined rows by reason",
         "id": "Baris yang dikarantina menurut alasan",
