@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
-from toolkit.paths import PATH_SEPARATOR, case_table, handovers, split_path
+from toolkit.paths import (
+    PATH_SEPARATOR,
+    case_table,
+    case_table_and_handovers,
+    handovers,
+    split_path,
+)
 
 T0 = pd.Timestamp("2024-03-01 08:00", tz="UTC")
 
@@ -436,3 +442,11 @@ def test_shuffling_rows_never_changes_the_result(events, random):
     pd.testing.assert_frame_equal(
         handovers(shuffled, by="channel_group"), handovers(events, by="channel_group")
     )
+
+
+@SETTINGS
+@given(random_logs())
+def test_both_tables_at_once_equal_the_separate_calls(events):
+    cases, flows = case_table_and_handovers(events, by="channel_group")
+    pd.testing.assert_frame_equal(cases, case_table(events))
+    pd.testing.assert_frame_equal(flows, handovers(events, by="channel_group"))

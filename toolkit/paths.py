@@ -35,7 +35,13 @@ import pandas as pd
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
 
-__all__ = ["PATH_SEPARATOR", "case_table", "handovers", "split_path"]
+__all__ = [
+    "PATH_SEPARATOR",
+    "case_table",
+    "case_table_and_handovers",
+    "handovers",
+    "split_path",
+]
 
 #: Separator between agencies in the ``path`` column of the case table.
 PATH_SEPARATOR: Final = " > "
@@ -402,11 +408,15 @@ def case_table(events: Any, cutoff: Any = None) -> Any:
 
 
 def _case_table(
-    events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None
+    events: pd.DataFrame,
+    cutoff: Any = None,
+    position_column: str | None = None,
+    walk: _Walk | None = None,
 ) -> pd.DataFrame:
     """The pandas implementation of :func:`case_table` (also run on each Dask partition)."""
     _require(events, schema.REQUIRED_COLUMNS)
-    walk = _walk(events, cutoff=cutoff, position_column=position_column)
+    if walk is None:
+        walk = _walk(events, cutoff=cutoff, position_column=position_column)
     n_cases = walk.n_cases
 
     n_segments = np.bincount(walk.segment_case, minlength=n_cases)
@@ -532,6 +542,7 @@ def _handoffs(
     by: Sequence[str],
     cutoff: Any = None,
     position_column: str | None = None,
+    walk: _Walk | None = None,
 ) -> tuple[list[np.ndarray], list[Any], np.ndarray]:
     """Every hand-off as integer codes: ([*by codes, from, to], their uniques, hours)."""
     if schema.CHANNEL_GROUP in by and schema.CHANNEL_GROUP not in events.columns:
@@ -539,7 +550,8 @@ def _handoffs(
         groups = _channel_groups(events[schema.CHANNEL].array)
         events = events.assign(**{schema.CHANNEL_GROUP: groups})
     _require(events, by)
-    walk = _walk(events, cutoff=cutoff, position_column=position_column)
+    if walk is None:
+        walk = _walk(events, cutoff=cutoff, position_column=position_column)
     known_case = walk.case[walk.known]
     # A hand-off is a segment start that is not the first segment of its case.
     later = walk.segment_start[1:]
@@ -699,3 +711,46 @@ def _handovers(
     by = _by_columns(by)
     codes, uniques, hours = _handoffs(events, by, cutoff, position_column)
     return _aggregate(codes, uniques, hours, by)
+
+
+def case_table_and_handovers(
+    events: pd.DataFrame, cutoff: Any = None, by: str | Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both tables of a log from one ordering of its rows (faster than two calls).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A canonical event log.
+    cutoff : str, datetime or pandas.Timestamp, optional
+        Observation cut-off for both tables (default: the log's last timestamp).
+    by : str or list of str, optional
+        Group column(s) of the hand-off table.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(case_table(events, cutoff), handovers(events, by, cutoff))``, exactly.
+
+    Notes
+    -----
+    Ordering the rows is most of the work of each table; this orders them once. What
+    ``sekat prepare`` uses to write cases.parquet and handovers.parquet.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({"case_id": ["r", "r"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 09:30"], utc=True),
+    ...     "agency": ["A", "B"], "activity": ["submitted", "resolved"],
+    ...     "channel": ["sms", "sms"]})
+    >>> cases, flows = case_table_and_handovers(events)
+    >>> int(cases["hops"].iloc[0]), float(flows["mean_hours"].iloc[0])
+    (1, 1.5)
+    """
+    by = _by_columns(by)
+    _require(events, schema.REQUIRED_COLUMNS)
+    walk = _walk(events, cutoff=cutoff)
+    cases = _case_table(events, walk=walk)
+    codes, uniques, hours = _handoffs(events, by, walk=walk)
+    return cases, _aggregate(codes, uniques, hours, by)
