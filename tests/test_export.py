@@ -279,3 +279,25 @@ def test_index_with_formula_caption_is_escaped_once(tmp_path):
     cells = read_csv_cells(tmp_path / "index.csv")
     assert cells[1][2:4] == ["'=1+1 is a caption", "'-teks"]
     assert (tmp_path / "README.md").read_text().count("=1+1 is a caption") == 1
+
+
+def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
+    from matplotlib.figure import Figure
+
+    from toolkit.disclosure import suppress_small_cells
+
+    fig = Figure()
+    fig.subplots().bar(["web", "sms"], [40, 12])
+    with pytest.raises(SekatError, match="suppress_small_cells"):
+        export_figure(fig, "own", caption=CAPTION, alt_text=ALT, out_dir=tmp_path)
+    table = pd.DataFrame({"channel": ["web", "sms"], "count": [40, 12]})
+    done = export_figure(
+        fig,
+        "own",
+        caption=CAPTION,
+        alt_text=ALT,
+        out_dir=tmp_path,
+        suppressed=suppress_small_cells(table, totals=[]),
+        formats=["svg"],
+    )
+    assert done.index_row["suppressed_en"] == "No group was suppressed."

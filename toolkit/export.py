@@ -247,8 +247,14 @@ class FigureExport:
 
 def _suppression_record(fig: Figure, suppressed: object) -> tuple[pd.DataFrame, int]:
     if suppressed is None:
+        if getattr(fig, "sekat_suppression", None) is None:
+            raise SekatError(
+                "this figure was not drawn by toolkit.figures, so nothing says it passed "
+                "small-cell suppression; run its table through "
+                "toolkit.disclosure.suppress_small_cells and pass suppressed=<the result>"
+            )
         record = figure_suppression(fig)
-        threshold = getattr(getattr(fig, "sekat_suppression", None), "threshold", None)
+        threshold = fig.sekat_suppression.threshold
     elif isinstance(suppressed, Suppression):
         record, threshold = suppressed.record, suppressed.threshold
     elif isinstance(suppressed, pd.DataFrame):
@@ -337,7 +343,9 @@ def export_figure(
         Folder of the figures, ``index.csv`` and ``README.md``.
     suppressed : Suppression or DataFrame, optional
         What the figure leaves out; default what the figure function recorded
-        (:func:`toolkit.figures.figure_suppression`).
+        (:func:`toolkit.figures.figure_suppression`). Required for a figure not drawn by
+        :mod:`toolkit.figures`: pass the :class:`~toolkit.disclosure.Suppression` of its
+        table (an empty record declares that nothing was left out).
     formats : sequence of str, default ("png", "svg", "pdf")
         Formats to write.
     dpi : int, default 300
