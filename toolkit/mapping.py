@@ -124,6 +124,9 @@ CHANNEL_ALIASES: dict[str, str] = {
     "in person": "walk_in",
     "counter": "walk_in",
     "loket": "walk_in",
+    "desk": "walk_in",
+    "front desk": "walk_in",
+    "service desk": "walk_in",
     "datang langsung": "walk_in",
     "surat": "letter",
     "post": "letter",
@@ -353,6 +356,19 @@ def load_mapping(path: str | Path) -> Mapping:
 #: Named mappings for known log layouts; ``preset="sekat"`` is the canonical layout itself.
 PRESETS: dict[str, Mapping] = {
     "sekat": Mapping(name="sekat"),
+    # XES logs, and CSV exports flattened the PM4Py way (trace attributes as "case:<key>").
+    "xes": Mapping(
+        name="xes",
+        columns={
+            "case:concept:name": schema.CASE_ID,
+            "time:timestamp": schema.TIMESTAMP,
+            "org:group": schema.AGENCY,
+            "concept:name": schema.ACTIVITY,
+            "case:channel": schema.CHANNEL,
+            "case:category": schema.CATEGORY,
+            "case:region": schema.REGION,
+        },
+    ),
 }
 
 

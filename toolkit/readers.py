@@ -186,10 +186,8 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
 
 
 def _load_xes(path: Path, mapping: Mapping) -> pd.DataFrame:
-    try:
-        from toolkit import xes  # written for issue 5; optional until it exists
-    except ImportError:
-        raise SekatError("XES files are not supported yet", file=str(path)) from None
+    from toolkit import xes
+
     return xes.load_raw(path, mapping)
 
 
@@ -477,7 +475,7 @@ def canonicalise(
 
 def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
     """Rename the log's columns to canonical names; keep only canonical and kept columns."""
-    found = [str(c) for c in raw.columns]
+    found = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
     by_folded: dict[str, str] = {}
     for name in found:
         by_folded.setdefault(name.strip().lower(), name)
@@ -536,8 +534,9 @@ def read_events(
     Parameters
     ----------
     path : str or path-like
-        A CSV file (plain or gzip-compressed) or a Parquet file; the format is detected from
-        the content, not the suffix.
+        A CSV file (plain or gzip-compressed), a Parquet file or an XES log (plain or
+        gzipped; read with the ``xes`` preset unless another is named); the format is
+        detected from the content, not the suffix.
     mapping : Mapping, dict, path of a TOML file, or None
         How the log names its columns, channels, activities and agencies (see
         :mod:`toolkit.mapping`).
@@ -594,6 +593,8 @@ def read_events(
     path = Path(path)
     resolved = resolve_mapping(mapping, preset)
     fmt = resolved.format or detect_format(path)
+    if fmt == "xes" and preset is None:
+        resolved = resolve_mapping(resolved, "xes")  # XES keys name the canonical columns
     if fmt not in FORMATS:
         raise SekatError(
             f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
