@@ -359,6 +359,7 @@ def test_same_seed_same_frames_and_different_seed_different_frames():
         ({"social_share": 1.5}, "social_share"),
         ({"effect_hops": {"potholes": -1}}, "potholes"),
         ({"desk_open_months": {"Atlantis": 3}}, "Atlantis"),
+        ({"desk_open_months": {"Coblong": -2}}, "Coblong"),
         ({"start": "not a date"}, "start"),
         ({"confounding": -1}, "confounding"),
     ],
@@ -375,6 +376,7 @@ def test_a_thousand_requests_are_quick_and_summarised():
     summary = small.summary().set_index("quantity")["value"]
     assert summary["requests"] == 1_000
     assert summary["planted att_hops"] == truth_value(small, "att_hops")
+    assert summary["naive hops difference"] < summary["planted att_hops"]
 
 
 @settings(max_examples=12, deadline=None)

@@ -187,24 +187,37 @@ class Simulation:
         -------
         pandas.DataFrame
             Columns ``quantity`` and ``value``: requests, events, events per request, social
-            share, planted ATT on hops and on 30-day RMST.
+            share, share unresolved at the cut-off, and the planted ATT on hops and on the
+            RMST beside the naive social-minus-not-social difference of the same (computed
+            on the full, uncensored realised outcomes, so only confounding separates them).
 
         Examples
         --------
         >>> simulate(200, seed=3).summary()["quantity"].tolist()[:2]
         ['requests', 'events']
         """
-        ev = self.events
-        per_case = ev.drop_duplicates(schema.CASE_ID)
-        n_cases = len(per_case)
-        truth = self.truth.set_index(["estimand", "group"])["value"]
+        po, truth = self.outcomes, self.truth.set_index(["estimand", "group"])["value"]
+        social = po["social"].to_numpy()
+        hops = np.where(social, po["hops_1"], po["hops_0"])
+        tau_h = 24.0 * self.params["rmst_horizon_days"]
+        days = np.minimum(np.where(social, po["duration_hours_1"], po["duration_hours_0"]), tau_h)
+        days = days / 24.0
+
+        def gap(y: np.ndarray) -> float:
+            return (
+                float(y[social].mean() - y[~social].mean()) if 0 < social.sum() < len(y) else np.nan
+            )
+
         rows = [
-            ("requests", float(n_cases)),
-            ("events", float(len(ev))),
-            ("events per request", len(ev) / max(n_cases, 1)),
-            ("social share", float(schema.is_social(per_case[schema.CHANNEL]).mean())),
+            ("requests", float(len(po))),
+            ("events", float(len(self.events))),
+            ("events per request", len(self.events) / max(len(po), 1)),
+            ("social share", float(social.mean())),
+            ("unresolved at cut-off", float(po[schema.CENSORED].mean())),
             ("planted att_hops", float(truth[("att_hops", "overall")])),
+            ("naive hops difference", gap(hops)),
             ("planted att_rmst_diff_days", float(truth[("att_rmst_diff_days", "overall")])),
+            ("naive rmst difference (days)", gap(days)),
         ]
         return pd.DataFrame(rows, columns=["quantity", "value"])
 
@@ -426,6 +439,9 @@ def _check_params(args: dict[str, Any]) -> dict[str, Any]:
         if unknown:
             raise SekatError(f"desk_open_months names unknown regions {unknown}")
         desk = {r: (None if desk.get(r) is None else int(desk[r])) for r in regions}
+        early = sorted(r for r, m in desk.items() if m is not None and m < 0)
+        if early:
+            raise SekatError(f"desk_open_months must be >= 0 (month 0 = the first); got {early}")
     end = start + pd.DateOffset(months=int(months))
     return {
         "n_cases": int(n_cases),
@@ -863,6 +879,7 @@ def _realise_events(
     obs = {key: pick(key) for key in arms[0]}
     ns_name = np.array(req["ns_names"])[req["nonsocial"]]
     channel_name = np.where(social, np.array(req["social_names"])[req["platform"]], ns_name)
+    channel_code = pd.Categorical(channel_name, dtype=schema.CHANNEL_DTYPE).codes
     code = city["code"]
     ns_office = np.select(
         [
@@ -935,14 +952,16 @@ def _realise_events(
             schema.CASE_ID: pd.Series(
                 ids.take(pa.array(case)), dtype=schema.DTYPES[schema.CASE_ID]
             ),
-            schema.TIMESTAMP: pd.to_datetime(start_ns + t * 1_000_000_000, utc=True).astype(
-                schema.TIMESTAMP_DTYPE
-            ),
+            schema.TIMESTAMP: pd.DatetimeIndex(
+                (start_ns + t * 1_000_000_000).astype("datetime64[ns]")
+            ).tz_localize("UTC"),
             schema.AGENCY: pd.Series(
                 pa.array(agencies).take(pa.array(agency)), dtype=schema.DTYPES[schema.AGENCY]
             ),
             schema.ACTIVITY: pd.Categorical.from_codes(act, dtype=schema.ACTIVITY_DTYPE),
-            schema.CHANNEL: pd.Categorical(channel_name[case], dtype=schema.CHANNEL_DTYPE),
+            schema.CHANNEL: pd.Categorical.from_codes(
+                channel_code[case], dtype=schema.CHANNEL_DTYPE
+            ),
             schema.CATEGORY: pd.Categorical.from_codes(
                 req["category"][case], categories=list(CATEGORIES)
             ),
