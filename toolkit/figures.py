@@ -334,11 +334,11 @@ def forest_plot(
                     textcoords="offset points",
                     va="center",
                     fontsize=FONT_SIZE - 1,
-                    color=colours[method],
+                    color="#222222",  # coloured text is too faint on white (orange: 2:1)
                     annotation_clip=False,
                 )
         if reference is not None:
-            ax.axvline(reference, color="#444444", linewidth=1, linestyle="--", zorder=0)
+            ax.axvline(reference, color="#444444", linewidth=1, linestyle="--", zorder=1.5)
         if log_scale:
             ax.set_xscale("log")
         else:
