@@ -213,6 +213,10 @@ def test_planted_effects_differ_by_category_and_grow_after_opening(sim):
     )
     assert truth_value(sim, "att_irr_hops") < 1.0
     assert truth_value(sim, "att_rmst_diff_days") < 0.0
+    # before a desk opens there is no effect: the event study's pre-periods are exactly zero
+    es = sim.truth[sim.truth["estimand"] == "es_hops"]
+    pre = es[es["group"].str.startswith("e=-")]
+    assert len(pre) >= 10 and (pre["value"] == 0.0).all()
     # the desk's effect grows with time since it opened (uptake and maturity ramps)
     assert truth_value(sim, "es_hops", "e=0") > truth_value(sim, "es_hops", "e=8")
     assert truth_value(sim, "es_rmst_days", "e=0") > truth_value(sim, "es_rmst_days", "e=8")

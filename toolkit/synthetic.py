@@ -378,7 +378,8 @@ def simulate(
     ``irr_hops = mean(H1) / mean(H0)``, ``rmst_diff_days = mean(min(T1, tau) - min(T0, tau))``
     in days, and the rollout estimands ``es_*`` / ``att_rollout_*``: the mean over treated
     region-months (desk open, event time ``e`` = months since opening) of the cell mean of
-    ``Y_obs - Y0``. Groups are ``overall``, ``category=<name>`` and ``e=<k>``.
+    ``Y_obs - Y0``; ``es_*`` also has the pre-periods ``e < 0`` of regions whose desk opens
+    later (zero by design). Groups are ``overall``, ``category=<name>`` and ``e=<k>``.
 
     References
     ----------
@@ -393,7 +394,7 @@ def simulate(
     req = _draw_requests(n_cases, rng, params, city)
     arms = [_potential_outcome(req, city, params, d) for d in (0, 1)]
     events = _realise_events(req, arms, city, params, rng)
-    truth = _truth_table(req, arms, params)
+    truth = _truth_table(req, arms, params, city["desk_month"])
     outcomes = _outcome_frame(req, arms, city, params)
     rollout = pd.DataFrame(
         {
@@ -972,7 +973,10 @@ def _realise_events(
 
 
 def _truth_table(
-    req: dict[str, Any], arms: list[dict[str, np.ndarray]], params: dict[str, Any]
+    req: dict[str, Any],
+    arms: list[dict[str, np.ndarray]],
+    params: dict[str, Any],
+    desk_month: np.ndarray,
 ) -> pd.DataFrame:
     """Sample average effects from the potential outcomes (see :func:`simulate`, Notes)."""
     tau_h = params["rmst_horizon_days"] * 24.0
@@ -1030,20 +1034,23 @@ def _truth_table(
     )
 
     # rollout: cells = (region, intake month) with the desk open
-    open_ = req["open"]
-    n_reg = len(params["regions"])
-    cell = req["region"] * params["months"] + req["month"]
-    size = np.bincount(cell, minlength=n_reg * params["months"])
-    treated_cell = np.bincount(cell[open_], minlength=size.size) > 0
-    e_cell = np.full(size.size, -1)
-    e_cell[cell[open_]] = req["event_time"][open_]
+    # (event time e = month - opening month; e < 0 in regions whose desk opens later: the
+    # pre-periods of an event study, where the effect is zero by construction)
+    n_reg, months = len(params["regions"]), params["months"]
+    cell = req["region"] * months + req["month"]
+    size = np.bincount(cell, minlength=n_reg * months)
+    desk_month = np.repeat(desk_month, months)
+    e_cell = np.tile(np.arange(months), n_reg) - desk_month
+    adopter = desk_month >= 0
+    treated_cell = adopter & (e_cell >= 0)
     for label, y1, y0, unit in (("hops", h1, h0, "hops"), ("rmst_days", r1, r0, "days")):
         gain = np.where(social, y1 - y0, 0.0)
         cell_mean = np.bincount(cell, weights=gain, minlength=size.size) / np.maximum(size, 1)
         ok = treated_cell & (size > 0)
         what = "hops" if label == "hops" else f"min(T, tau) in days, {tau}"
-        for e in np.unique(e_cell[ok]):
-            m = ok & (e_cell == e)
+        in_study = adopter & (size > 0)
+        for e in np.unique(e_cell[in_study]):
+            m = in_study & (e_cell == e)
             rows.append(
                 (
                     f"es_{label}",
@@ -1051,7 +1058,8 @@ def _truth_table(
                     float(cell_mean[m].mean()),
                     unit,
                     int(m.sum()),
-                    f"mean over treated region-months at event time e of cell mean(Y_obs - Y0), {what}",
+                    f"mean over region-months at event time e (months since the desk opened; "
+                    f"e < 0: before, zero by design) of cell mean(Y_obs - Y0), {what}",
                 )
             )
         rows.append(
