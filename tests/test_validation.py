@@ -105,6 +105,10 @@ def test_unknown_channels_counted_or_quarantined(write_log):
     strict = validate(read_events(path, strict_channels=True), strict_channels=True)
     assert strict.quarantine[REASON].tolist() == ["unknown_channel"] * 3
     assert strict.report["channels_mapped_to_other"] == {}
+    # read strictly, validated loosely: each unknown value is counted once, under its name
+    mixed = validate(read_events(path, strict_channels=True))
+    assert mixed.report["channels_mapped_to_other"] == {"Telegram": 1, "pigeon": 2}
+    assert mixed.clean["channel"].tolist() == ["other"] * 3 + ["web"]
 
 
 def test_unmapped_activities_are_listed(write_log):

@@ -234,6 +234,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     }
     if not strict_channels:
         raw_other = frame.loc[kept & channel_unmapped, schema.CHANNEL_RAW]
-        missing_other = pd.Series(MISSING_RAW, index=frame.index[kept & no_channel], dtype="str")
+        truly_missing = kept & no_channel & ~channel_unmapped
+        missing_other = pd.Series(MISSING_RAW, index=frame.index[truly_missing], dtype="str")
         report["channels_mapped_to_other"] = _counts(pd.concat([raw_other, missing_other]))
     return ValidationResult(clean=clean, quarantine=quarantine, report=report)
