@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from toolkit import schema
 from toolkit.effects import _require
@@ -90,7 +91,9 @@ def callaway_santanna(
     Its influence function for unit i is ``1{G=g}(dY_i - m_g)/p_g - 1{C}(dY_i - m_C)/p_C``
     (p the shares of units), and aggregations carry the extra term of estimating the cohort
     shares used as weights, as in the authors' ``did`` package. Standard errors are
-    analytic, ``sd(influence)/sqrt(n units)``, clustered by unit. Units missing ``Y_t`` or
+    analytic, ``sqrt(sum(influence^2) / (n (n - 1)))`` with n units (clustered by unit,
+    with the usual ``n/(n-1)`` small-sample factor), and intervals use Student's t with
+    ``n - 1`` degrees of freedom, which matters when the units are a dozen regions. Units missing ``Y_t`` or
     ``Y_b`` drop out of that cell only. Under multiplicative trends the influence function
     is the delta-method one of the ratio form. With few units (a dozen regions) the
     analytic errors are optimistic; read the intervals with care.
@@ -204,8 +207,9 @@ def callaway_santanna(
     rows = []
 
     def add(term: str, estimate: float, influence: np.ndarray, count: int) -> None:
-        se = float(np.sqrt(np.mean(influence**2) / n))
-        lo, hi = normal_interval(estimate, se, level)
+        se = float(np.sqrt(np.mean(influence**2) / n * n / max(n - 1, 1)))
+        critical = stats.t.ppf(0.5 + level / 2, df=max(n - 1, 1))
+        lo, hi = estimate - critical * se, estimate + critical * se
         rows.append(
             {
                 "term": term,
@@ -215,7 +219,7 @@ def callaway_santanna(
                 "ci_high": float(hi),
                 "n": count,
                 "method": f"Callaway-Sant'Anna ({control}-treated controls, {trends} "
-                "parallel trends), analytic SE",
+                "parallel trends), analytic SE, t(n-1) intervals",
             }
         )
 
