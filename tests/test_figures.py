@@ -389,3 +389,19 @@ def test_survival_axis_stops_where_the_slowest_curve_is_nearly_done():
 def test_validation_plot_says_when_nothing_was_quarantined():
     fig = validation_plot({"rows_kept": 500, "reasons": {"missing_timestamp": 0}}, lang="id")
     assert LABELS["none_quarantined"]["id"] in texts(fig)
+
+
+def test_impact_panels_give_each_row_its_own_scale_and_compact_numbers():
+    rows = pd.DataFrame(
+        {
+            "term": ["handoffs_saved", "total_value"],
+            "estimate": [900.0, 88_184_622.0],
+            "ci_low": [600.0, 48_840_912.0],
+            "ci_high": [1200.0, 123_807_439.0],
+        }
+    )
+    fig = impact_plot(rows, panels=True, lang="id", unit={"total_value": "IDR/tahun"})
+    assert len(fig.axes) == 2
+    assert fig.axes[1].get_xlim()[1] > 1e8 > fig.axes[0].get_xlim()[1]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["Nilai total (IDR/tahun)"]
+    assert "88,2 juta\n[48,8 juta; 123,8 juta]" in texts(fig)

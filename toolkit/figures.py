@@ -35,7 +35,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from toolkit import schema
 from toolkit.disclosure import Suppression, suppress_small_cells
 from toolkit.errors import MissingColumnError, SekatError
-from toolkit.labels import check_lang, format_number, label
+from toolkit.labels import check_lang, format_compact, format_number, label
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -195,7 +195,7 @@ def _ordered(values: pd.Series) -> list[object]:
 
 
 def _fmt(x: float, lang: str) -> str:
-    return format_number(x, lang)
+    return format_compact(x, lang)
 
 
 def _interval(low: float, high: float, lang: str) -> str:
@@ -212,13 +212,15 @@ def _localise_axis(axis, lang: str) -> None:
     """Tick labels with the thousands and decimal marks of ``lang``."""
 
     def tick(value: float, _pos: object) -> str:
+        if abs(value) >= 1e6:
+            return format_compact(value, lang)
         # As few decimals as the tick needs (0.25, not 0.250), at most three.
         fraction = f"{abs(value):.3f}".split(".")[1].rstrip("0")
         return format_number(value, lang, decimals=len(fraction))
 
     axis.set_major_formatter(FuncFormatter(tick))
     # Few ticks: long localised numbers must not run into each other.
-    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
 
 
 def _suppress_rows(
@@ -1002,7 +1004,8 @@ def impact_plot(
     *,
     lang: str = "en",
     measure: str = "hours_saved",
-    unit: str | None = None,
+    unit: str | Mapping[str, str] | None = None,
+    panels: bool = False,
     title: str | None = None,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
@@ -1018,8 +1021,13 @@ def impact_plot(
     measure : str, default "hours_saved"
         What the estimate measures (a :data:`toolkit.labels.LABELS` key such as
         "hops_saved", "hours_saved", "days_saved", "cost_saved", or a text).
-    unit : str, optional
-        Unit shown after the measure, e.g. "IDR million per year".
+    unit : str or mapping of term to str, optional
+        Unit shown after the measure, e.g. "IDR million per year"; with ``panels``, a unit
+        per term (e.g. ``{"staff_cost_saved": "IDR per year"}``).
+    panels : bool, default False
+        One panel with its own scale per row, for rows in different units (the rows of
+        :func:`toolkit.impact.scenario_impact`); otherwise all rows share one axis (the same
+        measure under several scenarios).
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     n_col : str or None, default "n"
@@ -1038,52 +1046,81 @@ def impact_plot(
     ...                       "ci_low": [800.0], "ci_high": [1600.0]})
     >>> impact_plot(table, lang="id", unit="jam/tahun").axes[0].get_xlabel()
     'Jam warga yang dihemat (jam/tahun)'
+    >>> rows = pd.DataFrame({"term": ["handoffs_saved", "total_value"], "estimate": [900., 5e6],
+    ...                      "ci_low": [600., 3e6], "ci_high": [1200., 7e6]})
+    >>> len(impact_plot(rows, panels=True, unit={"total_value": "IDR"}).axes)
+    2
     """
     check_lang(lang)
     _require(table, ["term", "estimate", "ci_low", "ci_high"], "impact_plot")
     supp = _suppress_rows(table, n_col, ["term"], threshold)
     shown = supp.published
     terms = shown["term"].astype("object").tolist()
+    est = shown["estimate"].to_numpy(float)
+    lo, hi = shown["ci_low"].to_numpy(float), shown["ci_high"].to_numpy(float)
+    units = _units(unit, terms)
     with house_style():
-        fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
-        y = np.arange(len(terms))
-        est = shown["estimate"].to_numpy(float)
-        lo, hi = shown["ci_low"].to_numpy(float), shown["ci_high"].to_numpy(float)
-        ax.barh(y, est, height=0.6, color=OKABE_ITO["bluish_green"])
-        ax.errorbar(
-            est,
-            y,
-            xerr=[est - lo, hi - est],
-            fmt="none",
-            ecolor="#222222",
-            elinewidth=1.4,
-            capsize=4,
+        if panels and len(terms) > 1:
+            fig = Figure(figsize=(FIGSIZE[0], 1.0 + 1.05 * len(terms)), layout="constrained")
+            axes = list(np.atleast_1d(fig.subplots(len(terms), 1)))
+        else:
+            fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
+            axes = [ax]
+        rows = [[i] for i in range(len(terms))] if len(axes) > 1 else [list(range(len(terms)))]
+        for ax, members in zip(axes, rows, strict=True):
+            ax.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
+            members = np.asarray(members, dtype=int)
+            _impact_bars(ax, est[members], lo[members], hi[members], lang)
+            names = [label(terms[i], lang) for i in members]
+            if len(axes) > 1 and units[members[0]]:
+                names = [f"{names[0]}\n({units[members[0]]})"]
+            ax.set_yticks(np.arange(len(members)), [textwrap.fill(n, 28) for n in names])
+        if len(axes) == 1:
+            xlabel = label(measure, lang)
+            axes[0].set_xlabel(f"{xlabel} ({unit})" if isinstance(unit, str) else xlabel)
+        return _finish(fig, axes[0], title, "title_impact", lang, supp)
+
+
+def _units(unit: str | Mapping[str, str] | None, terms: Sequence[object]) -> list[str]:
+    if isinstance(unit, Mapping):
+        return [str(unit.get(t, "")) for t in terms]
+    return [unit or ""] * len(terms)
+
+
+def _impact_bars(ax, est: np.ndarray, lo: np.ndarray, hi: np.ndarray, lang: str) -> None:
+    """Bars with intervals and their values in a column right of the axes."""
+    y = np.arange(len(est))
+    ax.barh(y, est, height=0.6, color=OKABE_ITO["bluish_green"])
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.errorbar(
+        est[ok],
+        y[ok],
+        xerr=[est[ok] - lo[ok], hi[ok] - est[ok]],
+        fmt="none",
+        ecolor="#222222",
+        elinewidth=1.4,
+        capsize=4,
+    )
+    for yi, e, low, high in zip(y, est, lo, hi, strict=True):
+        ax.annotate(
+            f"{_fmt(e, lang)}\n{_interval(low, high, lang)}",
+            xy=(1.0, yi),
+            xycoords=("axes fraction", "data"),
+            xytext=(10, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=FONT_SIZE - 1,
+            annotation_clip=False,
         )
-        # Values in a column right of the axes, where no interval can run into them.
-        for yi, e, low, high in zip(y, est, lo, hi, strict=True):
-            ax.annotate(
-                f"{_fmt(e, lang)}\n{_interval(low, high, lang)}",
-                xy=(1.0, yi),
-                xycoords=("axes fraction", "data"),
-                xytext=(10, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=FONT_SIZE - 1,
-                annotation_clip=False,
-            )
-        ax.axvline(0, color="#444444", linewidth=1)
-        ax.set_yticks(y, [textwrap.fill(label(t, lang), 28) for t in terms])
-        ax.set_ylim(len(terms) - 0.5, -0.5)
-        if len(terms):
-            left = min(0.0, float(np.nanmin(np.fmin(lo, est))))
-            right = max(0.0, float(np.nanmax(np.fmax(hi, est))))
-            span = (right - left) or 1.0
-            ax.set_xlim(left - 0.04 * span, right + 0.04 * span)
-        ax.grid(axis="x")
-        _localise_axis(ax.xaxis, lang)
-        xlabel = label(measure, lang)
-        ax.set_xlabel(f"{xlabel} ({unit})" if unit else xlabel)
-        return _finish(fig, ax, title, "title_impact", lang, supp)
+    ax.axvline(0, color="#444444", linewidth=1)
+    ax.set_ylim(len(est) - 0.5, -0.5)
+    if len(est):
+        left = min(0.0, float(np.nanmin(np.fmin(lo, est))))
+        right = max(0.0, float(np.nanmax(np.fmax(hi, est))))
+        span = (right - left) or 1.0
+        ax.set_xlim(left - 0.04 * span, right + 0.04 * span)
+    ax.grid(axis="x")
+    _localise_axis(ax.xaxis, lang)
 
 
 #: Reason given to the rows that pass validation, in :func:`validation_plot`'s input.

@@ -124,6 +124,17 @@ LABELS: dict[str, dict[str, str]] = {
     "hours_saved": {"en": "Citizen hours saved", "id": "Jam warga yang dihemat"},
     "days_saved": {"en": "Days saved", "id": "Hari yang dihemat"},
     "cost_saved": {"en": "Cost saved", "id": "Biaya yang dihemat"},
+    # rows of toolkit.impact.scenario_impact
+    "requests_moved": {
+        "en": "Requests moved to social media",
+        "id": "Permohonan yang pindah ke media sosial",
+    },
+    "handoffs_saved": {"en": "Hand-offs saved", "id": "Perpindahan yang dihemat"},
+    "staff_hours_saved": {"en": "Staff hours saved", "id": "Jam kerja pegawai yang dihemat"},
+    "staff_cost_saved": {"en": "Staff cost saved", "id": "Biaya pegawai yang dihemat"},
+    "citizen_days_saved": {"en": "Citizen days saved", "id": "Hari warga yang dihemat"},
+    "citizen_time_value": {"en": "Value of citizens' time", "id": "Nilai waktu warga"},
+    "total_value": {"en": "Total value", "id": "Nilai total"},
     # figure titles
     "title_forest": {"en": "Estimated effects", "id": "Efek yang diestimasi"},
     "title_km": {
@@ -338,6 +349,39 @@ def format_number(x: float, lang: str = "en", decimals: int | None = None) -> st
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text.replace("-", "−")
+
+
+_SCALES = (
+    (1e12, {"en": "trillion", "id": "triliun"}),
+    (1e9, {"en": "billion", "id": "miliar"}),
+    (1e6, {"en": "million", "id": "juta"}),
+)
+
+
+def format_compact(x: float, lang: str = "en") -> str:
+    """A large number in words a reader takes in at a glance: 88.2 million, 88,2 juta.
+
+    Below a million the number is written in full (:func:`format_number`).
+
+    Examples
+    --------
+    >>> format_compact(88_184_622, "id"), format_compact(3_730_290), format_compact(-12_400)
+    ('88,2 juta', '3.73 million', '−12,400')
+    """
+    check_lang(lang)
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    for scale, word in _SCALES:
+        if abs(float(x)) >= scale:
+            value = float(x) / scale
+            decimals = 1 if abs(value) >= 10 else 2
+            text = format_number(value, lang, decimals=decimals)
+            # Drop zeros after the decimal mark: "2 juta", not "2,00 juta".
+            mark = "," if lang == "id" else "."
+            if mark in text:
+                text = text.rstrip("0").rstrip(mark)
+            return f"{text} {word[lang]}"
+    return format_number(x, lang)
 
 
 def labels_for(values: Iterable[object], lang: str = "en") -> list[str]:
