@@ -151,13 +151,19 @@ def _as_cutoff_ns(cutoff: Any) -> int:
 
 
 def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
-    """Integer codes whose order is the order of the sorted unique values (missing = -1)."""
+    """Integer codes whose order is the order of the sorted unique values (missing = -1).
+
+    Codes are int32 (half the memory of int64, and faster to sort) unless there are more
+    than 2**31 - 1 distinct values.
+    """
     codes, uniques = pd.factorize(values, sort=False)
     order = np.asarray(uniques.argsort())
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    rank = np.r_[rank, -1]  # code -1 (missing) stays -1
+    dtype = np.int32 if len(order) < np.iinfo(np.int32).max else np.int64
+    rank = np.empty(len(order) + 1, dtype=dtype)
+    rank[order] = np.arange(len(order), dtype=dtype)
+    rank[-1] = -1  # code -1 (missing) stays -1
     sorted_codes = rank[codes]
+    del codes
     return sorted_codes, uniques.take(order)
 
 
