@@ -10,12 +10,66 @@ The front door is a handful of functions (see ``DESIGN.md``)::
     flows  = toolkit.handovers(anon, by=None)           # from_agency, to_agency, count, ...
     graph  = toolkit.handover_graph(flows)              # networkx.DiGraph, weight = count
 
-Submodules hold the rest, grouped by topic.
+Submodules hold the rest, grouped by topic: :mod:`toolkit.network` (bottlenecks, ping-pong,
+variants), :mod:`toolkit.effects` (hop counts), :mod:`toolkit.survival` (resolution time),
+:mod:`toolkit.rollout` (staggered adoption), :mod:`toolkit.impact` (what it is worth),
+:mod:`toolkit.disclosure`, :mod:`toolkit.figures` and :mod:`toolkit.export`.
 """
 
 from toolkit import schema
-from toolkit.errors import SekatError
+from toolkit.disclosure import find_small_cells, k_anonymity_report, suppress_small_cells
+from toolkit.errors import KeyMissingError, MissingColumnError, SekatError
+from toolkit.estimate import compare_to_truth, headline_estimates
+from toolkit.export import export_figure, export_table
+from toolkit.mapping import PRESETS, Mapping, load_mapping
+from toolkit.network import (
+    bottlenecks,
+    chain_length_by_channel,
+    handover_graph,
+    ping_pong_pairs,
+    variants,
+)
+from toolkit.paths import case_table, handovers
+from toolkit.pipeline import PrepareResult, prepare
+from toolkit.privacy import DEMO_KEY, pseudonymise
+from toolkit.readers import read_events
+from toolkit.synthetic import Simulation, simulate
+from toolkit.validation import ValidationResult, validate
+from toolkit.xes import write_xes
 
 __version__ = "0.1.0"
 
-__all__ = ["SekatError", "__version__", "schema"]
+__all__ = [
+    "DEMO_KEY",
+    "PRESETS",
+    "KeyMissingError",
+    "Mapping",
+    "MissingColumnError",
+    "PrepareResult",
+    "SekatError",
+    "Simulation",
+    "ValidationResult",
+    "__version__",
+    "bottlenecks",
+    "case_table",
+    "chain_length_by_channel",
+    "compare_to_truth",
+    "export_figure",
+    "export_table",
+    "find_small_cells",
+    "handover_graph",
+    "handovers",
+    "headline_estimates",
+    "k_anonymity_report",
+    "load_mapping",
+    "ping_pong_pairs",
+    "prepare",
+    "pseudonymise",
+    "read_events",
+    "schema",
+    "simulate",
+    "suppress_small_cells",
+    "validate",
+    "variants",
+    "write_xes",
+]

@@ -40,14 +40,10 @@ __all__ = [
 ]
 
 # Bookkeeping columns that read_events adds and validate consumes (and removes from clean events).
-#: Raw text of a timestamp that could not be read (missing elsewhere).
-TIMESTAMP_RAW = "timestamp_raw"
-#: Why a timestamp could not be read (a quarantine reason code), or ``ambiguous_local_time``.
-TIMESTAMP_ISSUE = "timestamp_issue"
-#: True where the raw channel was outside the vocabulary and the mapping.
-CHANNEL_UNMAPPED = "channel_unmapped"
-#: True where the raw activity was outside the lifecycle and the mapping (read as in_progress).
-ACTIVITY_UNMAPPED = "activity_unmapped"
+TIMESTAMP_RAW = schema.TIMESTAMP_RAW
+TIMESTAMP_ISSUE = schema.TIMESTAMP_ISSUE
+CHANNEL_UNMAPPED = schema.CHANNEL_UNMAPPED
+ACTIVITY_UNMAPPED = schema.ACTIVITY_UNMAPPED
 READ_MARKERS = (TIMESTAMP_RAW, TIMESTAMP_ISSUE, CHANNEL_UNMAPPED, ACTIVITY_UNMAPPED)
 
 MISSING_TIMESTAMP = "missing_timestamp"

@@ -30,6 +30,18 @@ SOURCE_ROW: Final = "source_row"
 #: Name of the file a row came from (base name only, never a full path).
 SOURCE_FILE: Final = "source_file"
 
+# Bookkeeping a reader adds so that validation can quarantine a row with its reason.
+#: The original text of a timestamp that could not be read.
+TIMESTAMP_RAW: Final = "timestamp_raw"
+#: Why a timestamp could not be read (unparseable, out of range, nonexistent local time...).
+TIMESTAMP_ISSUE: Final = "timestamp_issue"
+#: Whether a channel value was outside the vocabulary and the channel mapping.
+CHANNEL_UNMAPPED: Final = "channel_unmapped"
+#: Whether an activity name was outside the lifecycle and the activity mapping.
+ACTIVITY_UNMAPPED: Final = "activity_unmapped"
+#: Reason code of a quarantined row.
+REASON: Final = "reason"
+
 REQUIRED_COLUMNS: Final = (CASE_ID, TIMESTAMP, AGENCY, ACTIVITY, CHANNEL)
 OPTIONAL_COLUMNS: Final = (CATEGORY, REGION)
 CANONICAL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
@@ -155,7 +167,9 @@ COUNT: Final = "count"
 
 # --- tidy results ---------------------------------------------------------------------------
 
-#: Columns of every estimator's result table (one row per estimate).
+#: Columns of every estimator's result table (one row per estimate). ``n`` is the number of
+#: units the estimate rests on: requests for request-level estimators, and the panel's units
+#: (regions, or region-months) for the rollout event study, which says so in its ``method``.
 RESULT_COLUMNS: Final = ("term", "estimate", "std_error", "ci_low", "ci_high", "n", "method")
 
 # --- defaults -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from toolkit.errors import MissingColumnError
 __all__ = ["REASONS", "REASON", "ValidationResult", "validate"]
 
 #: Column of the quarantine table that says why a row was set aside.
-REASON = "reason"
+REASON = schema.REASON
 
 MISSING_CASE_ID = "missing_case_id"
 MISSING_AGENCY = "missing_agency"
