@@ -81,3 +81,10 @@ def test_read_events_dask_from_a_directory(client, events, tmp_path):
     expected = case_table(events)
     columns = [schema.CASE_ID, schema.PATH, schema.HOPS, schema.DURATION_HOURS, schema.CENSORED]
     pd.testing.assert_frame_equal(sorted_cases(got)[columns], expected[columns])
+
+
+def test_case_table_without_optional_columns_equals_pandas(client, events):
+    bare = events.drop(columns=[schema.CATEGORY, schema.REGION])
+    expected = case_table(bare)
+    got = case_table(dd.from_pandas(bare, npartitions=3)).compute()
+    pd.testing.assert_frame_equal(sorted_cases(got), expected)

@@ -455,7 +455,9 @@ def _case_table(
         if column in events.columns:
             optional[column] = _first_per_case(walk, events[column])
         else:
-            optional[column] = pd.Categorical([None] * n_cases)
+            optional[column] = pd.Categorical(
+                [None] * n_cases, categories=pd.Index([], dtype="str")
+            )
 
     def stamps(ns: np.ndarray) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
