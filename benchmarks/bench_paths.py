@@ -275,6 +275,61 @@ def agreement(out: Path) -> dict:
     }
 
 
+def _worker_memory() -> dict:
+    return {"peak": peak_rss_mb(), "now": rss_mb()}
+
+
+def run_dask(path: Path, out: Path, partitions: int) -> dict:
+    """case_table and handovers on a local 2-worker cluster; time and worker peak memory.
+
+    The log is split into ``partitions`` Parquet files in time order (as a national export
+    would arrive), read with :func:`toolkit.scale.read_events_dask`, shuffled by case and
+    written back as Parquet, so that nothing is collected on the client.
+    """
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    from toolkit.paths import case_table, handovers
+    from toolkit.scale import read_events_dask
+
+    parts = out / "events-parts"
+    shutil.rmtree(parts, ignore_errors=True)
+    parts.mkdir()
+    events = pd.read_parquet(path)
+    for number, rows in enumerate(np.array_split(np.arange(len(events)), partitions)):
+        events.iloc[rows].to_parquet(parts / f"part-{number:04d}.parquet")
+    partition_mb = events.memory_usage(deep=True).sum() / 2**20 / partitions
+    del events
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit="4GiB",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(reset_peak_rss)
+        start = time.perf_counter()
+        lazy = read_events_dask(parts)
+        case_table(lazy).to_parquet(out / "dask-cases", write_index=False)
+        flows = handovers(lazy).compute()
+        seconds = time.perf_counter() - start
+        memory = client.run(_worker_memory)
+    return {
+        "seconds": seconds,
+        "partitions": partitions,
+        "partition_frame_mb": partition_mb,
+        "worker_peak_rss_mb": max(m["peak"] for m in memory.values()),
+        "handoff_pairs": len(flows),
+    }
+
+
 #: Intake channels of the WABO receipt log, in sekat's vocabulary.
 WABO_CHANNELS = {"Internet": "web", "Desk": "walk_in", "Post": "letter", "e-mail": "email"}
 
@@ -354,6 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pm4py", action="store_true")
     parser.add_argument("--bench-python", default=str(BENCH_PYTHON))
     parser.add_argument(
+        "--dask-partitions",
+        type=int,
+        default=0,
+        help="also run the Dask path on a LocalCluster (2 workers) with this many partitions",
+    )
+    parser.add_argument(
         "--real-log",
         type=Path,
         help="also compare on a real log in the PM4Py CSV layout (e.g. WABO receipt.csv)",
@@ -391,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             record["agreement"] = agreement(out)
+        if args.dask_partitions:
+            record["dask"] = run_dask(path, out, args.dask_partitions)
+            print(
+                f"{n_cases:>9,}   dask: {record['dask']['seconds']:7.2f} s, worker peak "
+                f"{record['dask']['worker_peak_rss_mb']:7.0f} MiB",
+                file=sys.stderr,
+            )
         record["load_after"] = os.getloadavg()[0]
         results["sizes"].append(record)
     if args.real_log:
