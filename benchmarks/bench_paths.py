@@ -309,7 +309,7 @@ def run_dask(path: Path, out: Path, partitions: int) -> dict:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             memory_limit="4GiB",
         ) as cluster,
         Client(cluster) as client,
