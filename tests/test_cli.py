@@ -211,3 +211,69 @@ def test_console_script_has_no_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"sekat: error: {tmp_path / 'absent.csv'}: file does not exist"
+
+
+# --- sekat estimate -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def simulated_and_prepared(tmp_path_factory):
+    """A small simulated log (2,000 requests) prepared by the CLI, with its truth table."""
+    folder = tmp_path_factory.mktemp("estimate")
+    log = folder / "sim.csv.gz"
+    assert main(["simulate", "--cases", "2000", "--seed", "5", "--out", str(log)]) == 0
+    prepared = folder / "prepared"
+    assert main(["prepare", str(log), "--out", str(prepared), "--demo-key"]) == 0
+    return folder, prepared
+
+
+def test_estimate_writes_tidy_rows_with_the_planted_truth(simulated_and_prepared, capsys):
+    from toolkit.estimate import TRUTH_COLUMNS
+    from toolkit.schema import RESULT_COLUMNS
+
+    folder, prepared = simulated_and_prepared
+    out = folder / "estimates.csv"
+    argv = ["estimate", str(prepared), "--out", str(out), "--truth", str(folder / "sim.truth.csv")]
+    capsys.readouterr()
+    assert main([*argv, "--seed", "3", "--n-boot", "5"]) == 0
+    err = capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert list(table.columns) == [*RESULT_COLUMNS, *TRUTH_COLUMNS]
+    # one row per estimate: a term is never repeated by the same method
+    assert not table.duplicated(["term", "method"]).any()
+    assert {"ate_hops", "att_hops", "rmst_diff_days"} <= set(table["term"])
+    assert table.loc[table["term"] == "ate_hops", "method"].nunique() >= 2  # naive and adjusted
+    planted = table.dropna(subset=["truth"])
+    assert len(planted) >= 4
+    inside = (planted["ci_low"] <= planted["truth"]) & (planted["truth"] <= planted["ci_high"])
+    assert planted["covered"].astype(bool).tolist() == inside.tolist()
+    assert f"inside {int(inside.sum())} of {len(planted)} intervals" in err
+    assert not [p for p in folder.iterdir() if p.suffix == ".tmp"]
+
+
+def test_estimate_user_errors_exit_2_with_one_line(simulated_and_prepared, tmp_path, capsys):
+    folder, prepared = simulated_and_prepared
+    out = tmp_path / "e.csv"
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    bad_truth = tmp_path / "truth.csv"
+    bad_truth.write_text("term,estimate\nx,1\n")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "cases.parquet").write_bytes(b"PAR1 not really")
+    cases = [
+        (["estimate", str(tmp_path / "nowhere"), "--out", str(out)], "does not exist"),
+        (["estimate", str(empty), "--out", str(out)], "cases.parquet"),
+        (["estimate", str(broken), "--out", str(out)], "cases.parquet"),
+        (["estimate", str(prepared), "--out", str(tmp_path / "e.txt")], ".csv"),
+        (["estimate", str(prepared), "--out", str(out), "--truth", str(bad_truth)], "value"),
+        (["estimate", str(prepared), "--out", str(out), "--truth", "no.csv"], "no.csv"),
+        (["estimate", str(prepared), "--out", str(out), "--n-boot", "0"], "must be positive"),
+        (["estimate", str(prepared), "--out", str(out), "--tau-days", "-3"], "positive"),
+        (["estimate", str(prepared)], "--out"),
+    ]
+    for argv, expected in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        assert expected in _error_line(capsys), argv
+    assert not out.exists()

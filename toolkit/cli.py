@@ -1,4 +1,4 @@
-"""The ``sekat`` command: simulate a log, prepare logs for analysis.
+"""The ``sekat`` command: simulate a log, prepare logs for analysis, estimate the effects.
 
 Each subcommand is one entry of :data:`COMMANDS`: a help line, a function that adds its
 arguments to a parser, and a function that runs it and returns the exit status. Adding a
@@ -88,7 +88,10 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     Notes
     -----
     Gzip members are written with mtime 0 and no file name, so the same table gives the same
-    bytes on every run.
+    bytes on every run. CSV cells a spreadsheet would run as a formula (``=cmd|...``,
+    ``+SUM(..)``, ``@foo``, ``-2+3``) are defused with a leading apostrophe by
+    :func:`toolkit.export.escape_csv_injection`; plain numbers are left alone. Parquet
+    keeps every value as it is (no spreadsheet runs it).
 
     Examples
     --------
@@ -111,7 +114,9 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         finally:
             temp.unlink(missing_ok=True)
         return
-    text = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    from toolkit.export import escape_csv_injection
+
+    text = escape_csv_injection(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
     if suffix == ".csv.gz":
 
         def write(handle: Any) -> None:
@@ -272,6 +277,121 @@ def _run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sekat estimate -------------------------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
+    return value
+
+
+def _add_estimate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "prepared",
+        type=Path,
+        metavar="PREPARED_DIR",
+        help="folder written by 'sekat prepare' (reads cases.parquet)",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="CSV file of estimates to write"
+    )
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        metavar="FILE",
+        help="planted truth table ('sekat simulate' writes NAME.truth.csv beside the log): "
+        "adds the planted value, the bias and whether each interval covers it",
+    )
+    parser.add_argument(
+        "--rollout",
+        type=Path,
+        metavar="FILE",
+        help="CSV of region, desk_opened: adds the staggered-rollout event study "
+        "(default: rollout.csv in PREPARED_DIR if present)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the bootstrap (default 0)"
+    )
+    parser.add_argument(
+        "--tau-days",
+        type=_positive_float,
+        default=30.0,
+        metavar="DAYS",
+        help="horizon of the restricted mean survival time (default 30)",
+    )
+    parser.add_argument(
+        "--n-boot",
+        type=_positive_int,
+        default=200,
+        metavar="B",
+        help="bootstrap replicates of the RMST differences (default 200)",
+    )
+
+
+def _check_truth_columns(path: Path) -> None:
+    needed = ("estimand", "group", "value")  # the generator's truth table
+    try:
+        if path.name.lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+        else:
+            columns = list(pd.read_csv(path, nrows=0).columns)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise SekatError(f"cannot read the truth table ({err})", file=str(path)) from None
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise SekatError(
+            f"not a truth table: it lacks {missing}; columns found: {columns}",
+            file=str(path),
+            column=missing[0],
+        )
+
+
+def _run_estimate(args: argparse.Namespace) -> int:
+    from toolkit.estimate import run_estimate
+
+    if not args.out.name.lower().endswith(".csv") or args.out.name.lower() == ".csv":
+        raise SekatError(
+            "the estimates are written as CSV; end the name in .csv", file=str(args.out)
+        )
+    if not args.prepared.is_dir():
+        raise SekatError(
+            "not a folder prepared by 'sekat prepare'"
+            if args.prepared.exists()
+            else "folder does not exist",
+            file=str(args.prepared),
+        )
+    for option, path in (("--truth", args.truth), ("--rollout", args.rollout)):
+        if path is not None and not path.is_file():
+            raise SekatError(f"{option}: file does not exist", file=str(path))
+    if args.truth is not None:
+        # The estimates take a while; a truth table that cannot serve fails before them.
+        _check_truth_columns(args.truth)
+    table = run_estimate(
+        args.prepared,
+        args.out,
+        truth=args.truth,
+        rollout=args.rollout,
+        seed=args.seed,
+        tau_days=args.tau_days,
+        n_boot=args.n_boot,
+    )
+    message = f"wrote {len(table)} estimates ({table['method'].nunique()} methods) to {args.out}"
+    if "covered" in table.columns:
+        planted = table["covered"].dropna()
+        message += (
+            f"; the planted value lies inside {int(planted.sum())} of {len(planted)} intervals"
+        )
+    _say(message)
+    return 0
+
+
 #: name -> (help line, add arguments, run). Add a subcommand by adding an entry.
 COMMANDS: dict[
     str,
@@ -283,6 +403,11 @@ COMMANDS: dict[
         _run_simulate,
     ),
     "prepare": ("validate, pseudonymise and tabulate event logs", _add_prepare, _run_prepare),
+    "estimate": (
+        "estimate the effect of social intake on hops and time to resolution",
+        _add_estimate,
+        _run_estimate,
+    ),
 }
 
 
