@@ -17,7 +17,7 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def events() -> pd.DataFrame:
-    events = simulate(n_cases=3_000, seed=7).events
+    events = simulate(n_cases=2_000, seed=7).events
     # Round to the day: many ties in time, so that the tie-break by row order is exercised.
     events[schema.TIMESTAMP] = events[schema.TIMESTAMP].dt.floor("D")
     return events
