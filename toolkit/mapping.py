@@ -354,6 +354,8 @@ def load_mapping(path: str | Path) -> Mapping:
 
 
 #: Named mappings for known log layouts; ``preset="sekat"`` is the canonical layout itself.
+#: :mod:`toolkit.presets` adds the city 311 and Open311 exports (open311, nyc311, boston311,
+#: sf311).
 PRESETS: dict[str, Mapping] = {
     "sekat": Mapping(name="sekat"),
     # XES logs, and CSV exports flattened the PM4Py way (trace attributes as "case:<key>").
@@ -423,3 +425,8 @@ def resolve_mapping(
         if getattr(user, key) != getattr(default, key):
             changes[key] = getattr(user, key)
     return replace(base, **changes)
+
+
+# The city 311 and Open311 presets register themselves in PRESETS; importing them here makes
+# them known wherever PRESETS is (the command line builds its --preset choices from it).
+from toolkit import presets as _presets  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""Read event logs (CSV, gzipped CSV, Parquet) into the canonical event frame.
+"""Read event logs (CSV, gzipped CSV, Parquet, JSON, XES) into the canonical event frame.
 
 :func:`read_events` is the front door: it detects the file format from the content, renames the
 log's columns through a :class:`~toolkit.mapping.Mapping`, maps channels, activities and agency
@@ -12,6 +12,7 @@ non-UTF-8 file) raise :class:`~toolkit.errors.SekatError` naming the file.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import zlib
 from collections.abc import Callable
@@ -30,13 +31,16 @@ __all__ = [
     "ACTIVITY_UNMAPPED",
     "CHANNEL_UNMAPPED",
     "FORMATS",
+    "ISO_8601",
     "READ_MARKERS",
+    "TIMESTAMP_FORMAT",
     "TIMESTAMP_ISSUE",
     "TIMESTAMP_RAW",
     "canonicalise",
     "detect_format",
     "parse_timestamps",
     "read_events",
+    "timestamp_shape",
 ]
 
 # Bookkeeping columns that read_events adds and validate consumes (and removes from clean events).
@@ -44,7 +48,19 @@ TIMESTAMP_RAW = schema.TIMESTAMP_RAW
 TIMESTAMP_ISSUE = schema.TIMESTAMP_ISSUE
 CHANNEL_UNMAPPED = schema.CHANNEL_UNMAPPED
 ACTIVITY_UNMAPPED = schema.ACTIVITY_UNMAPPED
-READ_MARKERS = (TIMESTAMP_RAW, TIMESTAMP_ISSUE, CHANNEL_UNMAPPED, ACTIVITY_UNMAPPED)
+#: The written shape of each timestamp (``ISO 8601``, or digits as 9 and words as Aaa: ``99/99/9999
+#: 99:99``), so that the validation report can count the formats one column mixes.
+#: (A bookkeeping column like the others; its name belongs in toolkit.schema.)
+TIMESTAMP_FORMAT = getattr(schema, "TIMESTAMP_FORMAT", "timestamp_format")
+READ_MARKERS = (
+    TIMESTAMP_RAW,
+    TIMESTAMP_ISSUE,
+    CHANNEL_UNMAPPED,
+    ACTIVITY_UNMAPPED,
+    TIMESTAMP_FORMAT,
+)
+#: Shape name of every timestamp that pandas' ISO 8601 parser reads.
+ISO_8601 = "ISO 8601"
 
 MISSING_TIMESTAMP = "missing_timestamp"
 UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"
@@ -79,7 +95,8 @@ def detect_format(path: str | Path) -> str:
     Returns
     -------
     str
-        ``"parquet"``, ``"csv"`` (plain or gzip-compressed) or ``"xes"`` (XML).
+        ``"parquet"``, ``"csv"`` (plain or gzip-compressed), ``"xes"`` (XML) or ``"json"``
+        (text starting with ``[`` or ``{``, e.g. an Open311 or Socrata request list).
 
     Raises
     ------
@@ -115,6 +132,8 @@ def detect_format(path: str | Path) -> str:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<?xml") or text.startswith(b"<log"):
         return "xes"
+    if text[:1] in (b"[", b"{"):
+        return "json"
     if b"\x00" in head:
         raise SekatError(
             "binary content: not a CSV, gzipped CSV or Parquet file (or a UTF-16 text file; "
@@ -181,6 +200,58 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
+def _json_records(data: Any, path: Path) -> list[Any]:
+    """The list of records of a JSON document: a top-level array, or the one array in an object."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        arrays = [v for v in data.values() if isinstance(v, list)]
+        if len(arrays) == 1:
+            return arrays[0]
+    raise SekatError(
+        "JSON file is not a list of records (expected a top-level array of objects, as an "
+        "Open311 GeoReport v2 request list)",
+        file=str(path),
+    )
+
+
+def _load_json(path: Path, mapping: Mapping) -> pd.DataFrame:
+    compressed = _head(path, 2) == b"\x1f\x8b"
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as handle:
+            data = json.loads(handle.read().decode(mapping.encoding))
+    except UnicodeDecodeError:
+        raise SekatError(f"not valid {mapping.encoding} text", file=str(path)) from None
+    except json.JSONDecodeError as err:
+        raise SekatError(f"not well-formed JSON ({err})", file=str(path)) from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise SekatError(f"cannot read JSON file ({err})", file=str(path)) from None
+    records = _json_records(data, path)
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise SekatError(
+                f"JSON record is a {type(record).__name__}, not an object",
+                file=str(path),
+                row=number,
+            )
+    if not records:
+        return pd.DataFrame(index=pd.RangeIndex(0))
+    frame = pd.json_normalize(records, sep="/")
+
+    def text(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, list | dict):
+            return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    out = {str(c): frame[c].map(text, na_action="ignore").astype("str") for c in frame.columns}
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
 def _load_xes(path: Path, mapping: Mapping) -> pd.DataFrame:
     from toolkit import xes
 
@@ -193,6 +264,7 @@ FORMATS: dict[str, Callable[[Path, Mapping], pd.DataFrame]] = {
     "csv": _load_csv,
     "parquet": _load_parquet,
     "xes": _load_xes,
+    "json": _load_json,
 }
 
 
@@ -206,14 +278,18 @@ def _zone(source_tz: str) -> ZoneInfo:
         raise SekatError(f"unknown time zone {source_tz!r} (use an IANA name)") from None
 
 
-def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> pd.Series:
-    """ISO 8601 fast path; mixed-format parsing only on the values that fail it."""
+def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 fast path; mixed-format parsing only on the values that fail it.
+
+    Returns the parsed values and a mask of those the ISO 8601 parser read.
+    """
     parsed = pd.to_datetime(values, format="ISO8601", utc=utc, errors="coerce")
     if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
         parsed = pd.Series(
             pd.NaT, index=values.index, dtype="datetime64[us, UTC]" if utc else "datetime64[us]"
         )
     failed = parsed.isna()
+    iso = ~failed
     if failed.any():
         retry = values[failed]
         uniques = retry.unique()
@@ -230,7 +306,32 @@ def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> pd.Series:
         parsed = parsed.astype("object")
         parsed[failed] = fixed
         parsed = pd.to_datetime(parsed, utc=utc)
-    return parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]")
+    return parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]"), iso
+
+
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def timestamp_shape(text: str) -> str:
+    """The written shape of a timestamp: digits as ``9``, words (month names, AM/PM) as ``Aaa``.
+
+    Parameters
+    ----------
+    text : str
+        A timestamp as written in a log.
+
+    Returns
+    -------
+    str
+        Its shape; values of one format share a shape.
+
+    Examples
+    --------
+    >>> timestamp_shape("05/01/2024 08:15 PM"), timestamp_shape("5 Januari 2024")
+    ('99/99/9999 99:99 Aaa', '9 Aaa 9999')
+    """
+    return _DIGIT.sub("9", _WORD.sub("Aaa", str(text).strip()))
 
 
 def parse_timestamps(
@@ -275,32 +376,47 @@ def parse_timestamps(
     >>> issue.tolist()
     [nan, nan, 'unparseable_timestamp', 'missing_timestamp']
     """
+    timestamps, issues, _ = _parse_timestamps(values, source_tz, dayfirst=dayfirst)
+    return timestamps, issues
+
+
+def _parse_timestamps(
+    values: pd.Series, source_tz: str, *, dayfirst: bool
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`parse_timestamps` plus the written shape of every present value."""
     zone = _zone(source_tz)
     index = values.index
     issues = pd.Series(pd.NA, index=index, dtype="str")
+    shapes = pd.Series(pd.NA, index=index, dtype="str")
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         utc = values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
         issues[utc.isna()] = MISSING_TIMESTAMP
-        return _bound(utc, issues)
+        return (*_bound(utc, issues), shapes)
     if pd.api.types.is_datetime64_dtype(values.dtype):
         naive = values.astype("datetime64[us]")
         issues[naive.isna()] = MISSING_TIMESTAMP
-        return _bound(_localise(naive, zone, issues), issues)
+        return (*_bound(_localise(naive, zone, issues), issues), shapes)
 
     text = values.astype("str").str.strip()
     missing = text.isna() | (text == "")
     issues[missing] = MISSING_TIMESTAMP
     present = text[~missing]
     has_offset = present.str.contains(_OFFSET, na=False)
-    aware = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
-    naive = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
+    aware, aware_iso = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
+    naive, naive_iso = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
     bad = pd.concat([aware[aware.isna()], naive[naive.isna()]]).index
     issues[bad] = UNPARSEABLE_TIMESTAMP
+    iso = pd.concat([aware_iso, naive_iso]).reindex(present.index, fill_value=False)
+    other = present[~iso]
+    shapes[iso[iso].index] = ISO_8601
+    if len(other):
+        lookup = {u: timestamp_shape(u) for u in other.unique()}
+        shapes[other.index] = other.map(lookup)
     local = _localise(naive, zone, issues)
     utc = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     utc[aware.index] = aware
     utc[local.index] = local
-    return _bound(utc, issues)
+    return (*_bound(utc, issues), shapes)
 
 
 def _localise(naive: pd.Series, zone: ZoneInfo, issues: pd.Series) -> pd.Series:
@@ -342,6 +458,19 @@ def _map_vocabulary(
     )
     out = np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1, -1)
     return out, codes < 0
+
+
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n"})
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """A yes/no column (bool, or text such as true/false, 1/0) as bool; missing reads as True."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(True).astype(bool)
+    text = values.astype("str").str.strip().str.lower()
+    flags = text.map(lambda v: v not in _FALSE if v in _TRUE | _FALSE else True, na_action="ignore")
+    return flags.fillna(True).astype(bool)
 
 
 def canonicalise(
@@ -393,7 +522,9 @@ def canonicalise(
 
     out[schema.CASE_ID] = _strip_text(frame[schema.CASE_ID])
 
-    timestamps, issues = parse_timestamps(frame[schema.TIMESTAMP], tz, dayfirst=mapping.dayfirst)
+    timestamps, issues, shapes = _parse_timestamps(
+        frame[schema.TIMESTAMP], tz, dayfirst=mapping.dayfirst
+    )
     out[schema.TIMESTAMP] = timestamps
 
     agency = _strip_text(frame[schema.AGENCY])
@@ -442,6 +573,8 @@ def canonicalise(
         out[schema.SOURCE_ROW] = frame[schema.SOURCE_ROW].astype("int64")
     else:
         out[schema.SOURCE_ROW] = pd.Series(np.arange(n, dtype=np.int64), index=index)
+    if schema.HOPS_OBSERVED in frame:
+        out[schema.HOPS_OBSERVED] = _flags(frame[schema.HOPS_OBSERVED])
     for extra in mapping.keep:
         if extra in frame and extra not in out:
             column = frame[extra]
@@ -453,6 +586,7 @@ def canonicalise(
     out[TIMESTAMP_ISSUE] = issues
     out[CHANNEL_UNMAPPED] = pd.Series(channel_unmapped, index=index)
     out[ACTIVITY_UNMAPPED] = pd.Series(activity_unmapped, index=index)
+    out[TIMESTAMP_FORMAT] = shapes.astype("category")
     result = pd.DataFrame(out, index=index)
     for column in (
         schema.CASE_ID,
@@ -486,7 +620,7 @@ def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataF
         located = locate(source)
         if located is not None and target not in chosen:
             chosen[target] = located
-    for name in schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS:
+    for name in schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS + (schema.HOPS_OBSERVED,):
         if name not in chosen:
             located = locate(name)
             if located is not None and located not in chosen.values():
@@ -563,8 +697,11 @@ def read_events(
 
     Notes
     -----
-    Columns other than the canonical ones and those named in ``mapping.keep`` are dropped on
-    reading (data minimisation). Channels and activities are matched ignoring case, spaces,
+    Columns other than the canonical ones, ``hops_observed`` (False for exports that name
+    only a request's final agency, see :mod:`toolkit.presets`) and those named in
+    ``mapping.keep`` are dropped on reading (data minimisation). The written shape of every
+    timestamp is kept in ``timestamp_format`` so that the validation report can count the
+    formats a column mixes. Channels and activities are matched ignoring case, spaces,
     hyphens and underscores; unknown channels become ``other`` and unknown activities
     ``in_progress``, flagged in ``channel_unmapped`` / ``activity_unmapped`` so the validation
     report can count them. A missing channel stays missing here (validation fills it from
@@ -600,7 +737,14 @@ def read_events(
     if schema.SOURCE_ROW not in raw.columns:
         raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
     if resolved.transform is not None:
-        raw = resolved.transform(raw).reset_index(drop=True)
+        try:
+            raw = resolved.transform(raw).reset_index(drop=True)
+        except SekatError as err:
+            if err.file is not None:
+                raise
+            named = type(err)(str(err), file=path.name)  # the preset does not know the file
+            named.column, named.row = err.column, err.row
+            raise named from None
     selected = _select_columns(raw, resolved, path)
     if schema.SOURCE_ROW in raw.columns:
         selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()

@@ -7,6 +7,8 @@ always satisfies ``rows_in == rows_kept + rows_quarantined``.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,14 @@ import pandas as pd
 from toolkit import readers, schema
 from toolkit.errors import MissingColumnError
 
-__all__ = ["REASONS", "REASON", "ValidationResult", "validate"]
+__all__ = [
+    "LONG_CASE_EVENTS",
+    "REASONS",
+    "REASON",
+    "ValidationResult",
+    "near_duplicate_agencies",
+    "validate",
+]
 
 #: Column of the quarantine table that says why a row was set aside.
 REASON = schema.REASON
@@ -26,6 +35,7 @@ MISSING_AGENCY = "missing_agency"
 UNKNOWN_CHANNEL = "unknown_channel"
 MISSING_CHANNEL = "missing_channel"
 DUPLICATE_EVENT = "duplicate_event"
+CLOSED_BEFORE_OPENED = "closed_before_opened"
 CHANNEL_CHANGES_WITHIN_CASE = "channel_changes_within_case"
 
 #: Quarantine reason codes, in the order they are checked (a row gets the first that applies).
@@ -38,12 +48,16 @@ REASONS: tuple[str, ...] = (
     MISSING_AGENCY,
     UNKNOWN_CHANNEL,
     DUPLICATE_EVENT,
+    CLOSED_BEFORE_OPENED,
     CHANNEL_CHANGES_WITHIN_CASE,
     MISSING_CHANNEL,
 )
 _TIMESTAMP_REASONS = REASONS[1:5]
 #: Key under which events with no channel on any row of their case are counted as ``other``.
 MISSING_RAW = "<missing>"
+#: A request with more events than this is counted in the report (``cases_over_long``): not
+#: a fault, but worth a look (a loop in a workflow system, or ids reused across requests).
+LONG_CASE_EVENTS = 1000
 
 
 @dataclass
@@ -58,6 +72,89 @@ class ValidationResult:
 def _counts(values: pd.Series) -> dict[str, int]:
     counts = values.value_counts(dropna=False)
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+_DIGITS = re.compile(r"\d+")
+NEAR_DUPLICATE_COLUMNS = ("agency", "similar_agency", "similarity", "rows", "similar_rows")
+
+
+def _fold_agency(name: str) -> str:
+    return " ".join(_PUNCTUATION.sub(" ", name.lower()).split())
+
+
+def near_duplicate_agencies(
+    agencies: pd.Series, threshold: float = 0.85, *, max_agencies: int = 2000
+) -> pd.DataFrame:
+    """Pairs of agency names that are probably one agency spelled two ways (a report only).
+
+    Parameters
+    ----------
+    agencies : pandas.Series
+        Agency names, one per event (missing values are ignored).
+    threshold : float
+        Smallest similarity reported, between 0 and 1.
+    max_agencies : int
+        Compare at most this many names, the most frequent first (the comparison is
+        quadratic in the number of names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``agency``, ``similar_agency`` (the rarer spelling, or the later in
+        alphabetical order on a tie), ``similarity`` (rounded to 3 decimals), ``rows`` and
+        ``similar_rows`` (how many events name each); most similar first.
+
+    Notes
+    -----
+    Names are folded (lower case, punctuation as space, single spaces) and compared with
+    :class:`difflib.SequenceMatcher`: similarity is ``2 M / T``, M the characters of the
+    longest matching blocks and T the characters of both names. Names equal once folded
+    ("Dinas P.U." and "dinas pu") have similarity 1. Names whose numbers differ ("Group 1"
+    and "Group 2", "RW 03" and "RW 04") are never paired: numbered units are distinct units.
+    Nothing is merged: a pair that is one agency goes into the mapping's ``[agencies]``
+    alias table by the user's decision.
+
+    References
+    ----------
+    .. [1] J. W. Ratcliff and D. E. Metzener, "Pattern Matching: the Gestalt Approach",
+       Dr. Dobb's Journal, July 1988 (the algorithm behind difflib.SequenceMatcher).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> names = pd.Series(["Dinas Pekerjaan Umum"] * 3 + ["Dinas Pekerjan Umum", "Group 1",
+    ...                    "Group 2", "DINAS P.U.", "Dinas PU"])
+    >>> near_duplicate_agencies(names).values.tolist()
+    [['Dinas Pekerjaan Umum', 'Dinas Pekerjan Umum', 0.974, 3, 1], ['DINAS P.U.', 'Dinas PU', 0.941, 1, 1]]
+    """
+    counts = agencies.dropna().astype("str").value_counts(sort=False)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_agencies]
+    folded = [(_fold_agency(name), name, n) for name, n in ranked]
+    rows = []
+    for i, (fold_a, name_a, n_a) in enumerate(folded):
+        matcher = difflib.SequenceMatcher(None, b=fold_a, autojunk=False)
+        digits_a = _DIGITS.findall(fold_a)
+        for fold_b, name_b, n_b in folded[i + 1 :]:
+            if _DIGITS.findall(fold_b) != digits_a:
+                continue
+            if fold_a == fold_b:
+                similarity = 1.0
+            else:
+                matcher.set_seq1(fold_b)
+                if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+                    continue
+                similarity = matcher.ratio()
+                if similarity < threshold:
+                    continue
+            rows.append((name_a, name_b, round(similarity, 3), int(n_a), int(n_b)))
+    table = pd.DataFrame(rows, columns=list(NEAR_DUPLICATE_COLUMNS))
+    table = table.sort_values(
+        ["similarity", "rows", "agency", "similar_agency"],
+        ascending=[False, False, True, True],
+        kind="stable",
+    )
+    return table.astype({"agency": "str", "similar_agency": "str"}).reset_index(drop=True)
 
 
 def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> ValidationResult:
@@ -82,7 +179,11 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         ``report``: rows_in, rows_kept, rows_quarantined, reasons {code: count},
         channels_mapped_to_other {raw: count}, unmapped_activities {raw: count},
         ambiguous_local_times, cases_in, cases_kept, cases_with_quarantined_rows,
-        strict_channels.
+        strict_channels, timestamp_formats {shape: rows} (the written formats of the
+        timestamp column, see :func:`toolkit.readers.timestamp_shape`), events_per_case_max,
+        cases_over_1000_events (:data:`LONG_CASE_EVENTS`), agency_near_duplicates (records of
+        :func:`near_duplicate_agencies`, a report only), and cases_without_observed_hops
+        when the events carry ``hops_observed``.
 
     Raises
     ------
@@ -105,6 +206,13 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
        silently shorten its path and undercount its hops. A case with no channel on any row
        becomes ``other`` (counted under ``"<missing>"``), or is quarantined as
        ``missing_channel`` when strict.
+
+    Between 2 and 3, ``closed_before_opened``: a request with a ``resolved`` or ``closed``
+    event earlier than its first ``submitted`` event (a 311 export's ``closed_dt < open_dt``,
+    or a placeholder close date such as 1900-01-01) is quarantined whole, as its duration
+    would be negative. Finally, events made from one source row (a request export's opening
+    and closing events, see :mod:`toolkit.presets`) stand or fall together: when one is
+    quarantined the others are too, with its reason.
 
     Rows of a case that lost other rows to quarantine are kept; the report counts such
     cases in ``cases_with_quarantined_rows`` because their paths may be incomplete.
@@ -180,10 +288,19 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     duplicated = frame.loc[alive, content].duplicated(keep="first")
     assign(duplicated.reindex(frame.index, fill_value=False), DUPLICATE_EVENT)
 
+    # A request closed before it was opened: its duration would be negative; set it all aside.
+    alive = reason.isna()
+    cases = frame[schema.CASE_ID]
+    activity = frame[schema.ACTIVITY].astype("object")
+    stamps = frame[schema.TIMESTAMP]
+    opened_at = stamps.where(alive & (activity == schema.SUBMITTED)).groupby(cases).transform("min")
+    terminal = alive & activity.isin(schema.TERMINAL_ACTIVITIES)
+    early = terminal & (stamps < opened_at).fillna(False)
+    assign(alive & cases.isin(cases[early].unique()), CLOSED_BEFORE_OPENED)
+
     # The channel is a case attribute: fill gaps from the case, quarantine disagreeing cases.
     alive = reason.isna()
     channel = frame[schema.CHANNEL].astype("object")
-    cases = frame[schema.CASE_ID]
     per_case = channel[alive].groupby(cases[alive], sort=False).nunique(dropna=True)
     conflicting = per_case.index[per_case > 1]
     assign(alive & cases.isin(conflicting), CHANNEL_CHANGES_WITHIN_CASE)
@@ -197,6 +314,13 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     else:
         filled = filled.where(~no_channel, schema.UNKNOWN_CHANNEL)
 
+    # Events made from one source row (a request export's opening and closing) stand or fall
+    # together: keeping the closing alone would turn a request into a zero-length one.
+    if frame[schema.SOURCE_ROW].duplicated().any():
+        origin = [frame[schema.SOURCE_FILE].fillna(""), frame[schema.SOURCE_ROW]]
+        first_reason = reason.groupby(origin, sort=False).transform("first")
+        reason = reason.fillna(first_reason).astype("str")
+
     kept = reason.isna()
     clean = frame.loc[kept].copy()
     clean[schema.CHANNEL] = filled[kept].astype(schema.CHANNEL_DTYPE)
@@ -209,6 +333,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     quarantine[REASON] = reason[~kept].astype("str")
     quarantine = quarantine.reset_index(drop=True)
 
+    events_per_case = clean[schema.CASE_ID].value_counts(sort=False)
     report: dict[str, Any] = {
         "rows_in": n,
         "rows_kept": int(kept.sum()),
@@ -231,7 +356,14 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
             .sum()
         ),
         "strict_channels": bool(strict_channels),
+        "timestamp_formats": _counts(frame[readers.TIMESTAMP_FORMAT].dropna().astype("str")),
+        "events_per_case_max": int(events_per_case.max()) if len(events_per_case) else 0,
+        f"cases_over_{LONG_CASE_EVENTS}_events": int((events_per_case > LONG_CASE_EVENTS).sum()),
+        "agency_near_duplicates": near_duplicate_agencies(clean[schema.AGENCY]).to_dict("records"),
     }
+    if schema.HOPS_OBSERVED in clean:
+        observed = clean[schema.HOPS_OBSERVED].astype(bool).groupby(clean[schema.CASE_ID]).all()
+        report["cases_without_observed_hops"] = int((~observed).sum())
     if not strict_channels:
         raw_other = frame.loc[kept & channel_unmapped, schema.CHANNEL_RAW]
         truly_missing = kept & no_channel & ~channel_unmapped
