@@ -177,9 +177,10 @@ def test_effective_sample_size_equal_weights_is_n():
 
 def test_effects_by_category_are_adjusted_and_cover():
     cases, _, _ = confounded_cases(12_000, 8, effect=-0.3)
-    table = effects_by_group(cases, by="category", adjustment="bonferroni")
+    table = effects_by_group(cases, by="category", estimand="ate", adjustment="bonferroni")
     assert len(table) == 3 and table["method"].str.contains("bonferroni-adjusted").all()
-    raw = effects_by_group(cases, by="category", adjustment="none")
+    assert table["term"].str.startswith("ate_hops[category=").all()
+    raw = effects_by_group(cases, by="category", estimand="ate", adjustment="none")
     assert ((table["ci_high"] - table["ci_low"]) > (raw["ci_high"] - raw["ci_low"])).all()
     # within category the truth is exp(log_mu0)(e^-0.3 - 1) averaged over region
     for _, row in table.iterrows():

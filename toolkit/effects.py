@@ -91,14 +91,30 @@ def covariate_codes(cases: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFr
     for name in covariates:
         if name == MONTH:
             _require(cases, [schema.START])
-            start = cases[schema.START]
-            values = start.dt.tz_convert("UTC") if start.dt.tz is not None else start
-            values = values.dt.strftime("%Y-%m")
+            start = pd.to_datetime(cases[schema.START], utc=True)
+            # integer months: strftime on a million timestamps would take seconds
+            month = (start.dt.year * 12 + start.dt.month - 1).to_numpy(dtype="float64")
+            codes, numbers = pd.factorize(month, sort=True, use_na_sentinel=False)
+            uniques = np.array(
+                [
+                    _MISSING_LEVEL if np.isnan(m) else f"{int(m) // 12:04d}-{int(m) % 12 + 1:02d}"
+                    for m in numbers
+                ],
+                dtype=object,
+            )
         else:
             _require(cases, [name])
             values = cases[name]
-        values = values.astype("object").where(values.notna(), _MISSING_LEVEL)
-        codes, uniques = pd.factorize(values, sort=True)
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.cat.remove_unused_categories()
+                codes = values.cat.codes.to_numpy().astype(np.int64)
+                uniques = np.array(list(values.cat.categories.astype(str)), dtype=object)
+                if (codes < 0).any():
+                    uniques = np.append(uniques, _MISSING_LEVEL)
+                    codes = np.where(codes < 0, len(uniques) - 1, codes)
+            else:
+                values = values.astype("object").where(values.notna(), _MISSING_LEVEL)
+                codes, uniques = pd.factorize(values, sort=True)
         counts = np.bincount(codes, minlength=len(uniques))
         order = np.argsort(-counts, kind="stable")  # most frequent level first
         recode = np.empty(len(uniques), dtype=np.int64)
@@ -124,9 +140,21 @@ def _cells(codes: pd.DataFrame, extra: Sequence[np.ndarray] = ()) -> _Cells:
     if not arrays:
         n = len(codes)
         return _Cells(np.zeros(n, dtype=np.int64), np.zeros((1, 0), dtype=np.int64), [])
-    stacked = np.column_stack(arrays).astype(np.int64)
-    unique, index = np.unique(stacked, axis=0, return_inverse=True)
-    n_levels = [int(codes[c].max()) + 1 if len(codes) else 1 for c in codes.columns]
+    sizes = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
+    if float(np.prod(np.array(sizes, dtype=float))) < 2**62:
+        # one mixed-radix integer key per request: far faster than unique rows
+        key = np.zeros(len(arrays[0]), dtype=np.int64)
+        for a, size in zip(arrays, sizes, strict=True):
+            key = key * size + a.astype(np.int64)
+        index, keys = pd.factorize(key, sort=True)
+        unique = np.empty((len(keys), len(arrays)), dtype=np.int64)
+        rest = np.asarray(keys, dtype=np.int64)
+        for j in range(len(arrays) - 1, -1, -1):
+            rest, unique[:, j] = np.divmod(rest, sizes[j])
+    else:
+        stacked = np.column_stack(arrays).astype(np.int64)
+        unique, index = np.unique(stacked, axis=0, return_inverse=True)
+    n_levels = sizes[: codes.shape[1]]
     return _Cells(index.ravel(), unique, n_levels)
 
 
@@ -764,6 +792,7 @@ def effects_by_group(
     *,
     by: str = schema.CATEGORY,
     covariates: Sequence[str] = DEFAULT_COVARIATES,
+    estimand: str = "att",
     adjustment: str = "holm",
     min_requests: int = schema.MIN_CELL_COUNT,
     level: float = 0.95,
@@ -778,6 +807,9 @@ def effects_by_group(
         Column whose levels define the subgroups (``category`` or ``region``).
     covariates : sequence of str
         Adjustment set; ``by`` itself is removed from it within each subgroup.
+    estimand : {"att", "ate"}
+        Effect on the social requests of the subgroup (default; it needs overlap only for
+        them) or on all its requests.
     adjustment : {"holm", "bonferroni", "sidak", "none"}
         Multiplicity adjustment of the intervals (see :func:`toolkit.results.adjust_intervals`).
     min_requests : int
@@ -788,7 +820,8 @@ def effects_by_group(
     Returns
     -------
     pandas.DataFrame
-        Tidy result, one row ``ate[<by>=<level>]`` per subgroup.
+        Tidy result, one row ``<estimand>_hops[<by>=<level>]`` per subgroup (the names of
+        the generator's truth table).
 
     Notes
     -----
@@ -800,10 +833,12 @@ def effects_by_group(
     --------
     >>> c = pd.DataFrame({"channel": ["twitter", "phone"] * 20, "category": ["x"] * 20 + ["y"] * 20,
     ...                   "region": list("ab" * 20)[::-1], "hops": [1, 2] * 10 + [1, 3] * 10})
-    >>> effects_by_group(c, covariates=["region"])["estimate"].round(3).tolist()
+    >>> effects_by_group(c, covariates=["region"], estimand="ate")["estimate"].round(3).tolist()
     [-1.0, -2.0]
     """
     _require(cases, [by])
+    if estimand not in ("att", "ate"):
+        raise SekatError(f"estimand must be 'att' or 'ate', got {estimand!r}")
     rows = []
     groups = cases[by].astype("object")
     adjust_set = [c for c in covariates if c != by]
@@ -813,8 +848,8 @@ def effects_by_group(
         if treated.sum() < min_requests or (1 - treated).sum() < min_requests:
             continue
         result = aipw_hops(subset, covariates=adjust_set, level=level).table
-        row = result.iloc[0].to_dict()
-        row["term"] = f"ate[{by}={value}]"
+        row = result.set_index("term").loc[estimand].to_dict()
+        row["term"] = f"{estimand}_hops[{by}={value}]"
         rows.append(row)
     if not rows:
         return result_frame([])

@@ -21,7 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit import schema
-from toolkit.effects import DEFAULT_COVARIATES, aipw_hops, hops_regression, naive_hops
+from toolkit.effects import (
+    DEFAULT_COVARIATES,
+    aipw_hops,
+    effects_by_group,
+    hops_regression,
+    naive_hops,
+)
 from toolkit.errors import SekatError
 from toolkit.results import result_frame
 from toolkit.rollout import rollout_event_study
@@ -68,7 +74,9 @@ def headline_estimates(
         Exactly :data:`~toolkit.schema.RESULT_COLUMNS`. Terms: ``ate_hops`` (naive
         difference; AIPW), ``att_hops`` (AIPW), ``att_irr_hops`` (Poisson FE rate ratio),
         ``rmst_diff_days`` (naive KM; IPW-weighted KM), ``att_rmst_diff_days`` (ATT-weighted
-        KM), ``hazard_ratio`` (stratified Cox; no planted value); with ``rollout``:
+        KM), ``hazard_ratio`` (stratified Cox; no planted value),
+        ``att_hops[category=<c>]`` (AIPW within each category, Bonferroni-adjusted
+        simultaneous intervals); with ``rollout``:
         ``att_rollout_hops`` and ``att_rollout_rmst_days`` (Callaway–Sant'Anna simple
         aggregate, not-yet-treated controls; and naive TWFE) and ``es_hops[e=k]`` /
         ``es_rmst_days[e=k]`` for each event time ``k >= 0``.
@@ -87,7 +95,7 @@ def headline_estimates(
     >>> cases = case_table(simulate(3000, seed=2).events)
     >>> table = headline_estimates(cases, seed=1, n_boot=20)
     >>> sorted(set(table["term"]))[:3]
-    ['ate_hops', 'att_hops', 'att_irr_hops']
+    ['ate_hops', 'att_hops', 'att_hops[category=civil_registry]']
     """
     covariates = list(covariates)
     parts = []
@@ -97,6 +105,17 @@ def headline_estimates(
     parts.append(aipw.assign(term=aipw["term"] + "_hops"))
     poisson = hops_regression(cases, fixed_effects=covariates, level=level).table
     parts.append(poisson.assign(term="att_irr_hops"))
+    if schema.CATEGORY in cases.columns:
+        parts.append(
+            effects_by_group(
+                cases,
+                by=schema.CATEGORY,
+                covariates=covariates,
+                estimand="att",
+                adjustment="bonferroni",
+                level=level,
+            )
+        )
     for weighting, estimand, term in (
         ("naive", "ate", "rmst_diff_days"),
         ("ipw", "ate", "rmst_diff_days"),
