@@ -73,7 +73,14 @@ def test_pii_and_raw_ids_are_removed_and_counted():
     assert anon["region"].astype(str).tolist()[2] == "NIK [removed:nik]"
     assert isinstance(anon["region"].dtype, pd.CategoricalDtype)
     report = anon.attrs["privacy"]
-    assert report["removed"] == {"email": 1, "id": 1, "nik": 1, "phone": 2}
+    assert report["removed"] == {
+        "address": 0,
+        "email": 1,
+        "id": 1,
+        "nik": 1,
+        "phone": 2,
+        "rare_value": 0,
+    }
     assert report["removed_by_column"]["channel_raw"] == {"phone": 2}
     text = anon.astype(str).to_string()
     for secret in ("REQ-001", "REQ-002", "siti@", "0812", "3171234567890123"):

@@ -144,6 +144,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
 def _add_simulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cases",
@@ -239,6 +249,15 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="rebuild even if inputs and parameters are unchanged"
     )
+    parser.add_argument(
+        "--rare-below",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="replace text values (agency, category, raw activity names, ...) held by fewer "
+        "than N requests by keyed pseudonyms: names and free text hide there "
+        "(default 10; 0 keeps every value)",
+    )
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
@@ -257,6 +276,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
         source_tz=args.source_tz or schema.DEFAULT_SOURCE_TZ,
         scheduler=args.scheduler,
         force=args.force,
+        rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
     )
     report = result.report
     if result.skipped:
@@ -272,6 +292,14 @@ def _run_prepare(args: argparse.Namespace) -> int:
         _say(f"channels read as 'other': {report['channels_mapped_to_other']}")
     if report.get("unmapped_activities"):
         _say(f"activities read as in_progress: {report['unmapped_activities']}")
+    anonymity = report.get("k_anonymity")
+    if anonymity:
+        _say(
+            f"before sharing row-level tables: {anonymity['unique_requests']} requests are "
+            f"unique and {anonymity['requests_below_k']} sit in groups under "
+            f"{anonymity['k']} on {' x '.join(anonymity['quasi_identifiers'])} "
+            "(report.json, k_anonymity)"
+        )
     if result.manifest.get("parameters", {}).get("key_source") == "demo":
         _say("pseudonymised with the published DEMO key: fine for synthetic data, never for real")
     return 0

@@ -28,13 +28,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit import readers, schema
+from toolkit.disclosure import k_anonymity_report
 from toolkit.errors import SekatError
 from toolkit.mapping import Mapping, resolve_mapping
 from toolkit.privacy import (
     DEMO_KEY,
     PRIVACY_ATTR,
+    RARE_PREFIX,
     key_fingerprint,
+    pseudonym,
     pseudonymise,
+    rare_values,
     resolve_key,
     scrub_text,
 )
@@ -199,10 +203,16 @@ def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def _scrubbed_counts(counts: dict[str, int], raw_ids: frozenset[str]) -> dict[str, int]:
+def _scrubbed_counts(
+    counts: dict[str, int], raw_ids: frozenset[str], rare: frozenset[str], key: bytes
+) -> dict[str, int]:
+    """Report keys as the tables show them: rare values as their pseudonyms, PII removed."""
     merged: dict[str, int] = {}
     for raw, n in counts.items():
-        text, _ = scrub_text(raw, raw_ids)
+        if raw in rare:
+            text = pseudonym(raw, key, RARE_PREFIX)
+        else:
+            text, _ = scrub_text(raw, raw_ids)
         merged[text] = merged.get(text, 0) + n
     return dict(sorted(merged.items()))
 
@@ -252,6 +262,8 @@ def prepare(
     source_tz: str = schema.DEFAULT_SOURCE_TZ,
     scheduler: str | None = None,
     force: bool = False,
+    rare_below: int = schema.MIN_CELL_COUNT,
+    k: int = schema.MIN_CELL_COUNT,
 ) -> PrepareResult:
     """Read, validate and pseudonymise event logs; write the prepared tables atomically.
 
@@ -278,6 +290,12 @@ def prepare(
         are identical to the in-process ones, so it is not part of the manifest.
     force : bool
         Rebuild even if the manifest says nothing changed.
+    rare_below : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
+        Text values (agency, category, region, raw activity and channel names, ...) held by
+        fewer requests of the whole log are replaced by keyed pseudonyms, since names and
+        free text hide there (see :func:`toolkit.privacy.pseudonymise`); 0 keeps them.
+    k : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
+        Group size of the k-anonymity report on the case table.
 
     Returns
     -------
@@ -295,7 +313,10 @@ def prepare(
     source_file, source_row), ``quarantine.parquet`` (quarantined rows, pseudonymised and
     scrubbed, with reason), ``cases.parquet`` and ``handovers.parquet`` (from
     :mod:`toolkit.paths`), ``report.json`` (the validation report at top level: rows_in,
-    rows_kept, rows_quarantined, reasons, ...; plus ``privacy`` and ``inputs``) and
+    rows_kept, rows_quarantined, reasons, ...; plus ``privacy``, ``inputs`` and
+    ``k_anonymity``, the counts of :func:`toolkit.disclosure.k_anonymity_report` over
+    channel x region x category x week of intake: read them before sharing a row-level
+    table) and
     ``manifest.json`` (input names, sizes and SHA-256, parameters, key fingerprint,
     versions, output hashes; no times). A run is skipped when the manifest's ``build`` hash
     (over inputs, parameters and versions) matches and every listed output still has the
@@ -325,6 +346,10 @@ def prepare(
     if out_dir.exists() and not out_dir.is_dir():
         raise SekatError("output path exists and is not a directory", file=str(out_dir))
 
+    if rare_below < 0:
+        raise SekatError(f"rare_below must be 0 or more, got {rare_below}")
+    if k < 1:
+        raise SekatError(f"k must be at least 1, got {k}")
     if demo and (key is not None or key_file is not None):
         raise SekatError("give either the demo key or a key, not both")
     secret, key_source = (DEMO_KEY, "demo") if demo else resolve_key(key, key_file)
@@ -346,6 +371,8 @@ def prepare(
         "source_tz": source_tz,
         "key_source": key_source,
         "key_fingerprint": key_fingerprint(secret),
+        "rare_below": int(rare_below),
+        "k": int(k),
     }
     versions = {
         "sekat": toolkit.__version__,
@@ -370,7 +397,9 @@ def prepare(
     events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     checked = validate(events, strict_channels=strict_channels)
 
-    anon = pseudonymise(checked.clean, key=secret, keep=resolved.keep)
+    anon = pseudonymise(
+        checked.clean, key=secret, keep=resolved.keep, rare_below=rare_below, population=events
+    )
     anon = anon.sort_values(
         [schema.CASE_ID, schema.TIMESTAMP, schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
     ).reset_index(drop=True)
@@ -382,6 +411,8 @@ def prepare(
         key=secret,
         keep=tuple(c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns),
         extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
+        rare_below=rare_below,
+        population=events,
     )
     quarantined = quarantined.sort_values(
         [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
@@ -393,14 +424,20 @@ def prepare(
     report = dict(checked.report)
     # Raw channel and activity names are free text: the report must not leak through them.
     raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
-    for counts in ("channels_mapped_to_other", "unmapped_activities"):
-        report[counts] = _scrubbed_counts(report[counts], raw_ids)
+    for counts, column in (
+        ("channels_mapped_to_other", schema.CHANNEL_RAW),
+        ("unmapped_activities", schema.ACTIVITY_RAW),
+    ):
+        rare = rare_values(events, column, rare_below)
+        report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
     report["inputs"] = {
         entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
         for entry in input_record
     }
     report["privacy"] = anon.attrs.get(PRIVACY_ATTR, {})
     report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
+    if CASES_FILE in tables:
+        report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
     report["hops_observed"] = (
         bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
     )

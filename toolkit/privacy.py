@@ -2,10 +2,13 @@
 
 :func:`pseudonymise` replaces case ids (and any other id columns named) by keyed HMAC-SHA256
 pseudonyms, drops every column outside the contract unless it is kept by name, and removes
-e-mail addresses, phone numbers, 16-digit NIK numbers and raw ids from every remaining text
-column, counting what it removed. The key comes from the caller, a key file or the
-``SEKAT_KEY`` environment variable, never from the code; the one exception is
-:data:`DEMO_KEY`, which only the shipped synthetic data may use.
+e-mail addresses, phone numbers, 16-digit NIK numbers, street addresses and raw ids from every
+remaining text column, counting what it removed. Names and free text cannot be recognised by a
+pattern, so a text value held by fewer than ``rare_below`` requests (a complaint body typed into
+the category column, a citizen's name in an activity label) is replaced by a keyed pseudonym
+too: it stays distinct, so paths and hops are unchanged, but its words are gone. The key comes
+from the caller, a key file or the ``SEKAT_KEY`` environment variable, never from the code; the
+one exception is :data:`DEMO_KEY`, which only the shipped synthetic data may use.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ __all__ = [
     "PII_PATTERNS",
     "PRIVACY_ATTR",
     "PSEUDONYM_HEX_CHARS",
+    "RARE_PREFIX",
     "key_fingerprint",
     "pseudonym",
+    "rare_values",
     "pseudonymise",
     "resolve_key",
     "scrub_text",
@@ -48,12 +53,25 @@ PSEUDONYM_HEX_CHARS = 20
 PRIVACY_ATTR = "privacy"
 _PREFIX = {schema.CASE_ID: "c_"}
 _DEFAULT_PREFIX = "p_"
+#: Prefix of the pseudonym that replaces a rare text value (``t_`` + 20 hex digits).
+RARE_PREFIX = "t_"
+#: Text columns the rare-value rule leaves alone: the input file's own name, and the codes
+#: sekat itself writes.
+_NOT_LOG_TEXT = (schema.SOURCE_FILE, schema.REASON, schema.TIMESTAMP_ISSUE)
 
 #: What is detected in text, in the order it is removed; each match becomes ``[removed:KIND]``.
 PII_PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
     # NIK (Nomor Induk Kependudukan): 16 digits, possibly grouped by spaces, dots or hyphens.
     "nik": re.compile(r"(?<![\d+])\d(?:[ .\-]?\d){15}(?![ .\-]?\d)"),
+    # Street addresses: "Jl."/"Jln." and a capitalised name, or "Jalan"/"Gang"/"Gg." and a
+    # capitalised name with a house number ("jalan rusak", "Dinas Jalan Raya" stay).
+    "address": re.compile(
+        r"\b(?:(?:Jl|Jln)\.?[ ]*[A-Z][\w'.\-]*(?:[ ]+[A-Z][\w'.\-]*){0,4}"
+        r"(?:[ ,]+(?:No|Nomor|Kav|Blok)\.?[ ]*[\w/\-]+|[ ]+\d+[A-Za-z]?\b)?"
+        r"|(?:Jalan|Gang|Gg\.)[ ]+[A-Z][\w'.\-]*(?:[ ]+[A-Z][\w'.\-]*){0,4}"
+        r"(?:[ ,]+(?:No|Nomor|Kav|Blok)\.?)?[ ]*\d+[A-Za-z]?\b)"
+    ),
     "phone": re.compile(
         r"(?<![\w+])(?:"
         # Indonesian mobile: +62 8.., 62 8.., 08..; 9-12 digits after the leading 8
@@ -196,7 +214,10 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
 
     Notes
     -----
-    Phone numbers: Indonesian mobile numbers in the +62 / 62 / 08 forms, Indonesian landlines
+    Street addresses: ``Jl.``/``Jln.`` followed by a capitalised name (and any house
+    number), or ``Jalan``/``Gang``/``Gg.`` followed by a capitalised name and a house number;
+    lower-case road talk ("jalan rusak") and names without a number ("Dinas Jalan Raya") are
+    left alone. Phone numbers: Indonesian mobile numbers in the +62 / 62 / 08 forms, Indonesian landlines
     (+62 21 .., (021) ..) and international +CC numbers, with spaces, dots or hyphens between
     digit groups, 8 to 15 digits in all. NIK: 16 digits, possibly grouped by single spaces, dots or hyphens. Numbers
     without one of those prefixes (ticket numbers, dates) are left alone.
@@ -207,6 +228,8 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
     ('call [removed:phone] or mail [removed:email]', {'email': 1, 'phone': 1})
     >>> scrub_text("NIK 3171234567890123, ticket REQ-9", frozenset({"REQ-9"}))
     ('NIK [removed:nik], ticket [removed:id]', {'nik': 1, 'id': 1})
+    >>> scrub_text("lubang di Jl. Melati No. 5, jalan rusak")
+    ('lubang di [removed:address], jalan rusak', {'address': 1})
     """
     counts: dict[str, int] = {}
     for kind, pattern in PII_PATTERNS.items():
@@ -231,15 +254,62 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
     return text, counts
 
 
-def _scrub_column(column: pd.Series, raw_ids: frozenset[str]) -> tuple[pd.Series, dict[str, int]]:
+def rare_values(
+    frame: pd.DataFrame, column: str, below: int, by: str = schema.CASE_ID
+) -> frozenset[str]:
+    """The text values of a column held by fewer than ``below`` distinct requests.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Events, with raw ids in ``by`` (rows are counted when ``by`` is absent).
+    column : str
+        A text column.
+    below : int
+        Values held by fewer requests than this are rare; 0 or 1 finds none.
+    by : str
+        The column identifying a request.
+
+    Returns
+    -------
+    frozenset of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"case_id": ["r1", "r1", "r2", "r3"],
+    ...                    "agency": ["Dinas PU", "Pak Budi", "Dinas PU", "Dinas PU"]})
+    >>> sorted(rare_values(ev, "agency", below=2))
+    ['Pak Budi']
+    """
+    if below <= 1 or column not in frame.columns or len(frame) == 0:
+        return frozenset()
+    text = frame[column].astype("str")
+    if by in frame.columns:
+        held = frame[by].astype("str").groupby(text, observed=True, dropna=True).nunique()
+    else:
+        held = text.value_counts(dropna=True)
+    return frozenset(str(v) for v in held.index[held.to_numpy() < below])
+
+
+def _scrub_column(
+    column: pd.Series,
+    raw_ids: frozenset[str],
+    rare: frozenset[str] = frozenset(),
+    key: bytes = b"",
+) -> tuple[pd.Series, dict[str, int]]:
     text = column.astype("str")
     frequency = text.value_counts(dropna=True)
     replacements: dict[str, str] = {}
     totals: dict[str, int] = {}
     for value, times in frequency.items():
         cleaned, found = scrub_text(value, raw_ids)
-        if found:
+        if value in rare:  # what it held is still counted, then the whole value goes
+            replacements[value] = pseudonym(value, key, RARE_PREFIX)
+            totals["rare_value"] = totals.get("rare_value", 0) + int(times)
+        elif found:
             replacements[value] = cleaned
+        if found:
             for kind, n in found.items():
                 totals[kind] = totals.get(kind, 0) + n * int(times)
     if not replacements:
@@ -258,6 +328,8 @@ def pseudonymise(
     keep: Iterable[str] = (),
     key_file: str | Path | None = None,
     extra_ids: Iterable[str] = (),
+    rare_below: int = 0,
+    population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Replace ids by keyed pseudonyms, drop columns outside the contract, remove PII from text.
 
@@ -279,13 +351,23 @@ def pseudonymise(
     extra_ids : iterable of str
         Further raw ids to remove from text, e.g. the case ids of a table pseudonymised
         separately (a quarantined row may mention a kept request).
+    rare_below : int, default 0
+        A text value held by fewer than this many distinct requests is replaced by the keyed
+        pseudonym ``t_`` + HMAC (:data:`RARE_PREFIX`), since names and free text cannot be
+        recognised by a pattern but are rare. 0 keeps every value.
+        :func:`toolkit.pipeline.prepare` uses :data:`toolkit.schema.MIN_CELL_COUNT`.
+    population : pandas.DataFrame, optional
+        The events over which rarity is counted (raw ids in ``case_id``); default
+        ``events`` itself. Pass the whole log when pseudonymising a part of it (the
+        quarantine), so that a value is treated the same in every part.
 
     Returns
     -------
     pandas.DataFrame
         The pseudonymised events, same rows and order. ``result.attrs["privacy"]`` holds the
         report: key_source, key_fingerprint, pseudonym_hex_chars, pseudonymised {column:
-        distinct ids}, dropped_columns, removed {kind: count}, removed_by_column.
+        distinct ids}, dropped_columns, removed {kind: count}, removed_by_column,
+        rare_below, rare_values {column: distinct values replaced}.
 
     Raises
     ------
@@ -299,11 +381,16 @@ def pseudonymise(
     A pseudonym is ``prefix + HMAC-SHA256(key, raw id)[:20 hex]``: stable for the same key,
     unlinkable to the raw id without the key, and different under another key. Every text
     column left (agency, activity_raw, channel_raw, category, region, source_file and kept
-    columns) is scanned; e-mail addresses, phone numbers, NIK numbers and words equal to a
-    raw id are replaced by ``[removed:email]``, ``[removed:phone]``, ``[removed:nik]``,
-    ``[removed:id]`` and counted (occurrences, over all rows). The key protects the link to
-    raw ids; it does not stop a rare combination of time, place and category from singling
-    a request out (that is disclosure control's job).
+    columns) is scanned; e-mail addresses, street addresses, phone numbers, NIK numbers and
+    words equal to a raw id are replaced by ``[removed:email]``, ``[removed:address]``,
+    ``[removed:phone]``, ``[removed:nik]``, ``[removed:id]`` and counted (occurrences, over
+    all rows). With ``rare_below``, values held by fewer requests are first replaced whole
+    (``removed["rare_value"]`` counts the rows); the source file name and sekat's own codes
+    (reason, timestamp_issue) are exempt. A name that recurs in many requests (a staff
+    member's name in an activity label) is neither rare nor a pattern and is kept: map such
+    values with an activity or agency mapping. The key protects the link to raw ids; it
+    does not stop a rare combination of time, place and category from singling a request
+    out (that is disclosure control's job).
 
     References
     ----------
@@ -321,8 +408,13 @@ def pseudonymise(
     ['c_54d47404388b544d61a1', 'c_54d47404388b544d61a1']
     >>> anon["activity_raw"].tolist()
     ['opened [removed:id]', 'call [removed:phone]']
-    >>> anon.attrs["privacy"]["dropped_columns"], anon.attrs["privacy"]["removed"]
-    (['citizen_name'], {'email': 0, 'id': 1, 'nik': 0, 'phone': 1})
+    >>> anon.attrs["privacy"]["dropped_columns"], anon.attrs["privacy"]["removed"]["phone"]
+    (['citizen_name'], 1)
+
+    A value held by fewer requests than ``rare_below`` loses its words, not its identity:
+
+    >>> pseudonymise(ev, key=b"k", rare_below=2)["agency"].str[:2].tolist()
+    ['t_', 't_']
     """
     secret, source = resolve_key(key, key_file)
     id_columns = tuple(id_columns)
@@ -352,7 +444,9 @@ def pseudonymise(
         pseudonymised[column] = len(uniques)
 
     ids = frozenset(raw_ids | {str(i) for i in extra_ids})
-    removed = {kind: 0 for kind in (*PII_PATTERNS, "id")}
+    removed = {kind: 0 for kind in (*PII_PATTERNS, "id", "rare_value")}
+    rare_counted: dict[str, int] = {}
+    counted_over = events if population is None else population
     by_column: dict[str, dict[str, int]] = {}
     for column in frame.columns:
         if column in id_columns:
@@ -369,7 +463,19 @@ def pseudonymise(
             schema.CHANNEL,
         ):
             continue  # closed vocabularies: nothing personal can be in them
-        frame[column], found = _scrub_column(frame[column], ids)
+        rare: frozenset[str] = frozenset()
+        if rare_below > 1 and column not in _NOT_LOG_TEXT:
+            held = frozenset(frame[column].dropna().astype("str").unique())
+            # A value the population lacks is held by no request of it: rare.
+            common = held - rare_values(counted_over, column, rare_below)
+            if column in counted_over.columns:
+                common &= frozenset(counted_over[column].dropna().astype("str").unique())
+            else:
+                common = frozenset()
+            rare = held - common
+        frame[column], found = _scrub_column(frame[column], ids, rare, secret)
+        if rare:
+            rare_counted[str(column)] = len(rare)
         if found:
             by_column[str(column)] = dict(sorted(found.items()))
             for kind, n in found.items():
@@ -383,6 +489,8 @@ def pseudonymise(
         "dropped_columns": dropped,
         "removed": dict(sorted(removed.items())),
         "removed_by_column": by_column,
+        "rare_below": int(rare_below),
+        "rare_values": rare_counted,
     }
     return frame
 
