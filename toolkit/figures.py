@@ -1274,3 +1274,108 @@ def validation_plot(
                 color="#444444",
             )
         return _finish(fig, ax, title, "title_validation", lang, supp)
+
+
+#: Words of :func:`overlap_plot` (to move into :data:`toolkit.labels.LABELS`).
+_OVERLAP_WORDS: dict[str, dict[str, str]] = {
+    "title_overlap": {
+        "en": "Who could have come through either channel: estimated propensity",
+        "id": "Siapa yang bisa datang lewat kedua kanal: propensitas terestimasi",
+    },
+    "propensity": {
+        "en": "Estimated probability of social-media intake, given topic, place and month",
+        "id": "Peluang terestimasi pengaduan lewat media sosial, menurut topik, wilayah dan bulan",
+    },
+    "requests_per_bin": {"en": "Requests", "id": "Permohonan"},
+}
+
+
+def overlap_plot(
+    histogram: pd.DataFrame,
+    *,
+    lang: str = "en",
+    title: str | None = None,
+    threshold: int = schema.MIN_CELL_COUNT,
+) -> Figure:
+    """Mirrored histogram of propensity scores: social requests above, the others below.
+
+    Parameters
+    ----------
+    histogram : pandas.DataFrame
+        ``bin_low``, ``bin_high`` and one count column per arm, ``social`` and
+        ``not social`` (the ``propensity_histogram`` of :func:`toolkit.effects.aipw_hops`).
+    lang : {"en", "id"}
+        Language of the labels.
+    title : str, optional
+        Title; default a title in ``lang``; "" for none.
+    threshold : int, default 10
+        Bins of an arm with fewer requests (but more than none) are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> hist = pd.DataFrame({"bin_low": [0.0, 0.5], "bin_high": [0.5, 1.0],
+    ...                      "social": [40, 3], "not social": [90, 20]})
+    >>> fig = overlap_plot(hist)
+    >>> figure_suppression(fig)
+      bin        arm suppression
+    0   1     social     primary
+
+    Notes
+    -----
+    The adjusted estimators compare like with like: requests of the same topic, place and
+    month. Where one arm has (almost) no requests at some propensity, there is nobody to
+    compare with; weights of ``1/e`` then explode, and the average effect over *all*
+    requests (ATE) rests on a handful of requests. The effect on the social requests (ATT)
+    needs comparisons only where social requests are.
+
+    References
+    ----------
+    Crump, R. K., Hotz, V. J., Imbens, G. W. and Mitnik, O. A. (2009). Dealing with limited
+    overlap in estimation of average treatment effects. *Biometrika*, 96(1), 187-199.
+    """
+    check_lang(lang)
+    arms = (schema.SOCIAL, "not social")
+    _require(histogram, ["bin_low", "bin_high", *arms], "overlap_plot")
+    long = pd.DataFrame(
+        {
+            "bin": np.tile(np.arange(len(histogram)), len(arms)),
+            "arm": np.repeat(arms, len(histogram)),
+            "count": np.concatenate([histogram[a].to_numpy(float) for a in arms]),
+        }
+    )
+    supp = suppress_small_cells(
+        long, count_col="count", threshold=threshold, group_cols=["bin", "arm"], totals=[]
+    )
+    masked = supp.table
+    low = histogram["bin_low"].to_numpy(float)
+    width = (histogram["bin_high"] - histogram["bin_low"]).to_numpy(float)
+    words = {k: v[lang] for k, v in _OVERLAP_WORDS.items()}
+    with house_style():
+        fig, ax = _new_figure()
+        top = 0.0
+        for sign, arm in ((1, arms[0]), (-1, arms[1])):
+            counts = masked.loc[masked["arm"] == arm, "count"].to_numpy(float)
+            colour = CHANNEL_GROUP_COLOURS[schema.SOCIAL] if sign > 0 else NEUTRAL
+            name = label(schema.SOCIAL if sign > 0 else "not_social", lang)
+            ax.bar(low, sign * np.nan_to_num(counts), width=width, align="edge",
+                   color=colour, edgecolor="white", linewidth=0.5, label=name)
+            top = max(top, float(np.nanmax(counts)) if np.isfinite(counts).any() else 0.0)
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        top = top * 1.1 if top > 0 else 1.0
+        ax.set_ylim(-top, top)
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _p: format_number(abs(v), lang, decimals=0))
+        )
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(words["propensity"])
+        ax.set_ylabel(words["requests_per_bin"])
+        ax.grid(axis="y")
+        ax.legend(loc="upper right")
+        if title is None:
+            title = words["title_overlap"]
+        return _finish(fig, ax, title, "title_forest", lang, supp)
