@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -423,3 +424,34 @@ def test_hostile_bytes_end_in_a_sekat_error_or_events(tmp_path_factory, body):
         return
     assert str(events["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert events["source_row"].tolist() == list(range(len(events)))
+
+
+# --- the shipped messy example ------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "raw" / "examples"
+
+
+def test_shipped_example_reads_with_expected_counts():
+    # Faults planted in data/raw/examples/pengaduan_contoh.csv (see its mapping file).
+    from toolkit.validation import validate
+
+    events = read_events(
+        EXAMPLES / "pengaduan_contoh.csv", mapping=EXAMPLES / "pengaduan_contoh.toml"
+    )
+    report = validate(events).report
+    assert (report["rows_in"], report["rows_kept"], report["rows_quarantined"]) == (455, 441, 14)
+    assert {k: v for k, v in report["reasons"].items() if v} == {
+        "missing_timestamp": 1,  # an empty time
+        "unparseable_timestamp": 1,  # "kemarin sore"
+        "duplicate_event": 3,  # three rows exported twice
+        "closed_before_opened": 9,  # TK-2024-0050, all nine events
+    }
+    assert report["channels_mapped_to_other"] == {"Radio": 5, "TikTok": 7}
+    assert report["unmapped_activities"] == {"Menunggu Tanggapan": 16}
+    assert report["timestamp_formats"] == {"99/99/9999 99:99": 51, "Aaa Aaa": 1, "ISO 8601": 402}
+    assert [(d["agency"], d["similar_agency"]) for d in report["agency_near_duplicates"]] == [
+        ("Dinas Lingkungan Hidup", "Dinas Lingkungan Hidop")
+    ]
+    # aliases merged: no "Dinas PU" or "DISHUB" left
+    assert not events["agency"].isin(["Dinas PU", "DISHUB"]).any()
+    assert (report["cases_in"], report["cases_kept"]) == (80, 79)
