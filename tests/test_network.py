@@ -143,3 +143,16 @@ def test_variants_shares_and_top(events):
     assert table["hops"].tolist() == [4, 2, 0]
     assert np.allclose(table["share"], 1 / 3) and table["cumulative_share"].iloc[-1] == 1.0
     assert len(variants(case_table(events), top=2)) == 2
+
+
+def test_missing_columns_are_named(events):
+    from toolkit.errors import MissingColumnError
+
+    with pytest.raises(MissingColumnError, match="count"):
+        handover_graph(handovers(events).drop(columns="count"))
+    with pytest.raises(MissingColumnError, match="channel_group"):
+        chain_length_by_channel(
+            case_table(events).drop(columns="channel_group"), by="channel_group"
+        )
+    with pytest.raises(MissingColumnError, match="path"):
+        variants(pd.DataFrame({"hops": [1]}))

@@ -80,6 +80,9 @@ def handover_graph(flows: pd.DataFrame, cases: pd.DataFrame | None = None) -> nx
     (4, 0.25, ['A', 'B', 'C'])
     """
     pair = [schema.FROM_AGENCY, schema.TO_AGENCY]
+    paths._require(flows, [*pair, schema.COUNT])
+    if cases is not None:
+        paths._require(cases, [schema.PATH, schema.IS_RESOLVED, schema.FINAL_AGENCY])
     by = [c for c in flows.columns if c not in paths.HANDOVER_COLUMNS]
     if by:
         edges = flows.groupby(pair, observed=True, sort=True)[schema.COUNT].sum().reset_index()
@@ -261,6 +264,7 @@ def chain_length_by_channel(cases: pd.DataFrame, by: str = schema.CHANNEL) -> pd
     0   phone         1        2.0                0.0
     1     web         2        2.0                0.5
     """
+    paths._require(cases, [by, schema.HOPS, schema.DISTINCT_AGENCIES, schema.RETURNS])
     observed = cases.dropna(subset=[schema.HOPS])
     grouped = observed.groupby(by, observed=True, sort=True)
     hops = grouped[schema.HOPS]
@@ -317,6 +321,7 @@ def variants(cases: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     .. [1] W. M. P. van der Aalst, *Process Mining: Data Science in Action*, 2nd ed.,
        Springer, 2016.
     """
+    paths._require(cases, [schema.PATH])
     counts = cases[schema.PATH].value_counts(dropna=True)
     table = pd.DataFrame(
         {
