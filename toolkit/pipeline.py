@@ -394,6 +394,12 @@ def prepare(
         readers.read_events(path, resolved, source_tz=source_tz, strict_channels=strict_channels)
         for path in paths
     ]
+    # Columns outside the contract never reach the tables; a reader that says which ones it
+    # left out (attrs["ignored_columns"]) lets the report name them.
+    not_read = {
+        path.name: sorted(map(str, frame.attrs.get("ignored_columns", [])))
+        for path, frame in zip(paths, frames, strict=True)
+    }
     events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     checked = validate(events, strict_channels=strict_channels)
 
@@ -434,7 +440,10 @@ def prepare(
         entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
         for entry in input_record
     }
-    report["privacy"] = anon.attrs.get(PRIVACY_ATTR, {})
+    report["privacy"] = {
+        **anon.attrs.get(PRIVACY_ATTR, {}),
+        "columns_not_read": {name: cols for name, cols in not_read.items() if cols},
+    }
     report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
     if CASES_FILE in tables:
         report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary

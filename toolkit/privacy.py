@@ -463,6 +463,10 @@ def pseudonymise(
             schema.CHANNEL,
         ):
             continue  # closed vocabularies: nothing personal can be in them
+        if isinstance(dtype, pd.CategoricalDtype):
+            # An unused category is still written (Parquet stores the whole dictionary): a
+            # value seen only in the other part of the log would leak through it.
+            frame[column] = frame[column].cat.remove_unused_categories()
         rare: frozenset[str] = frozenset()
         if rare_below > 1 and column not in _NOT_LOG_TEXT:
             held = frozenset(frame[column].dropna().astype("str").unique())
