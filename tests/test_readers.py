@@ -455,3 +455,28 @@ def test_shipped_example_reads_with_expected_counts():
     # aliases merged: no "Dinas PU" or "DISHUB" left
     assert not events["agency"].isin(["Dinas PU", "DISHUB"]).any()
     assert (report["cases_in"], report["cases_kept"]) == (80, 79)
+
+
+def test_describe_columns_of_the_shipped_example():
+    from toolkit.readers import describe_columns
+
+    table = describe_columns(
+        EXAMPLES / "pengaduan_contoh.csv", EXAMPLES / "pengaduan_contoh.toml"
+    ).set_index("column")
+    assert table.loc["no_tiket", "read_as"] == "case_id"
+    assert table.loc["unit_kerja", "read_as"] == "agency"
+    assert table.loc["waktu", "filled"] == 454  # one empty time
+    assert table.loc["no_tiket", "examples"] == "TK-2024-0001, TK-2024-0002, TK-2024-0003"
+
+
+def test_describe_columns_kept_dropped_and_preset(write_log, tmp_path):
+    from toolkit.readers import describe_columns
+
+    header = "case_id,timestamp,agency,activity,channel,ward,note"
+    path = write_log(["a,2024-01-05,A,submitted,web,Menteng,x"], header=header)
+    roles = describe_columns(path, {"keep": ["ward"]}).set_index("column")["read_as"]
+    assert roles["ward"] == "kept" and roles["note"] == "dropped"
+    nyc = tmp_path / "nyc.csv"
+    nyc.write_text("Unique Key,Created Date,Agency\n1,01/05/2024 08:00:00 AM,NYPD\n")
+    roles = describe_columns(nyc, preset="nyc311")["read_as"].unique().tolist()
+    assert roles == ["read by the nyc311 preset"]

@@ -196,3 +196,30 @@ def test_rows_are_partitioned_between_clean_and_quarantine(frame, strict):
     assert clean["case_id"].notna().all() and clean["timestamp"].notna().all()
     assert clean["agency"].notna().all() and clean["channel"].notna().all()
     assert (clean.groupby("case_id")["channel"].nunique() <= 1).all()
+
+
+def test_report_table_and_quarantine_summary_by_hand(write_log):
+    from toolkit.validation import quarantine_summary, report_table
+
+    path = write_log(
+        [
+            "a,2024-01-05 08:00,A,submitted,web",
+            "a,2024-01-05 08:00,A,submitted,web",
+            "a,2024-01-05 09:00,A,Ditunda,web",
+            "b,never,A,submitted,Merpati",
+            "c,later,A,submitted,web",
+        ]
+    )
+    result = validate(read_events(path))
+    items = dict(report_table(result.report).values.tolist())
+    assert items["rows_in"] == 5 and items["rows_quarantined"] == 3
+    assert items["quarantined: unparseable_timestamp"] == 2
+    assert items["quarantined: duplicate_event"] == 1
+    assert items["activity read as in_progress: Ditunda"] == 1
+    assert "quarantined: missing_agency" not in items  # reasons without rows are left out
+    summary = quarantine_summary(result.quarantine, examples=1)
+    assert summary.values.tolist() == [
+        ["unparseable_timestamp", 2, 2, "log.csv:3"],
+        ["duplicate_event", 1, 1, "log.csv:1"],
+    ]
+    assert quarantine_summary(result.quarantine.iloc[:0]).empty

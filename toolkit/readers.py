@@ -37,6 +37,7 @@ __all__ = [
     "TIMESTAMP_ISSUE",
     "TIMESTAMP_RAW",
     "canonicalise",
+    "describe_columns",
     "detect_format",
     "parse_timestamps",
     "read_events",
@@ -605,6 +606,12 @@ def canonicalise(
 
 def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
     """Rename the log's columns to canonical names; keep only canonical and kept columns."""
+    chosen = _choose_columns(raw, mapping, path)
+    return pd.DataFrame({target: raw[source] for target, source in chosen.items()}, index=raw.index)
+
+
+def _choose_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> dict[str, str]:
+    """``{canonical or kept column: source column}``; errors name missing columns."""
     found = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
     by_folded: dict[str, str] = {}
     for name in found:
@@ -637,7 +644,6 @@ def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataF
             file=path.name,
             column=missing[0],
         )
-    selected = {target: raw[source] for target, source in chosen.items()}
     for extra in mapping.keep:
         located = locate(extra)
         if located is None:
@@ -647,8 +653,78 @@ def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataF
                 file=path.name,
                 column=extra,
             )
-        selected.setdefault(extra, raw[located])
-    return pd.DataFrame(selected, index=raw.index)
+        chosen.setdefault(extra, located)
+    return chosen
+
+
+def describe_columns(
+    path: str | Path,
+    mapping: Mapping | dict[str, Any] | str | Path | None = None,
+    preset: str | None = None,
+    *,
+    examples: int = 3,
+) -> pd.DataFrame:
+    """The columns a log file holds, what the mapping makes of each, and a few example values.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An event-log file, as for :func:`read_events`.
+    mapping, preset : optional
+        As for :func:`read_events`.
+    examples : int
+        Distinct example values shown per column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column of the file: ``column``, ``read_as`` (the canonical column it
+        becomes, ``kept`` for a column named in ``keep``, ``read by the <name> preset`` for
+        an export whose preset reshapes it, else ``dropped``), ``filled`` (non-blank values)
+        and ``examples`` (the first distinct values, shortened to 30 characters).
+
+    Notes
+    -----
+    The whole file is loaded, as :func:`read_events` would; use it on a sample of a large
+    log. Example values are the file's own, so look at them before sharing the output.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = p.write_text("ticket,timestamp,agency,activity,channel,note\\n"
+    ...                  "T1,2024-01-05 09:00,Kelurahan A,Submitted,Loket,x\\n")
+    >>> table = describe_columns(p, {"columns": {"ticket": "case_id"}})
+    >>> table.set_index("column")["read_as"].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'ticket': 'case_id', 'timestamp': 'timestamp', 'agency': 'agency',
+     'activity': 'activity', 'channel': 'channel', 'note': 'dropped'}
+    """
+    path = Path(path)
+    resolved = resolve_mapping(mapping, preset)
+    fmt = resolved.format or detect_format(path)
+    if fmt == "xes" and preset is None:
+        resolved = resolve_mapping(resolved, "xes")
+    if fmt not in FORMATS:
+        raise SekatError(
+            f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
+        )
+    raw = FORMATS[fmt](path, resolved)
+    read_as: dict[str, str] = {}
+    if resolved.transform is None:
+        for target, source in _choose_columns(raw, resolved, path).items():
+            read_as.setdefault(str(source), "kept" if target in resolved.keep else target)
+    rows = []
+    for column in raw.columns:
+        if column == schema.SOURCE_ROW:
+            continue
+        values = _strip_text(raw[column].astype("str")).dropna()
+        shown = [v if len(v) <= 30 else v[:29] + "…" for v in values.unique()[:examples]]
+        if resolved.transform is not None:
+            role = f"read by the {resolved.name or 'given'} preset"
+        else:
+            role = read_as.get(str(column), "dropped")
+        rows.append((str(column), role, int(len(values)), ", ".join(shown)))
+    return pd.DataFrame(rows, columns=["column", "read_as", "filled", "examples"])
 
 
 def read_events(

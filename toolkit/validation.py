@@ -24,6 +24,8 @@ __all__ = [
     "REASON",
     "ValidationResult",
     "near_duplicate_agencies",
+    "quarantine_summary",
+    "report_table",
     "validate",
 ]
 
@@ -370,3 +372,103 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         missing_other = pd.Series(MISSING_RAW, index=frame.index[truly_missing], dtype="str")
         report["channels_mapped_to_other"] = _counts(pd.concat([raw_other, missing_other]))
     return ValidationResult(clean=clean, quarantine=quarantine, report=report)
+
+
+#: Report entries that are counts of rows or requests, in the order :func:`report_table` lists.
+_REPORT_COUNTS = (
+    "rows_in",
+    "rows_kept",
+    "rows_quarantined",
+    "cases_in",
+    "cases_kept",
+    "cases_with_quarantined_rows",
+    "cases_without_observed_hops",
+    "ambiguous_local_times",
+    "events_per_case_max",
+    f"cases_over_{LONG_CASE_EVENTS}_events",
+)
+
+
+def report_table(report: dict[str, Any]) -> pd.DataFrame:
+    """The counts of a validation report as a small two-column table, for reading.
+
+    Parameters
+    ----------
+    report : dict
+        ``validate(...).report`` (or a prepare run's report.json).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item`` and ``count``: the row and request counts, then one row
+        ``quarantined: <reason>`` per reason that holds rows, ``channel mapped to other: <raw>``
+        per unknown channel value, ``activity read as in_progress: <raw>`` per unmapped
+        activity name and ``timestamp format: <shape>`` per written format.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = validate(pd.DataFrame({"case_id": ["a", "a"], "timestamp": ["2024-01-05", "?"],
+    ...     "agency": ["A", "A"], "activity": ["submitted", "done"], "channel": ["x", "x"]})).report
+    >>> report_table(r).head(3).values.tolist()
+    [['rows_in', 2], ['rows_kept', 1], ['rows_quarantined', 1]]
+    """
+    rows = [(key, int(report[key])) for key in _REPORT_COUNTS if key in report]
+    sections = (
+        ("reasons", "quarantined"),
+        ("channels_mapped_to_other", "channel mapped to other"),
+        ("unmapped_activities", "activity read as in_progress"),
+        ("timestamp_formats", "timestamp format"),
+    )
+    for key, title in sections:
+        for name, n in report.get(key, {}).items():
+            if n:
+                rows.append((f"{title}: {name}", int(n)))
+    return pd.DataFrame(rows, columns=["item", "count"])
+
+
+def quarantine_summary(quarantine: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """How many rows each quarantine reason holds, with the source rows of a few examples.
+
+    Parameters
+    ----------
+    quarantine : pandas.DataFrame
+        ``validate(...).quarantine``.
+    examples : int
+        Source rows listed per reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason``, ``rows``, ``requests`` (distinct case ids) and ``example_rows``
+        (``source_file:source_row`` of the first rows, 0-based data rows, header excluded);
+        most rows first, in :data:`REASONS` order on ties.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> q = validate(pd.DataFrame({"case_id": ["a", "a", "b"], "agency": ["A", "A", None],
+    ...     "timestamp": ["2024-01-05"] * 3, "activity": ["submitted"] * 3,
+    ...     "channel": ["web"] * 3})).quarantine
+    >>> quarantine_summary(q).values.tolist()
+    [['missing_agency', 1, 1, '2'], ['duplicate_event', 1, 1, '1']]
+    """
+    columns = ["reason", "rows", "requests", "example_rows"]
+    if quarantine.empty:
+        return pd.DataFrame(columns=columns)
+    order = {code: i for i, code in enumerate(REASONS)}
+    rows = []
+    for code, group in quarantine.groupby(REASON, sort=False):
+        where = group[schema.SOURCE_ROW].astype("int64").astype(str)
+        if schema.SOURCE_FILE in group and group[schema.SOURCE_FILE].notna().any():
+            where = group[schema.SOURCE_FILE].astype(str) + ":" + where
+        rows.append(
+            (
+                str(code),
+                len(group),
+                int(group[schema.CASE_ID].nunique()) if schema.CASE_ID in group else 0,
+                ", ".join(where.iloc[:examples]),
+            )
+        )
+    rows.sort(key=lambda r: (-r[1], order.get(r[0], len(order))))
+    return pd.DataFrame(rows, columns=columns)
