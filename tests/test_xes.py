@@ -194,3 +194,54 @@ def test_writer_is_deterministic(tmp_path):
     write_xes(frame, tmp_path / "two.xes.gz")
     assert (tmp_path / "one.xes.gz").read_bytes() == (tmp_path / "two.xes.gz").read_bytes()
     assert load_raw(tmp_path / "one.xes.gz")["case:concept:name"].tolist() == ["b", "b", "a"]
+
+
+def _one_trace(events_xml: str) -> str:
+    return (
+        '<?xml version="1.0"?><log xmlns="http://www.xes-standard.org/"><trace>'
+        '<string key="concept:name" value="R1"/><string key="channel" value="web"/>'
+        f"{events_xml}</trace></log>"
+    )
+
+
+def _event(activity: str, stamp: str, transition: str | None = None, group: str = "A") -> str:
+    life = f'<string key="lifecycle:transition" value="{transition}"/>' if transition else ""
+    return (
+        f'<event><string key="concept:name" value="{activity}"/>{life}'
+        f'<string key="org:group" value="{group}"/>'
+        f'<date key="time:timestamp" value="{stamp}"/></event>'
+    )
+
+
+def test_lifecycle_transitions_at_one_instant_are_kept_apart_only_when_asked(tmp_path):
+    path = tmp_path / "life.xes"
+    path.write_text(
+        _one_trace(
+            _event("submitted", "2024-01-05T08:00:00+07:00", "start")
+            + _event("submitted", "2024-01-05T08:00:00+07:00", "complete")
+        )
+    )
+    # Without the transition the two rows say the same thing: the second is a duplicate.
+    plain = validate(read_events(path))
+    assert plain.quarantine["reason"].tolist() == ["duplicate_event"]
+    # Kept as a column, the transition tells them apart.
+    kept = validate(read_events(path, mapping={"keep": ["lifecycle:transition"]}))
+    assert kept.clean["lifecycle:transition"].tolist() == ["start", "complete"]
+    assert kept.report["rows_quarantined"] == 0
+
+
+def test_xes_time_zones_offsets_and_daylight_saving(tmp_path):
+    path = tmp_path / "tz.xes"
+    path.write_text(
+        _one_trace(
+            _event("submitted", "2024-03-09T23:00:00-05:00")  # offset honoured
+            + _event("forwarded", "2024-03-10T02:30:00", group="B")  # naive, skipped in NY
+            + _event("resolved", "2024-03-10T12:00:00.250", group="B")  # naive, EDT
+        )
+    )
+    events = read_events(path, source_tz="America/New_York")
+    assert events["timestamp"].iloc[0] == pd.Timestamp("2024-03-10 04:00", tz="UTC")
+    assert events["timestamp"].iloc[2] == pd.Timestamp("2024-03-10 16:00:00.250", tz="UTC")
+    result = validate(events)
+    assert result.quarantine["reason"].tolist() == ["nonexistent_local_time"]
+    assert result.report["timestamp_formats"] == {"ISO 8601": 3}
