@@ -204,7 +204,7 @@ def fit_cell_glm(
     alpha: float = 0.0,
     start: np.ndarray | None = None,
     max_iter: int = 100,
-    tol: float = 1e-10,
+    tol: float = 1e-13,
 ) -> GLMFit:
     """Fit a Poisson, NB2 (fixed alpha) or binomial GLM on cell sums by Newton's method.
 
@@ -280,17 +280,19 @@ def fit_cell_glm(
         info = (X * w[:, None]).T @ X
         info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
         step = np.linalg.solve(info, score)
-        halving = 1.0
-        while True:
-            candidate = beta + halving * step
-            value = loglik(candidate)
-            if value >= current - 1e-12 or halving < 1e-6:
-                break
-            halving /= 2
-        beta, previous, current = candidate, current, value
-        if abs(current - previous) <= tol * (abs(current) + 1.0) and np.max(np.abs(step)) < 1e-6:
+        # stop on the Newton decrement (promised gain), relative to the log-likelihood: a
+        # test on the change of a log-likelihood of millions of requests meets rounding noise
+        if score @ step < tol * (1.0 + abs(current)):
             converged = True
             break
+        halving, slack = 1.0, 1e-12 * (1.0 + abs(current))
+        for _halving in range(30):
+            candidate = beta + halving * step
+            value = loglik(candidate)
+            if value >= current - slack:
+                break
+            halving /= 2
+        beta, current = candidate, value
     eta = design @ beta
     mean = expit(eta) if family == "binomial" else np.exp(eta)
     eta_k = X @ beta
