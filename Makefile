@@ -42,7 +42,7 @@ notebooks: $(STAMP)
 ## test: lint, unit and property tests, doctests, and every notebook under nbval
 test: $(STAMP) $(PREPARED)
 	$(BIN)/ruff check toolkit tests benchmarks tools
-	$(BIN)/python -m pytest -n 2 tests toolkit notebooks --nbval-lax
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests toolkit notebooks --nbval-lax
 
 lint: $(STAMP)
 	$(BIN)/ruff check toolkit tests benchmarks tools
