@@ -507,6 +507,145 @@ def rollout_summary(study: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+#: Words for the estimands the notebooks report, in every language of the labels.
+ESTIMAND_WORDS: dict[str, dict[str, str]] = {
+    "ate_hops": {
+        "en": "Hand-offs per request, all requests (ATE)",
+        "id": "Perpindahan per permohonan, semua permohonan (ATE)",
+    },
+    "att_hops": {
+        "en": "Hand-offs per request, social-media requests (ATT)",
+        "id": "Perpindahan per permohonan, permohonan lewat media sosial (ATT)",
+    },
+    "att_irr_hops": {
+        "en": "Ratio of hand-offs, social vs. not social",
+        "id": "Rasio perpindahan, media sosial vs. bukan",
+    },
+    "rmst_diff_days": {
+        "en": "Days unresolved in the first 30, all requests",
+        "id": "Hari belum selesai dalam 30 hari pertama, semua permohonan",
+    },
+    "att_rmst_diff_days": {
+        "en": "Days unresolved in the first 30, social-media requests",
+        "id": "Hari belum selesai dalam 30 hari pertama, permohonan lewat media sosial",
+    },
+    "att_rollout_hops": {
+        "en": "Opening a desk: hand-offs per request",
+        "id": "Pembukaan layanan: perpindahan per permohonan",
+    },
+    "att_rollout_rmst_days": {
+        "en": "Opening a desk: days unresolved in the first 30",
+        "id": "Pembukaan layanan: hari belum selesai dalam 30 hari pertama",
+    },
+}
+#: Words for the estimators, keyed by :func:`method_key`.
+METHOD_WORDS: dict[str, dict[str, str]] = {
+    "naive": {"en": "Naive comparison", "id": "Perbandingan naif"},
+    "aipw": {"en": "Doubly robust (AIPW)", "id": "Robust ganda (AIPW)"},
+    "poisson": {"en": "Poisson regression", "id": "Regresi Poisson"},
+    "ipw": {"en": "Propensity-weighted", "id": "Terbobot propensitas"},
+    "event_study": {"en": "Robust event study", "id": "Studi peristiwa (robust)"},
+    "twfe": {"en": "Naive two-way fixed effects", "id": "Efek tetap dua arah (naif)"},
+    "truth": {"en": "Planted truth", "id": "Nilai sebenarnya (ditanam)"},
+}
+
+
+def method_key(method: object) -> str:
+    """The kind of estimator a result's ``method`` text describes (a key of METHOD_WORDS).
+
+    Examples
+    --------
+    >>> method_key("RMST at tau=30 days, IPW (att) weighted Kaplan-Meier")
+    'ipw'
+    >>> method_key("naive two-way fixed effects, SE clustered by unit")
+    'twfe'
+    """
+    text = str(method).lower()
+    for needle, key in (
+        ("two-way", "twfe"),
+        ("callaway", "event_study"),
+        ("aipw", "aipw"),
+        ("ipw", "ipw"),
+        ("poisson", "poisson"),
+        ("naive", "naive"),
+    ):
+        if needle in text:
+            return key
+    return short_method(method)
+
+
+def plot_table(
+    estimates: pd.DataFrame, lang: str = "en", truth: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Estimates with readable terms and methods, and the planted truth as a method of its own.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        Tidy result with estimand-named terms (``att_hops``, ``att_hops[category=roads]``).
+    lang : {"en", "id"}
+        Language of the words.
+    truth : pandas.DataFrame, optional
+        The generator's truth table: each estimand with a planted value gets a row with
+        method "Planted truth" and a zero-width interval, drawn beside the estimates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        term, estimate, ci_low, ci_high, n, method: the input of
+        :func:`toolkit.figures.forest_plot`.
+
+    Examples
+    --------
+    >>> est = pd.DataFrame({"term": ["att_hops[category=roads]"], "estimate": [-0.2],
+    ...     "std_error": [0.1], "ci_low": [-0.4], "ci_high": [0.0], "n": [500],
+    ...     "method": ["AIPW (poisson outcome)"]})
+    >>> plot_table(est, "id")[["term", "method"]].values.tolist()
+    [['Roads', 'Robust ganda (AIPW)']]
+    """
+    from toolkit.labels import humanise, label
+
+    check_parameters(lang=lang)
+    out = estimates[["term", "estimate", "ci_low", "ci_high", "n", "method"]].copy()
+    words = {k: v[lang] for k, v in METHOD_WORDS.items()}
+    out["method"] = [words.get(method_key(m), short_method(m)) for m in out["method"]]
+    if truth is not None:
+        compared = with_truth(estimates, truth)
+        planted = compared.loc[compared["truth"].notna()].drop_duplicates("term")
+        out = pd.concat(
+            [
+                out,
+                pd.DataFrame(
+                    {
+                        "term": planted["term"],
+                        "estimate": planted["truth"],
+                        "ci_low": planted["truth"],
+                        "ci_high": planted["truth"],
+                        "n": np.nan,
+                        "method": words["truth"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    parsed = (
+        out["term"]
+        .astype("str")
+        .str.extract(r"^(?P<name>[^\[]+)(?:\[[^=\]]*=(?P<level>[^\]]*)\])?$")
+    )
+    readable = []
+    for name, level, term in zip(parsed["name"], parsed["level"], out["term"], strict=True):
+        if isinstance(level, str):
+            word = label(level, lang)
+            readable.append(humanise(word) if word == word.lower() else word)
+        elif name in ESTIMAND_WORDS:
+            readable.append(ESTIMAND_WORDS[name][lang])
+        else:
+            readable.append(label(term, lang))
+    out["term"] = readable
+    return out.reset_index(drop=True)
+
+
 def rounded(table: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
     """A copy of a table with its floating-point columns rounded, for display.
 
@@ -694,7 +833,11 @@ __all__ = [
     "comparison_cases",
     "days_effects",
     "hop_effects",
+    "ESTIMAND_WORDS",
+    "METHOD_WORDS",
     "load_prepared",
+    "method_key",
+    "plot_table",
     "publish",
     "read_rollout",
     "rollout_summary",
