@@ -1286,7 +1286,10 @@ _OVERLAP_WORDS: dict[str, dict[str, str]] = {
         "en": "Estimated probability of social-media intake, given topic, place and month",
         "id": "Peluang terestimasi pengaduan lewat media sosial, menurut topik, wilayah dan bulan",
     },
-    "requests_per_bin": {"en": "Requests", "id": "Permohonan"},
+    "requests_per_bin": {
+        "en": "Share of the group's requests (social above, others below)",
+        "id": "Proporsi permohonan kelompok (media sosial di atas, lainnya di bawah)",
+    },
 }
 
 
@@ -1357,19 +1360,21 @@ def overlap_plot(
     words = {k: v[lang] for k, v in _OVERLAP_WORDS.items()}
     with house_style():
         fig, ax = _new_figure()
-        top = 0.0
+        limits = []
         for sign, arm in ((1, arms[0]), (-1, arms[1])):
             counts = masked.loc[masked["arm"] == arm, "count"].to_numpy(float)
+            # Shares of each arm's requests: the arms differ in size, the shapes matter.
+            total = float(histogram[arm].sum())
+            shares = np.nan_to_num(counts) / total if total > 0 else np.zeros_like(counts)
             colour = CHANNEL_GROUP_COLOURS[schema.SOCIAL] if sign > 0 else NEUTRAL
             name = label(schema.SOCIAL if sign > 0 else "not_social", lang)
-            ax.bar(low, sign * np.nan_to_num(counts), width=width, align="edge",
+            ax.bar(low, sign * shares, width=width, align="edge",
                    color=colour, edgecolor="white", linewidth=0.5, label=name)
-            top = max(top, float(np.nanmax(counts)) if np.isfinite(counts).any() else 0.0)
+            limits.append(float(shares.max()) * 1.15 if len(shares) and shares.max() > 0 else 0.1)
         ax.axhline(0, color="#444444", linewidth=0.8)
-        top = top * 1.1 if top > 0 else 1.0
-        ax.set_ylim(-top, top)
+        ax.set_ylim(-limits[1], limits[0])
         ax.yaxis.set_major_formatter(
-            FuncFormatter(lambda v, _p: format_number(abs(v), lang, decimals=0))
+            FuncFormatter(lambda v, _p: format_number(abs(v) * 100, lang, decimals=0) + "%")
         )
         ax.set_xlim(0, 1)
         ax.set_xlabel(words["propensity"])
