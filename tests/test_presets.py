@@ -268,3 +268,9 @@ def test_command_line_prepare_with_a_city_preset(tmp_path):
                  "--demo-key", "--force"]) == 0  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     assert report["hops_observed"] is False and report["rows_kept"] == 7
+
+
+def test_columns_a_preset_does_not_read_are_listed(tmp_path):
+    events = read_events(_write(tmp_path, "nyc.csv", NYC_CSV), preset="nyc311")
+    # "Agency Name" is read: it stands in for a missing "Agency"
+    assert events.attrs["ignored_columns"] == ["Descriptor", "Incident Address", "Status"]

@@ -480,3 +480,13 @@ def test_describe_columns_kept_dropped_and_preset(write_log, tmp_path):
     nyc.write_text("Unique Key,Created Date,Agency\n1,01/05/2024 08:00:00 AM,NYPD\n")
     roles = describe_columns(nyc, preset="nyc311")["read_as"].unique().tolist()
     assert roles == ["read by the nyc311 preset"]
+
+
+def test_columns_not_read_are_listed_in_attrs(write_log):
+    from toolkit.readers import IGNORED_COLUMNS
+
+    header = "ticket,timestamp,agency,activity,channel,nama_pelapor,ward"
+    path = write_log(["a,2024-01-05,A,submitted,web,Siti,3"], header=header)
+    events = read_events(path, mapping={"columns": {"ticket": "case_id"}, "keep": ["ward"]})
+    assert events.attrs[IGNORED_COLUMNS] == ["nama_pelapor"]
+    assert "nama_pelapor" not in events

@@ -114,6 +114,20 @@ class RequestExport:
         found = [folded.get(fold_column_name(name)) for name in names]
         return list(dict.fromkeys(c for c in found if c is not None))
 
+    def columns_used(self, raw: pd.DataFrame) -> list[str]:
+        """The columns of ``raw`` this layout reads (every other column is left out).
+
+        Examples
+        --------
+        >>> NYC311.columns_used(pd.DataFrame(columns=["Unique Key", "Descriptor", "Agency"]))
+        ['Unique Key', 'Agency']
+        """
+        roles = (
+            self.case_id, self.opened, self.agency, self.closed, self.channel, self.category,
+            self.region, self.status if self.closed_status else (),
+        )  # fmt: skip
+        return list(dict.fromkeys(c for names in roles for c in self._columns(raw, names)))
+
     def _take(self, raw: pd.DataFrame, names: tuple[str, ...]) -> pd.Series | None:
         """The first non-blank value among the role's columns present, row by row."""
         columns = self._columns(raw, names)

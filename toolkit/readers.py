@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVITY_UNMAPPED",
     "CHANNEL_UNMAPPED",
     "FORMATS",
+    "IGNORED_COLUMNS",
     "ISO_8601",
     "READ_MARKERS",
     "TIMESTAMP_FORMAT",
@@ -60,6 +61,9 @@ READ_MARKERS = (
     ACTIVITY_UNMAPPED,
     TIMESTAMP_FORMAT,
 )
+#: Key of ``DataFrame.attrs`` under which :func:`read_events` lists the file's columns it did
+#: not read (data minimisation), so that a report can name them.
+IGNORED_COLUMNS = "ignored_columns"
 #: Shape name of every timestamp that pandas' ISO 8601 parser reads.
 ISO_8601 = "ISO 8601"
 
@@ -604,12 +608,6 @@ def canonicalise(
 # --- the front door ------------------------------------------------------------------------------
 
 
-def _select_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
-    """Rename the log's columns to canonical names; keep only canonical and kept columns."""
-    chosen = _choose_columns(raw, mapping, path)
-    return pd.DataFrame({target: raw[source] for target, source in chosen.items()}, index=raw.index)
-
-
 def _choose_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> dict[str, str]:
     """``{canonical or kept column: source column}``; errors name missing columns."""
     found = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
@@ -777,7 +775,8 @@ def read_events(
     only a request's final agency, see :mod:`toolkit.presets`) and those named in
     ``mapping.keep`` are dropped on reading (data minimisation). The written shape of every
     timestamp is kept in ``timestamp_format`` so that the validation report can count the
-    formats a column mixes. Channels and activities are matched ignoring case, spaces,
+    formats a column mixes. ``events.attrs["ignored_columns"]`` lists the file's columns that
+    were not read, so that a report can name them. Channels and activities are matched ignoring case, spaces,
     hyphens and underscores; unknown channels become ``other`` and unknown activities
     ``in_progress``, flagged in ``channel_unmapped`` / ``activity_unmapped`` so the validation
     report can count them. A missing channel stays missing here (validation fills it from
@@ -812,7 +811,11 @@ def read_events(
     raw = raw.reset_index(drop=True)
     if schema.SOURCE_ROW not in raw.columns:
         raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
+    file_columns = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
+    used: set[str] | None = None
     if resolved.transform is not None:
+        columns_used = getattr(resolved.transform, "columns_used", None)
+        used = set(columns_used(raw)) if callable(columns_used) else None
         try:
             raw = resolved.transform(raw).reset_index(drop=True)
         except SekatError as err:
@@ -821,8 +824,13 @@ def read_events(
             named = type(err)(str(err), file=path.name)  # the preset does not know the file
             named.column, named.row = err.column, err.row
             raise named from None
-    selected = _select_columns(raw, resolved, path)
+    chosen = _choose_columns(raw, resolved, path)
+    selected = pd.DataFrame({t: raw[s] for t, s in chosen.items()}, index=raw.index)
+    if used is None:
+        used = set(chosen.values()) if resolved.transform is None else set(file_columns)
     if schema.SOURCE_ROW in raw.columns:
         selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()
     selected[schema.SOURCE_FILE] = path.name
-    return canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)
+    events = canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)
+    events.attrs[IGNORED_COLUMNS] = [c for c in file_columns if c not in used]
+    return events
