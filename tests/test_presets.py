@@ -274,3 +274,37 @@ def test_columns_a_preset_does_not_read_are_listed(tmp_path):
     events = read_events(_write(tmp_path, "nyc.csv", NYC_CSV), preset="nyc311")
     # "Agency Name" is read: it stands in for a missing "Agency"
     assert events.attrs["ignored_columns"] == ["Descriptor", "Incident Address", "Status"]
+
+
+OPEN311_XML = """<?xml version="1.0" encoding="utf-8"?>
+<service_requests>
+  <request>
+    <service_request_id>638344</service_request_id>
+    <status>closed</status>
+    <service_name>Sidewalk and Curb Issues</service_name>
+    <agency_responsible></agency_responsible>
+    <requested_datetime>2010-04-14T06:37:38-08:00</requested_datetime>
+    <updated_datetime>2010-04-14T15:37:38-08:00</updated_datetime>
+    <address>8TH AVE and JUDAH ST</address>
+  </request>
+  <request>
+    <service_request_id>638349</service_request_id>
+    <status>open</status>
+    <service_name>Graffiti Removal</service_name>
+    <agency_responsible>Department of Public Works</agency_responsible>
+    <requested_datetime>2010-04-19T06:37:38-08:00</requested_datetime>
+    <updated_datetime>2010-04-19T08:37:38-08:00</updated_datetime>
+  </request>
+</service_requests>
+"""
+
+
+def test_open311_xml_reads_like_the_json(tmp_path):
+    from toolkit.readers import detect_format
+
+    xml = _write(tmp_path, "requests.xml", OPEN311_XML)
+    assert detect_format(xml) == "georeport_xml"
+    from_xml = read_events(xml, preset="open311")
+    from_json = read_events(_write(tmp_path, "r.json", json.dumps(OPEN311)), preset="open311")
+    columns = list(schema.CANONICAL_COLUMNS) + [schema.HOPS_OBSERVED]
+    pd.testing.assert_frame_equal(from_xml[columns], from_json[columns])

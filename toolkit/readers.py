@@ -100,7 +100,8 @@ def detect_format(path: str | Path) -> str:
     Returns
     -------
     str
-        ``"parquet"``, ``"csv"`` (plain or gzip-compressed), ``"xes"`` (XML) or ``"json"``
+        ``"parquet"``, ``"csv"`` (plain or gzip-compressed), ``"xes"`` (XML),
+        ``"georeport_xml"`` (an Open311 GeoReport v2 ``<service_requests>`` list) or ``"json"``
         (text starting with ``[`` or ``{``, e.g. an Open311 or Socrata request list).
 
     Raises
@@ -135,8 +136,8 @@ def detect_format(path: str | Path) -> str:
         if not head:
             raise SekatError("file is empty (an empty gzip archive)", file=str(path))
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<?xml") or text.startswith(b"<log"):
-        return "xes"
+    if text.startswith(b"<?xml") or text.startswith(b"<"):
+        return "georeport_xml" if b"<service_requests" in text else "xes"
     if text[:1] in (b"[", b"{"):
         return "json"
     if b"\x00" in head:
@@ -257,6 +258,30 @@ def _load_json(path: Path, mapping: Mapping) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
+def _load_georeport_xml(path: Path, mapping: Mapping) -> pd.DataFrame:
+    """An Open311 GeoReport v2 XML request list: one row per ``<request>``, its fields as text."""
+    import xml.etree.ElementTree as ET
+
+    compressed = _head(path, 2) == b"\x1f\x8b"
+    opener = gzip.open if compressed else open
+    records: list[dict[str, str]] = []
+    try:
+        with opener(path, "rb") as handle:
+            for _, element in ET.iterparse(handle, events=("end",)):
+                if element.tag.rsplit("}", 1)[-1] != "request":
+                    continue
+                records.append(
+                    {child.tag.rsplit("}", 1)[-1]: (child.text or "").strip() for child in element}
+                )
+                element.clear()
+    except ET.ParseError as err:
+        raise SekatError(f"not well-formed XML ({err})", file=str(path)) from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise SekatError(f"cannot read XML file ({err})", file=str(path)) from None
+    frame = pd.DataFrame(records, dtype="str")
+    return frame.where(frame != "").astype("str") if len(frame) else frame
+
+
 def _load_xes(path: Path, mapping: Mapping) -> pd.DataFrame:
     from toolkit import xes
 
@@ -270,6 +295,7 @@ FORMATS: dict[str, Callable[[Path, Mapping], pd.DataFrame]] = {
     "parquet": _load_parquet,
     "xes": _load_xes,
     "json": _load_json,
+    "georeport_xml": _load_georeport_xml,
 }
 
 
