@@ -211,10 +211,11 @@ def _channels(groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {raw: channel for channel, spellings in groups.items() for raw in spellings}
 
 
-#: Open311 GeoReport v2 request lists (``requests.json`` or ``requests.xml``). The standard has
-#: no intake-channel and no closing-time field: a request whose ``status`` is ``closed`` is closed at its
-#: ``updated_datetime`` (or at an extension field ``closed_datetime`` when a city adds one);
-#: a ``channel`` or ``source`` extension is read when present. Timestamps carry offsets.
+#: Open311 GeoReport v2 request lists (``requests.json`` or ``requests.xml``). The standard
+#: has no intake-channel and no closing-time field: a request whose ``status`` is ``closed``
+#: is closed at its ``updated_datetime`` (or at an extension field ``closed_datetime`` when a
+#: city adds one); a ``channel`` or ``source`` extension is read when present. Timestamps
+#: carry offsets.
 OPEN311 = RequestExport(
     name="open311",
     case_id=("service_request_id", "token"),

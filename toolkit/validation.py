@@ -127,8 +127,9 @@ def near_duplicate_agencies(
     >>> import pandas as pd
     >>> names = pd.Series(["Dinas Pekerjaan Umum"] * 3 + ["Dinas Pekerjan Umum", "Group 1",
     ...                    "Group 2", "DINAS P.U.", "Dinas PU"])
-    >>> near_duplicate_agencies(names).values.tolist()
-    [['Dinas Pekerjaan Umum', 'Dinas Pekerjan Umum', 0.974, 3, 1], ['DINAS P.U.', 'Dinas PU', 0.941, 1, 1]]
+    >>> near_duplicate_agencies(names).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Dinas Pekerjaan Umum', 'Dinas Pekerjan Umum', 0.974, 3, 1],
+     ['DINAS P.U.', 'Dinas PU', 0.941, 1, 1]]
     """
     counts = agencies.dropna().astype("str").value_counts(sort=False)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_agencies]
