@@ -797,19 +797,19 @@ def read_events(
 
     Notes
     -----
-    Columns other than the canonical ones, ``hops_observed`` (False for exports that name
-    only a request's final agency, see :mod:`toolkit.presets`) and those named in
-    ``mapping.keep`` are dropped on reading (data minimisation). The written shape of every
-    timestamp is kept in ``timestamp_format`` so that the validation report can count the
-    formats a column mixes. ``events.attrs["ignored_columns"]`` lists the file's columns that
-    were not read, so that a report can name them. Channels and activities are matched
-    ignoring case, spaces, hyphens and underscores; unknown channels become ``other`` and
-    unknown activities ``in_progress``, flagged in ``channel_unmapped`` /
-    ``activity_unmapped`` so the validation report can count them. A missing channel stays
-    missing here (validation fills it from the other rows of the same case). Rows whose timestamp cannot be read have NaT, their raw
-    text in ``timestamp_raw`` and the reason in ``timestamp_issue``. A file that is not valid
-    UTF-8 is an error naming the first bad line, never silently re-decoded: name the encoding
-    in the mapping (``encoding = "cp1252"``) to read it.
+    Columns other than the canonical ones, ``hops_observed`` (False for exports that name only a
+    request's final agency, see :mod:`toolkit.presets`) and those named in ``mapping.keep`` are
+    dropped on reading (data minimisation). The written shape of every timestamp is kept in
+    ``timestamp_format`` so that the validation report can count the formats a column mixes.
+    ``events.attrs["ignored_columns"]`` lists the file's columns that were not read, so that a
+    report can name them. Channels and activities are matched ignoring case, spaces, hyphens and
+    underscores; unknown channels become ``other`` and unknown activities ``in_progress``,
+    flagged in ``channel_unmapped`` / ``activity_unmapped`` so the validation report can count
+    them. A missing channel stays missing here (validation fills it from the other rows of the
+    same case). Rows whose timestamp cannot be read have NaT, their raw text in
+    ``timestamp_raw`` and the reason in ``timestamp_issue``. A file that is not valid UTF-8 is
+    an error naming the first bad line, never silently re-decoded: name the encoding in the
+    mapping (``encoding = "cp1252"``) to read it.
 
     Examples
     --------
