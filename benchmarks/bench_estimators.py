@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_estimators.py --sizes 100000 1000000
+    .venv/bin/python benchmarks/bench_estimators.py --mpdta ../shared/realdata/mpdta/mpdta.csv
 
 For each size the script generates a log (``toolkit.synthetic.simulate``), builds the case
 table once (cached as Parquet under benchmarks/data/, git-ignored; the case table has its own
@@ -76,18 +77,59 @@ def time_suite(cases, rollout, size: int, boot: int) -> dict[str, float]:
     return timings
 
 
+#: Published results for mpdta (Callaway and Sant'Anna 2021; ``did`` R package; unconditional
+#: parallel trends, never-treated controls), from ../shared/realdata/mpdta/README.
+MPDTA_PUBLISHED = {
+    "att_gt[g=2004,t=2004]": -0.0105,
+    "att_gt[g=2006,t=2006]": -0.0046,
+    "att_gt[g=2007,t=2007]": -0.0261,
+    "simple": -0.0400,
+    "dynamic": -0.0772,
+    "group": -0.031,
+}
+
+
+def mpdta_comparison(path: Path) -> str:
+    """Markdown table: sekat's Callaway–Sant'Anna on mpdta beside the published numbers."""
+    import pandas as pd
+
+    from toolkit.rollout import callaway_santanna, twfe
+
+    panel = pd.read_csv(path)
+    columns = dict(unit="countyreal", time="year", first_treated="first.treat", outcome="lemp")
+    ours = callaway_santanna(panel, control="never", **columns).table.set_index("term")
+    notyet = callaway_santanna(panel, control="notyet", **columns).table.set_index("term")
+    naive = twfe(panel, **columns).iloc[0]
+    lines = [
+        "| estimate | published | sekat (never-treated) | SE | sekat (not-yet-treated) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for term, published in MPDTA_PUBLISHED.items():
+        lines.append(
+            f"| {term} | {published:.4f} | {ours.loc[term, 'estimate']:.4f} "
+            f"| {ours.loc[term, 'std_error']:.4f} | {notyet.loc[term, 'estimate']:.4f} |"
+        )
+    lines.append(f"| naive TWFE | | {naive['estimate']:.4f} | {naive['std_error']:.4f} | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--blas-threads", type=str, default=None)
+    parser.add_argument("--mpdta", type=Path, default=None, help="path to mpdta.csv: compare")
     args = parser.parse_args(argv)
     if args.blas_threads is not None:
         os.environ["OPENBLAS_NUM_THREADS"] = args.blas_threads
         os.environ["OMP_NUM_THREADS"] = args.blas_threads
 
     import pandas as pd  # after the BLAS setting
+
+    if args.mpdta is not None:
+        print(mpdta_comparison(args.mpdta))
+        return 0
 
     from toolkit.paths import case_table
     from toolkit.synthetic import simulate
