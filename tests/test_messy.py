@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.paths import case_table
-from toolkit.readers import read_events, timestamp_shape
+from toolkit.readers import parse_timestamps, read_events, timestamp_shape
 from toolkit.validation import LONG_CASE_EVENTS, near_duplicate_agencies, validate
 
 
@@ -48,7 +48,7 @@ def test_several_date_formats_in_one_column_are_read_and_counted(write_log):
     result = validate(events)
     assert result.report["timestamp_formats"] == {
         "9 Aaa 9999 99:99": 1,
-        "99/99/9999 99:99": 1,
+        "%d/%m/%Y %H:%M": 1,
         "9999-99-99 99:99": 1,  # the unreadable one has a shape, but not ISO 8601
         "ISO 8601": 2,
     }
@@ -258,3 +258,18 @@ def test_messy_logs_never_crash_and_rows_balance(tmp_path_factory, rows, strict)
     cases = case_table(result.clean) if len(result.clean) else None
     if cases is not None:
         assert (cases[schema.DURATION_HOURS] >= 0).all()
+
+
+@given(
+    seconds=st.lists(st.integers(0, 40 * 365 * 86400), min_size=1, max_size=20),
+    dayfirst=st.booleans(),
+    style=st.sampled_from(
+        ["%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y %H:%M", "%d-%m-%Y", "%m/%d/%Y", "%d/%m/%Y %H:%M:%S"]
+    ),
+)
+def test_fast_formats_read_as_the_mixed_parser_does(seconds, dayfirst, style):
+    stamps = pd.Timestamp("1990-01-01") + pd.to_timedelta(seconds, unit="s")
+    text = pd.Series(stamps.strftime(style))
+    fast, _ = parse_timestamps(text, "UTC", dayfirst=dayfirst)
+    slow = [pd.to_datetime(t, format="mixed", dayfirst=dayfirst) for t in text]
+    assert fast.tolist() == [pd.Timestamp(t, tz="UTC") for t in slow]

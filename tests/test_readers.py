@@ -448,7 +448,7 @@ def test_shipped_example_reads_with_expected_counts():
     }
     assert report["channels_mapped_to_other"] == {"Radio": 5, "TikTok": 7}
     assert report["unmapped_activities"] == {"Menunggu Tanggapan": 16}
-    assert report["timestamp_formats"] == {"99/99/9999 99:99": 51, "Aaa Aaa": 1, "ISO 8601": 402}
+    assert report["timestamp_formats"] == {"%d/%m/%Y %H:%M": 51, "Aaa Aaa": 1, "ISO 8601": 402}
     assert [(d["agency"], d["similar_agency"]) for d in report["agency_near_duplicates"]] == [
         ("Dinas Lingkungan Hidup", "Dinas Lingkungan Hidop")
     ]

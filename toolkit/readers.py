@@ -50,8 +50,9 @@ TIMESTAMP_RAW = schema.TIMESTAMP_RAW
 TIMESTAMP_ISSUE = schema.TIMESTAMP_ISSUE
 CHANNEL_UNMAPPED = schema.CHANNEL_UNMAPPED
 ACTIVITY_UNMAPPED = schema.ACTIVITY_UNMAPPED
-#: The written shape of each timestamp (``ISO 8601``, or digits as 9 and words as Aaa: ``99/99/9999
-#: 99:99``), so that the validation report can count the formats one column mixes.
+#: The format each timestamp was read with (``ISO 8601``, a strftime format such as
+#: ``%d/%m/%Y %H:%M``, or else its written shape: digits as 9 and words as Aaa,
+#: ``9 Aaa 9999``), so that the validation report can count the formats one column mixes.
 #: (A bookkeeping column like the others; its name belongs in toolkit.schema.)
 TIMESTAMP_FORMAT = getattr(schema, "TIMESTAMP_FORMAT", "timestamp_format")
 READ_MARKERS = (
@@ -309,18 +310,50 @@ def _zone(source_tz: str) -> ZoneInfo:
         raise SekatError(f"unknown time zone {source_tz!r} (use an IANA name)") from None
 
 
-def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
-    """ISO 8601 fast path; mixed-format parsing only on the values that fail it.
+#: Day/month formats read vectorised before the (slow, value by value) mixed-format parser;
+#: each reads a value exactly as that parser would with the same ``dayfirst``.
+_MONTH_FIRST_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+)
+_DAY_FIRST_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d/%m/%Y %I:%M:%S %p",
+)
 
-    Returns the parsed values and a mask of those the ISO 8601 parser read.
+
+def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 fast path, then common day/month formats, then mixed-format parsing.
+
+    Returns the parsed values and the format that read each (``ISO 8601`` or a strftime
+    format; missing where the mixed-format parser was needed).
     """
+    unit = "datetime64[us, UTC]" if utc else "datetime64[us]"
     parsed = pd.to_datetime(values, format="ISO8601", utc=utc, errors="coerce")
     if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
-        parsed = pd.Series(
-            pd.NaT, index=values.index, dtype="datetime64[us, UTC]" if utc else "datetime64[us]"
-        )
+        parsed = pd.Series(pd.NaT, index=values.index, dtype=unit)
+    parsed = parsed.astype(unit)
+    formats = pd.Series(pd.NA, index=values.index, dtype="str")
+    formats[parsed.notna()] = ISO_8601
+    if not utc:
+        for fmt in _DAY_FIRST_FORMATS if dayfirst else _MONTH_FIRST_FORMATS:
+            failed = parsed.isna()
+            if not failed.any():
+                break
+            attempt = pd.to_datetime(values[failed], format=fmt, errors="coerce")
+            read = attempt.dropna()
+            if len(read):
+                parsed[read.index] = read.astype(unit)
+                formats[read.index] = fmt
     failed = parsed.isna()
-    iso = ~failed
     if failed.any():
         retry = values[failed]
         uniques = retry.unique()
@@ -337,7 +370,7 @@ def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Ser
         parsed = parsed.astype("object")
         parsed[failed] = fixed
         parsed = pd.to_datetime(parsed, utc=utc)
-    return parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]"), iso
+    return parsed.astype(unit), formats
 
 
 _DIGIT = re.compile(r"\d")
@@ -433,13 +466,13 @@ def _parse_timestamps(
     issues[missing] = MISSING_TIMESTAMP
     present = text[~missing]
     has_offset = present.str.contains(_OFFSET, na=False)
-    aware, aware_iso = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
-    naive, naive_iso = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
+    aware, aware_format = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
+    naive, naive_format = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
     bad = pd.concat([aware[aware.isna()], naive[naive.isna()]]).index
     issues[bad] = UNPARSEABLE_TIMESTAMP
-    iso = pd.concat([aware_iso, naive_iso]).reindex(present.index, fill_value=False)
-    other = present[~iso]
-    shapes[iso[iso].index] = ISO_8601
+    known = pd.concat([aware_format, naive_format]).dropna()
+    shapes[known.index] = known
+    other = present[shapes[present.index].isna()]
     if len(other):
         lookup = {u: timestamp_shape(u) for u in other.unique()}
         shapes[other.index] = other.map(lookup)

@@ -182,8 +182,8 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         ``report``: rows_in, rows_kept, rows_quarantined, reasons {code: count},
         channels_mapped_to_other {raw: count}, unmapped_activities {raw: count},
         ambiguous_local_times, cases_in, cases_kept, cases_with_quarantined_rows,
-        strict_channels, timestamp_formats {shape: rows} (the written formats of the
-        timestamp column, see :func:`toolkit.readers.timestamp_shape`), events_per_case_max,
+        strict_channels, timestamp_formats {format: rows} (the format each timestamp
+        was read with, see :data:`toolkit.readers.TIMESTAMP_FORMAT`), events_per_case_max,
         cases_over_1000_events (:data:`LONG_CASE_EVENTS`), agency_near_duplicates (records of
         :func:`near_duplicate_agencies`, a report only), and cases_without_observed_hops
         when the events carry ``hops_observed``.
