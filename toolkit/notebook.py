@@ -646,6 +646,99 @@ def plot_table(
     return out.reset_index(drop=True)
 
 
+_TO = {"en": "to", "id": "sampai"}
+
+
+def describe_rows(
+    table: pd.DataFrame,
+    lang: str = "en",
+    *,
+    label_col: str = "term",
+    value_col: str = "estimate",
+    low_col: str | None = "ci_low",
+    high_col: str | None = "ci_high",
+    decimals: int = 2,
+    group_col: str | None = "method",
+) -> str:
+    """The rows of a plotted table in words: what alt text should say the figure shows.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table a figure draws (after :func:`plot_table`, or a tidy result).
+    lang : {"en", "id"}
+        Language (Indonesian uses a decimal comma).
+    label_col, value_col, low_col, high_col : str
+        Columns of the row label, the value and its interval (None: no interval).
+    decimals : int
+        Decimals of the numbers.
+    group_col : str, optional
+        A column (e.g. method) whose value is put before each row's label when present.
+        Labels and groups that are vocabulary codes are put in words
+        (:func:`toolkit.labels.label`).
+
+    Returns
+    -------
+    str
+        ``"label: value (low to high); ..."``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"term": ["Roads"], "estimate": [-0.214], "ci_low": [-0.4],
+    ...                   "ci_high": [-0.02]})
+    >>> describe_rows(t, "id")
+    'Roads: −0,21 (−0,40 sampai −0,02)'
+    """
+    from toolkit.labels import format_number, label
+
+    check_parameters(lang=lang)
+    items = []
+    for row in table.to_dict("records"):
+        name = label(str(row[label_col]), lang)
+        if group_col and group_col in row and isinstance(row[group_col], str):
+            name = f"{label(row[group_col], lang)}, {name}"
+        text = f"{name}: {format_number(row[value_col], lang, decimals=decimals)}"
+        if low_col and high_col and np.isfinite(row[low_col]) and row[low_col] != row[high_col]:
+            low = format_number(row[low_col], lang, decimals=decimals)
+            high = format_number(row[high_col], lang, decimals=decimals)
+            text += f" ({low} {_TO[lang]} {high})"
+        items.append(text)
+    return "; ".join(items)
+
+
+def alt_text(
+    chart: Mapping[str, str], rows: Mapping[str, pd.DataFrame] | pd.DataFrame, **describe: object
+) -> dict[str, str]:
+    """Bilingual alt text: what kind of chart it is, then the values it draws, in words.
+
+    Parameters
+    ----------
+    chart : mapping of language to str
+        The kind of chart and how to read it (no numbers: those come from the data).
+    rows : pandas.DataFrame or mapping of language to DataFrame
+        The plotted rows (one table per language when its labels are localised).
+    **describe
+        Passed to :func:`describe_rows`.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"en": ..., "id": ...}`` for :func:`toolkit.export.export_figure`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"term": ["Roads"], "estimate": [-0.2], "ci_low": [-0.4],
+    ...                   "ci_high": [0.0]})
+    >>> alt_text({"en": "Dot chart.", "id": "Diagram titik."}, t)["en"]
+    'Dot chart. Roads: −0.20 (−0.40 to 0.00).'
+    """
+    out = {}
+    for lang in LANGS:
+        table = rows[lang] if isinstance(rows, Mapping) else rows
+        out[lang] = f"{chart[lang]} {describe_rows(table, lang, **describe)}."
+    return out
+
+
 def rounded(table: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
     """A copy of a table with its floating-point columns rounded, for display.
 
@@ -828,7 +921,9 @@ __all__ = [
     "DESK_OPENED",
     "TREATMENTS",
     "PreparedData",
+    "alt_text",
     "check_lines",
+    "describe_rows",
     "check_parameters",
     "comparison_cases",
     "days_effects",
