@@ -308,3 +308,12 @@ def test_open311_xml_reads_like_the_json(tmp_path):
     from_json = read_events(_write(tmp_path, "r.json", json.dumps(OPEN311)), preset="open311")
     columns = list(schema.CANONICAL_COLUMNS) + [schema.HOPS_OBSERVED]
     pd.testing.assert_frame_equal(from_xml[columns], from_json[columns])
+
+
+def test_a_wide_export_loads_only_the_columns_a_preset_reads(tmp_path):
+    from toolkit.readers import describe_columns
+
+    table = describe_columns(_write(tmp_path, "nyc.csv", NYC_CSV), preset="nyc311")
+    not_read = table[table["examples"] == "(not read)"]["column"].tolist()
+    assert not_read == ["Descriptor", "Incident Address", "Status"]  # values never shown
+    assert (table["read_as"] == "read by the nyc311 preset").sum() == 8

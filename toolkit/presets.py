@@ -114,6 +114,21 @@ class RequestExport:
         found = [folded.get(fold_column_name(name)) for name in names]
         return list(dict.fromkeys(c for c in found if c is not None))
 
+    def wants(self, column: str) -> bool:
+        """Whether a file column can fill one of this layout's roles (loaders skip the rest).
+
+        Examples
+        --------
+        >>> NYC311.wants("unique_key"), NYC311.wants("Incident Address")
+        (True, False)
+        """
+        folded = fold_column_name(column)
+        roles = (
+            self.case_id, self.opened, self.agency, self.closed, self.channel, self.category,
+            self.region, self.status,
+        )  # fmt: skip
+        return any(folded == fold_column_name(name) for names in roles for name in names)
+
     def columns_used(self, raw: pd.DataFrame) -> list[str]:
         """The columns of ``raw`` this layout reads (every other column is left out).
 

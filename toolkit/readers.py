@@ -161,17 +161,61 @@ def _first_bad_line(path: Path, compressed: bool, encoding: str) -> int | None:
     return None
 
 
+_CSV_CHUNK_ROWS = 250_000
+
+
+def _wanted_columns(mapping: Mapping) -> Callable[[str], bool] | None:
+    """Which of a file's columns the mapping can use; None when it cannot tell (read all).
+
+    Loaders read only these, so that a wide export (a city's 40-column 311 file) costs the
+    memory of the few columns sekat reads.
+    """
+    transform_wants = None
+    if mapping.transform is not None:
+        transform_wants = getattr(mapping.transform, "wants", None)
+        if not callable(transform_wants):
+            return None
+    names = {
+        str(n).strip().lower()
+        for n in (
+            *mapping.columns,
+            *schema.CANONICAL_COLUMNS,
+            *schema.PROVENANCE_COLUMNS,
+            schema.HOPS_OBSERVED,
+            *mapping.keep,
+        )
+    }
+
+    def wanted(column: str) -> bool:
+        if str(column).strip().lower() in names:
+            return True
+        return bool(transform_wants(column)) if transform_wants is not None else False
+
+    return wanted
+
+
 def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
+    wanted = _wanted_columns(mapping)
+    options: dict[str, Any] = {
+        "dtype": str,
+        "compression": "gzip" if compressed else None,
+        "encoding": mapping.encoding,
+        "encoding_errors": "strict",
+        "skipinitialspace": False,
+    }
     try:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            compression="gzip" if compressed else None,
-            encoding=mapping.encoding,
-            encoding_errors="strict",
-            skipinitialspace=False,
-        )
+        if wanted is None:
+            return pd.read_csv(path, **options)
+        # In chunks, keeping only the columns the mapping can use: a wide export costs the
+        # memory of the columns sekat reads (usecols would hide ragged rows, so it is not used).
+        header = pd.read_csv(path, nrows=0, **options)
+        chosen = [c for c in header.columns if wanted(c)]
+        with pd.read_csv(path, chunksize=_CSV_CHUNK_ROWS, **options) as chunks:
+            parts = [chunk[chosen] for chunk in chunks] or [header[chosen]]
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        frame.attrs[IGNORED_COLUMNS] = [str(c) for c in header.columns if not wanted(c)]
+        return frame
     except UnicodeDecodeError:
         line = _first_bad_line(path, compressed, mapping.encoding)
         where = f" at line {line}" if line else ""
@@ -191,8 +235,13 @@ def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
 
 
 def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path, dtype_backend="numpy_nullable")
+        names = [str(n) for n in pq.read_schema(path).names]
+        wanted = _wanted_columns(mapping)
+        chosen = [n for n in names if wanted is None or wanted(n)]
+        frame = pd.read_parquet(path, dtype_backend="numpy_nullable", columns=chosen)
     except Exception as err:  # pyarrow raises many types for a broken file
         raise SekatError(f"not a readable Parquet file ({err})", file=str(path)) from None
     out = {}
@@ -204,7 +253,9 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
             out[str(name)] = column
         else:
             out[str(name)] = column.astype("str").where(column.notna(), None).astype("str")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    result.attrs[IGNORED_COLUMNS] = [n for n in names if n not in chosen]
+    return result
 
 
 def _json_records(data: Any, path: Path) -> list[Any]:
@@ -738,7 +789,9 @@ def describe_columns(
         One row per column of the file: ``column``, ``read_as`` (the canonical column it
         becomes, ``kept`` for a column named in ``keep``, ``read by the <name> preset`` for
         an export whose preset reshapes it, else ``dropped``), ``filled`` (non-blank values)
-        and ``examples`` (the first distinct values, shortened to 30 characters).
+        and ``examples`` (the first distinct values, shortened to 30 characters). Columns
+        the mapping cannot use are not even loaded: they come last, ``dropped``, with no
+        count and no values shown.
 
     Notes
     -----
@@ -770,7 +823,7 @@ def describe_columns(
     if resolved.transform is None:
         for target, source in _choose_columns(raw, resolved, path).items():
             read_as.setdefault(str(source), "kept" if target in resolved.keep else target)
-    rows = []
+    rows: list[tuple[str, str, int | None, str]] = []
     for column in raw.columns:
         if column == schema.SOURCE_ROW:
             continue
@@ -781,7 +834,10 @@ def describe_columns(
         else:
             role = read_as.get(str(column), "dropped")
         rows.append((str(column), role, int(len(values)), ", ".join(shown)))
-    return pd.DataFrame(rows, columns=["column", "read_as", "filled", "examples"])
+    for column in raw.attrs.get(IGNORED_COLUMNS, []):  # never loaded: nothing to show
+        rows.append((str(column), "dropped", None, "(not read)"))
+    table = pd.DataFrame(rows, columns=["column", "read_as", "filled", "examples"])
+    return table.astype({"filled": "Int64"})
 
 
 def read_events(
@@ -870,6 +926,7 @@ def read_events(
     raw = raw.reset_index(drop=True)
     if schema.SOURCE_ROW not in raw.columns:
         raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
+    skipped = list(raw.attrs.get(IGNORED_COLUMNS, []))  # columns the loader did not read
     file_columns = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
     used: set[str] | None = None
     if resolved.transform is not None:
@@ -891,5 +948,5 @@ def read_events(
         selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()
     selected[schema.SOURCE_FILE] = path.name
     events = canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)
-    events.attrs[IGNORED_COLUMNS] = [c for c in file_columns if c not in used]
+    events.attrs[IGNORED_COLUMNS] = skipped + [c for c in file_columns if c not in used]
     return events
