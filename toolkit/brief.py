@@ -32,6 +32,8 @@ from toolkit.labels import LANGS, check_lang, format_compact, format_number, hum
 
 #: Where the brief goes, relative to the figures folder.
 BRIEF_HTML = "policy_brief.html"
+#: Cells with this tag are left out of the HTML page entirely.
+REMOVE_TAG = "remove_cell"
 
 _WORDS: dict[str, dict[str, str]] = {
     "interval": {"en": "95% interval", "id": "selang 95%"},
@@ -47,30 +49,29 @@ _WORDS: dict[str, dict[str, str]] = {
     },
     "fewer": {"en": "fewer", "id": "lebih sedikit"},
     "more": {"en": "more", "id": "lebih banyak"},
-    "fewer_days": {"en": "fewer days", "id": "hari lebih singkat"},
-    "more_days": {"en": "more days", "id": "hari lebih lama"},
+    "pattern": {"en": "{n} {dir} {unit}", "id": "{n} {unit} {dir}"},
+    "hops_unit": {"en": "hand-offs per request", "id": "perpindahan per permohonan"},
+    "days_unit": {"en": "days unresolved", "id": "hari"},
 }
 
 _TEXT: dict[str, dict[str, str]] = {
     "hops": {
-        "en": "**Hand-offs.** Requests that arrived through social media made {change} hand-offs "
-        "between agencies per request than comparable requests (same topic, district "
-        "and month of intake) that arrived through other channels. The raw difference, "
-        "{naive} {naive_dir}, overstates the effect: people bring different requests to "
-        "different channels.",
-        "id": "**Perpindahan.** Permohonan yang masuk lewat media sosial mengalami {change} "
-        "perpindahan antarinstansi per permohonan dibanding permohonan sebanding (topik, kecamatan dan "
-        "bulan pengaduan yang sama) yang masuk lewat kanal lain. Selisih mentahnya, {naive} "
-        "{naive_dir}, melebih-lebihkan efeknya: warga membawa permohonan yang berbeda ke kanal "
-        "yang berbeda.",
+        "en": "**Hand-offs.** Compared with similar requests (same topic, district and month of "
+        "intake) that arrived through other channels, requests that arrived through social "
+        "media made {change}. The raw difference, {naive} {naive_dir}, overstates the effect: "
+        "people bring different requests to different channels.",
+        "id": "**Perpindahan.** Dibanding permohonan serupa (topik, kecamatan dan bulan pengaduan "
+        "yang sama) yang masuk lewat kanal lain, permohonan yang masuk lewat media sosial "
+        "mengalami {change}. Selisih mentahnya, {naive} {naive_dir}, melebih-lebihkan efeknya: "
+        "warga membawa permohonan yang berbeda ke kanal yang berbeda.",
     },
     "days": {
-        "en": "**Time to resolution.** Of their first {tau} days, social-media requests spent "
-        "{change} unresolved than comparable requests through other channels. The raw curves "
-        "suggest {naive} {naive_dir}, again an overstatement.",
-        "id": "**Lama penyelesaian.** Dalam {tau} hari pertama, permohonan lewat media sosial "
-        "belum selesai selama {change} dibanding permohonan sebanding lewat kanal lain. Kurva "
-        "mentah menunjukkan {naive} {naive_dir}, lagi-lagi berlebihan.",
+        "en": "**Time to resolution.** Out of their first {tau} days, and compared with similar "
+        "requests through other channels, social-media requests spent {change}. The raw "
+        "curves suggest {naive}, again an overstatement.",
+        "id": "**Lama penyelesaian.** Dalam {tau} hari pertama, dan dibanding permohonan serupa "
+        "lewat kanal lain, permohonan lewat media sosial belum selesai selama {change}. Kurva "
+        "mentah menunjukkan {naive}, lagi-lagi berlebihan.",
     },
     "worth": {
         "en": "**What it is worth.** If {share} of the requests that now arrive on foot or by "
@@ -108,16 +109,15 @@ _TEXT: dict[str, dict[str, str]] = {
         "id": "Untuk {groups} data tidak dapat membedakannya dari nol. ",
     },
     "rollout": {
-        "en": "**Opening a social-media desk.** In the districts that opened a desk, requests "
-        "made {change} hand-offs per request after the opening than the districts that had "
-        "not opened yet would suggest (robust event study, {units} districts). The naive "
-        "two-way fixed-effects regression gives {naive}, a reminder that the textbook method "
-        "misleads when desks open at different dates.",
-        "id": "**Pembukaan layanan media sosial.** Di kecamatan yang membuka layanan, permohonan "
-        "mengalami {change} perpindahan per permohonan setelah pembukaan dibanding perkiraan dari "
-        "kecamatan yang belum membuka layanan (studi peristiwa robust, {units} kecamatan). "
-        "Regresi efek tetap dua arah yang naif memberi {naive}, pengingat bahwa metode buku "
-        "teks menyesatkan bila layanan dibuka pada tanggal berbeda.",
+        "en": "**Opening a social-media desk.** Compared with districts that had not opened one "
+        "yet, requests in districts that opened a desk made {change} after the opening "
+        "(robust event study, {units} districts). The naive two-way fixed-effects regression "
+        "gives {naive}: the textbook method misleads when desks open at different dates.",
+        "id": "**Pembukaan layanan media sosial.** Dibanding kecamatan yang belum membuka "
+        "layanan, permohonan di kecamatan yang membukanya mengalami {change} setelah "
+        "pembukaan (studi peristiwa robust, {units} kecamatan). Regresi efek tetap dua arah "
+        "yang naif memberi {naive}: metode buku teks menyesatkan bila layanan dibuka pada "
+        "tanggal berbeda.",
     },
 }
 
@@ -186,7 +186,8 @@ _HEADINGS: dict[str, dict[str, str]] = {
 
 
 def _num(x: float, lang: str, decimals: int = 2) -> str:
-    return format_number(float(x), lang, decimals=decimals)
+    x = round(float(x), decimals)
+    return format_number(0.0 if x == 0 else x, lang, decimals=decimals)
 
 
 def _row(table: pd.DataFrame, term: str, method: str | None = None) -> pd.Series:
@@ -206,6 +207,7 @@ def describe_change(
     ci_high: float,
     lang: str = "en",
     *,
+    unit: str = "",
     less: str = "fewer",
     more: str = "more",
     decimals: int = 2,
@@ -218,9 +220,12 @@ def describe_change(
         The effect and its interval (negative = fewer / sooner).
     lang : {"en", "id"}
         Language.
+    unit : str
+        What changes, in ``lang`` ("hand-offs per request"); placed as the language
+        orders it (English: "0.17 fewer hand-offs", Indonesian: "0,17 perpindahan lebih
+        sedikit").
     less, more : str
-        Keys of the words for a negative and a positive change ("fewer"/"more",
-        "fewer_days"/"more_days").
+        Keys of the words for a negative and a positive change ("fewer"/"more").
     decimals : int
         Decimals of the numbers.
 
@@ -230,12 +235,12 @@ def describe_change(
 
     Examples
     --------
-    >>> describe_change(-0.17, -0.23, -0.11)
-    '0.17 fewer (95% interval 0.11 to 0.23 fewer)'
+    >>> describe_change(-0.17, -0.23, -0.11, unit="hand-offs")
+    '0.17 fewer hand-offs (95% interval 0.11 to 0.23 fewer)'
     >>> describe_change(-0.1, -0.26, 0.05)
     '0.10 fewer, but the 95% interval runs from 0.26 fewer to 0.05 more, so the data cannot rule out no change'
-    >>> describe_change(0.2, 0.1, 0.3, "id")
-    '0,20 lebih banyak (selang 95% 0,10 sampai 0,30 lebih banyak)'
+    >>> describe_change(0.2, 0.1, 0.3, "id", unit="hari")
+    '0,20 hari lebih banyak (selang 95% 0,10 sampai 0,30 lebih banyak)'
 
     Notes
     -----
@@ -247,17 +252,22 @@ def describe_change(
     less_w, more_w = w[less], w[more]
     if not np.isfinite([estimate, ci_low, ci_high]).all():
         raise SekatError("an effect to describe needs an estimate and a finite interval")
+
+    def phrase(value: float, direction: str) -> str:
+        words = w["pattern"].format(n=_num(value, lang, decimals), dir=direction, unit=unit)
+        return " ".join(words.split())
+
     if ci_high < 0:
         return (
-            f"{_num(-estimate, lang, decimals)} {less_w} ({w['interval']} "
-            f"{_num(-ci_high, lang, decimals)} {w['to']} {_num(-ci_low, lang, decimals)} {less_w})"
+            f"{phrase(-estimate, less_w)} ({w['interval']} {_num(-ci_high, lang, decimals)} "
+            f"{w['to']} {_num(-ci_low, lang, decimals)} {less_w})"
         )
     if ci_low > 0:
         return (
-            f"{_num(estimate, lang, decimals)} {more_w} ({w['interval']} "
-            f"{_num(ci_low, lang, decimals)} {w['to']} {_num(ci_high, lang, decimals)} {more_w})"
+            f"{phrase(estimate, more_w)} ({w['interval']} {_num(ci_low, lang, decimals)} "
+            f"{w['to']} {_num(ci_high, lang, decimals)} {more_w})"
         )
-    head = f"{_num(abs(estimate), lang, decimals)} {less_w if estimate < 0 else more_w}"
+    head = phrase(abs(estimate), less_w if estimate < 0 else more_w)
     tail = w["but_from"].format(
         interval=w["interval"],
         low=_num(-ci_low, lang, decimals),
@@ -290,14 +300,16 @@ def finding_hops(hops: pd.DataFrame, lang: str = "en") -> str:
     >>> hops = pd.DataFrame({"term": ["ate_hops", "att_hops"], "estimate": [-1.07, -0.17],
     ...     "ci_low": [-1.13, -0.23], "ci_high": [-1.02, -0.11],
     ...     "method": ["naive difference", "AIPW (poisson outcome)"]})
-    >>> print(finding_hops(hops)[:151])
-    **Hand-offs.** Requests that arrived through social media made 0.17 fewer (95% interval 0.11 to 0.23 fewer) hand-offs between agencies per request than
+    >>> print(finding_hops(hops).split(". ")[0])
+    **Hand-offs.** Compared with similar requests (same topic, district and month of intake) that arrived through other channels, requests that arrived through social media made 0.17 fewer hand-offs per request (95% interval 0.11 to 0.23 fewer)
     """
     check_lang(lang)
     att = _row(hops, "att_hops", "aipw")
     naive = _row(hops, "ate_hops", "naive")
     return _TEXT["hops"][lang].format(
-        change=describe_change(att["estimate"], att["ci_low"], att["ci_high"], lang),
+        change=describe_change(
+            att["estimate"], att["ci_low"], att["ci_high"], lang, unit=_WORDS["hops_unit"][lang]
+        ),
         naive=_num(abs(naive["estimate"]), lang),
         naive_dir=_WORDS["fewer" if naive["estimate"] < 0 else "more"][lang],
     )
@@ -325,7 +337,7 @@ def finding_days(days: pd.DataFrame, lang: str = "en", tau_days: float = 30.0) -
     >>> days = pd.DataFrame({"term": ["rmst_diff_days", "att_rmst_diff_days"],
     ...     "estimate": [-4.7, -0.85], "ci_low": [-4.9, -1.2], "ci_high": [-4.4, -0.5],
     ...     "method": ["naive", "IPW"]})
-    >>> "0.85 fewer days" in finding_days(days)
+    >>> "0.85 fewer days unresolved" in finding_days(days)
     True
     """
     check_lang(lang)
@@ -334,15 +346,17 @@ def finding_days(days: pd.DataFrame, lang: str = "en", tau_days: float = 30.0) -
     return _TEXT["days"][lang].format(
         tau=format_number(tau_days, lang, decimals=0),
         change=describe_change(
-            att["estimate"],
-            att["ci_low"],
-            att["ci_high"],
-            lang,
-            less="fewer_days",
-            more="more_days",
+            att["estimate"], att["ci_low"], att["ci_high"], lang, unit=_WORDS["days_unit"][lang]
         ),
-        naive=_num(abs(naive["estimate"]), lang, 1),
-        naive_dir=_WORDS["fewer_days" if naive["estimate"] < 0 else "more_days"][lang],
+        naive=" ".join(
+            _WORDS["pattern"][lang]
+            .format(
+                n=_num(abs(naive["estimate"]), lang, 1),
+                dir=_WORDS["fewer" if naive["estimate"] < 0 else "more"][lang],
+                unit=_WORDS["days_unit"][lang],
+            )
+            .split()
+        ),
     )
 
 
@@ -500,9 +514,15 @@ def finding_rollout(summary: pd.DataFrame, lang: str = "en", outcome: str = "hop
     robust = _row(summary, f"att_rollout_{outcome}", "callaway")
     naive = _row(summary, f"att_rollout_{outcome}", "two-way")
     return _TEXT["rollout"][lang].format(
-        change=describe_change(robust["estimate"], robust["ci_low"], robust["ci_high"], lang),
+        change=describe_change(
+            robust["estimate"],
+            robust["ci_low"],
+            robust["ci_high"],
+            lang,
+            unit=_WORDS["hops_unit"][lang],
+        ),
         units=int(robust["n"]),
-        naive=format_number(float(naive["estimate"]), lang, decimals=2),
+        naive=_num(naive["estimate"], lang),
     )
 
 
@@ -639,16 +659,19 @@ def export_html(
     --------
     >>> import nbformat, tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> hidden = nbformat.v4.new_markdown_cell("hidden words")
+    >>> hidden.metadata["tags"] = [REMOVE_TAG]
     >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Brief"),
-    ...                                      nbformat.v4.new_code_cell("secret = 1")])
+    ...                                      nbformat.v4.new_code_cell("secret = 1"), hidden])
     >>> nbformat.write(nb, folder / "brief.ipynb")
     >>> html = export_html(folder / "brief.ipynb", folder / "brief.html").read_text()
-    >>> "secret" in html, "<title>Brief</title>" in html
-    (False, True)
+    >>> "secret" in html, "hidden words" in html, "<title>Brief</title>" in html
+    (False, False, True)
 
     Notes
     -----
-    Input cells and prompts are left out (nbconvert's ``exclude_input``); images in outputs
+    Input cells and prompts are left out (nbconvert's ``exclude_input``), and cells tagged
+    ``remove_cell`` with their outputs (:data:`REMOVE_TAG`); images in outputs
     are embedded as base64 data, and images referenced from Markdown are embedded too
     (``embed_images``), so the page needs nothing beside it.
     """
@@ -674,7 +697,14 @@ def export_html(
             source.stem,
         )
     nb.metadata["title"] = title
+    from traitlets.config import Config
+
+    config = Config()
+    # Cells tagged "remove_cell" (parameters, set-up, checked numbers) leave no trace.
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = {REMOVE_TAG}
     exporter = HTMLExporter(
+        config=config,
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -713,6 +743,7 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = [
     "BRIEF_HTML",
+    "REMOVE_TAG",
     "LANGS",
     "describe_change",
     "export_html",

@@ -850,6 +850,34 @@ def short_method(method: object) -> str:
     return text.strip()
 
 
+def show_figure(fig, dpi: int = 110) -> None:
+    """Show a figure in the notebook as an embedded PNG (it stays in an HTML export).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Resolution of the shown copy.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> show_figure(Figure(figsize=(1, 1)))  # doctest: +ELLIPSIS
+    <IPython.core.display.Image object>
+
+    Notes
+    -----
+    Figures of :mod:`toolkit.figures` are built without pyplot, so nothing shows them
+    unless asked; a PNG output is embedded in the notebook and in its HTML export alike.
+    """
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    display(Image(data=buffer.getvalue(), format="png"))
+
+
 def publish(
     fig,
     name: str,
@@ -908,11 +936,7 @@ def publish(
         fig, name, caption=caption, alt_text=alt_text, out_dir=output_dir, suppressed=suppressed
     )
     if show:
-        from IPython.display import Image, display
-
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
-        display(Image(data=buffer.getvalue(), format="png"))
+        show_figure(fig, dpi=dpi)
     return done
 
 
@@ -937,6 +961,7 @@ __all__ = [
     "read_rollout",
     "rollout_summary",
     "rounded",
+    "show_figure",
     "short_method",
     "truth_belongs",
     "with_truth",

@@ -6,12 +6,17 @@ folder. A progress line per notebook goes to stderr. Parameters given here are p
 notebook that declares them in its ``parameters`` cell (papermill ignores the rest with a warning,
 so the check is done here and only declared ones are passed).
 
+After the policy brief (a notebook whose name ends in ``policy_brief.ipynb``) has run, its
+executed copy is exported without code to ``policy_brief.html`` in the brief's ``output_dir``
+(``figures/`` by default), with :func:`toolkit.brief.export_html`.
+
 Run it as ``python -m toolkit.reproduce --notebooks notebooks --out build/notebooks``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -46,6 +51,49 @@ def declared_parameters(notebook: Path) -> set[str]:
     return names
 
 
+def parameter_defaults(notebook: Path) -> dict[str, object]:
+    r"""Literal values assigned in the cell tagged ``parameters`` of a notebook.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]},
+    ...         "source": 'output_dir = "../figures"  # where\nseed = 3\n'}
+    >>> path = Path(tempfile.mkdtemp()) / "07_policy_brief.ipynb"
+    >>> _ = path.write_text(json.dumps({"cells": [cell]}))
+    >>> parameter_defaults(path)
+    {'output_dir': '../figures', 'seed': 3}
+    """
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    values: dict[str, object] = {}
+    for cell in cells:
+        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for node in ast.parse("".join(cell.get("source", ""))).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    try:
+                        values[target.id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+    return values
+
+
+def brief_target(notebook: Path, parameters: dict[str, object]) -> Path | None:
+    """Where the HTML of an executed policy brief goes (None for other notebooks).
+
+    The brief's ``output_dir`` parameter (given, else its default) is relative to the
+    notebook's folder, as papermill runs notebooks there.
+    """
+    from toolkit.brief import BRIEF_HTML
+
+    if not notebook.name.endswith("policy_brief.ipynb"):
+        return None
+    output_dir = parameters.get("output_dir", parameter_defaults(notebook).get("output_dir"))
+    return notebook.parent / str(output_dir or "../figures") / BRIEF_HTML
+
+
 def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> None:
     """Execute the numbered notebooks of ``folder`` into ``out``; stop at the first failure."""
     import papermill
@@ -70,6 +118,13 @@ def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> Non
         seconds = time.perf_counter() - began
         print(f"[{number}/{len(notebooks)}] {notebook.name} done in {seconds:.0f} s",
               file=sys.stderr, flush=True)
+        target = brief_target(notebook, chosen)
+        if target is not None:
+            from toolkit.brief import export_html
+
+            written = export_html(out / notebook.name, target)
+            print(f"[{number}/{len(notebooks)}] brief written to {written.resolve()}",
+                  file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
