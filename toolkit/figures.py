@@ -1279,17 +1279,14 @@ def validation_plot(
 #: Words of :func:`overlap_plot` (to move into :data:`toolkit.labels.LABELS`).
 _OVERLAP_WORDS: dict[str, dict[str, str]] = {
     "title_overlap": {
-        "en": "Who could have come through either channel: estimated propensity",
-        "id": "Siapa yang bisa datang lewat kedua kanal: propensitas terestimasi",
+        "en": "Overlap: who could have come in through either channel?",
+        "id": "Tumpang tindih: siapa yang bisa datang lewat kedua kanal?",
     },
     "propensity": {
         "en": "Estimated probability of social-media intake, given topic, place and month",
         "id": "Peluang terestimasi pengaduan lewat media sosial, menurut topik, wilayah dan bulan",
     },
-    "requests_per_bin": {
-        "en": "Share of the group's requests (social above, others below)",
-        "id": "Proporsi permohonan kelompok (media sosial di atas, lainnya di bawah)",
-    },
+    "requests_per_bin": {"en": "Share of the group's requests", "id": "Proporsi permohonan kelompok"},
 }
 
 
@@ -1300,7 +1297,7 @@ def overlap_plot(
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
 ) -> Figure:
-    """Mirrored histogram of propensity scores: social requests above, the others below.
+    """Histograms of propensity scores: social requests above, the others below.
 
     Parameters
     ----------
@@ -1359,28 +1356,32 @@ def overlap_plot(
     width = (histogram["bin_high"] - histogram["bin_low"]).to_numpy(float)
     words = {k: v[lang] for k, v in _OVERLAP_WORDS.items()}
     with house_style():
-        fig, ax = _new_figure()
-        limits = []
-        for sign, arm in ((1, arms[0]), (-1, arms[1])):
+        fig = Figure(figsize=FIGSIZE, layout="constrained")
+        axes = fig.subplots(2, 1, sharex=True)
+        for ax, arm in zip(axes, arms, strict=True):
+            ax.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
             counts = masked.loc[masked["arm"] == arm, "count"].to_numpy(float)
-            # Shares of each arm's requests: the arms differ in size, the shapes matter.
+            # Shares of each arm's requests, each arm on its own scale: the arms differ in
+            # size, and the question is where each one's requests lie.
             total = float(histogram[arm].sum())
             shares = np.nan_to_num(counts) / total if total > 0 else np.zeros_like(counts)
-            colour = CHANNEL_GROUP_COLOURS[schema.SOCIAL] if sign > 0 else NEUTRAL
-            name = label(schema.SOCIAL if sign > 0 else "not_social", lang)
-            ax.bar(low, sign * shares, width=width, align="edge",
-                   color=colour, edgecolor="white", linewidth=0.5, label=name)
-            limits.append(float(shares.max()) * 1.15 if len(shares) and shares.max() > 0 else 0.1)
-        ax.axhline(0, color="#444444", linewidth=0.8)
-        ax.set_ylim(-limits[1], limits[0])
-        ax.yaxis.set_major_formatter(
-            FuncFormatter(lambda v, _p: format_number(abs(v) * 100, lang, decimals=0) + "%")
-        )
-        ax.set_xlim(0, 1)
-        ax.set_xlabel(words["propensity"])
-        ax.set_ylabel(words["requests_per_bin"])
-        ax.grid(axis="y")
-        ax.legend(loc="upper right")
+            social = arm == schema.SOCIAL
+            colour = CHANNEL_GROUP_COLOURS[schema.SOCIAL] if social else NEUTRAL
+            ax.bar(low, shares, width=width, align="edge", color=colour, edgecolor="white",
+                   linewidth=0.5)
+            ax.set_ylim(0, float(shares.max()) * 1.25 if shares.max() > 0 else 0.1)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+            ax.yaxis.set_major_formatter(
+                FuncFormatter(lambda v, _p: format_number(v * 100, lang, decimals=0) + "%")
+            )
+            ax.grid(axis="y")
+            ax.text(0.99, 0.95, label(schema.SOCIAL if social else "not_social", lang),
+                    transform=ax.transAxes, ha="right", va="top", color=colour,
+                    fontweight="bold")
+        axes[0].set_xlim(0, 1)
+        axes[1].set_xlabel(words["propensity"])
+        fig.supylabel(words["requests_per_bin"], fontsize=FONT_SIZE)
         if title is None:
             title = words["title_overlap"]
+        ax = axes[0]
         return _finish(fig, ax, title, "title_forest", lang, supp)
