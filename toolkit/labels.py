@@ -97,6 +97,7 @@ LABELS: dict[str, dict[str, str]] = {
     "unknown_channel": {"en": "Unknown channel", "id": "Kanal tidak dikenal"},
     "missing_channel": {"en": "Missing channel", "id": "Kanal kosong"},
     "duplicate_event": {"en": "Duplicate event", "id": "Kejadian ganda"},
+    "closed_before_opened": {"en": "Closed before it was opened", "id": "Ditutup sebelum dibuka"},
     "channel_changes_within_case": {
         "en": "Channel changes within a request",
         "id": "Kanal berubah dalam satu permohonan",

@@ -54,7 +54,7 @@ ACTIVITY_UNMAPPED = schema.ACTIVITY_UNMAPPED
 #: ``%d/%m/%Y %H:%M``, or else its written shape: digits as 9 and words as Aaa,
 #: ``9 Aaa 9999``), so that the validation report can count the formats one column mixes.
 #: (A bookkeeping column like the others; its name belongs in toolkit.schema.)
-TIMESTAMP_FORMAT = getattr(schema, "TIMESTAMP_FORMAT", "timestamp_format")
+TIMESTAMP_FORMAT = schema.TIMESTAMP_FORMAT
 READ_MARKERS = (
     TIMESTAMP_RAW,
     TIMESTAMP_ISSUE,

@@ -39,14 +39,19 @@ TIMESTAMP_ISSUE: Final = "timestamp_issue"
 CHANNEL_UNMAPPED: Final = "channel_unmapped"
 #: Whether an activity name was outside the lifecycle and the activity mapping.
 ACTIVITY_UNMAPPED: Final = "activity_unmapped"
+#: The shape of format a timestamp was read with (reported, so mixed formats are visible).
+TIMESTAMP_FORMAT: Final = "timestamp_format"
 #: Reason code of a quarantined row.
 REASON: Final = "reason"
+#: Whether hops are observed: False for exports holding one row per request (only the
+#: final agency), where hop-based columns of the case table are missing rather than zero.
+HOPS_OBSERVED: Final = "hops_observed"
 
 REQUIRED_COLUMNS: Final = (CASE_ID, TIMESTAMP, AGENCY, ACTIVITY, CHANNEL)
 OPTIONAL_COLUMNS: Final = (CATEGORY, REGION)
 CANONICAL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: Bookkeeping columns that may travel with canonical events.
-PROVENANCE_COLUMNS: Final = (ACTIVITY_RAW, CHANNEL_RAW, SOURCE_FILE, SOURCE_ROW)
+PROVENANCE_COLUMNS: Final = (ACTIVITY_RAW, CHANNEL_RAW, SOURCE_FILE, SOURCE_ROW, HOPS_OBSERVED)
 
 # --- vocabularies ---------------------------------------------------------------------------
 
@@ -134,9 +139,6 @@ REOPENED_COUNT: Final = "reopened"
 IS_RESOLVED: Final = "resolved"
 DURATION_HOURS: Final = "duration_hours"
 CENSORED: Final = "censored"
-#: Whether hops are observed: False for exports holding one row per request (only the
-#: final agency), where hop-based columns are missing rather than zero.
-HOPS_OBSERVED: Final = "hops_observed"
 
 #: The case table's columns, in order (one row per request).
 CASE_COLUMNS: Final = (
