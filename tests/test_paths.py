@@ -450,3 +450,38 @@ def test_both_tables_at_once_equal_the_separate_calls(events):
     cases, flows = case_table_and_handovers(events, by="channel_group")
     pd.testing.assert_frame_equal(cases, case_table(events))
     pd.testing.assert_frame_equal(flows, handovers(events, by="channel_group"))
+
+
+@pytest.mark.parametrize("n_agencies", [5, 300])  # 300**2 pairs: the general sort path
+def test_handovers_equal_a_groupby_reference(n_agencies):
+    rng = np.random.default_rng(n_agencies)
+    n = 3_000
+    events = log(
+        [
+            (
+                f"r{rng.integers(200)}",
+                int(rng.integers(1_000)),
+                f"a{rng.integers(n_agencies)}",
+                "forwarded",
+            )
+            for _ in range(n)
+        ],
+        source_row=True,
+    )
+    ordered = events.sort_values([schema.CASE_ID, schema.TIMESTAMP, schema.SOURCE_ROW])
+    previous = ordered.groupby(schema.CASE_ID)[[schema.AGENCY, schema.TIMESTAMP]].shift()
+    moves = ordered.assign(
+        from_agency=previous[schema.AGENCY],
+        hours=(ordered[schema.TIMESTAMP] - previous[schema.TIMESTAMP]) / pd.Timedelta(hours=1),
+    ).dropna(subset=["from_agency"])
+    moves = moves[moves["from_agency"] != moves[schema.AGENCY]]
+    expected = (
+        moves.groupby(["from_agency", schema.AGENCY])["hours"]
+        .agg(["size", "median", "mean"])
+        .reset_index()
+    )
+    flows = handovers(events)
+    assert flows["count"].tolist() == expected["size"].tolist()
+    assert flows["from_agency"].tolist() == expected["from_agency"].tolist()
+    np.testing.assert_allclose(flows["median_hours"], expected["median"])
+    np.testing.assert_allclose(flows["mean_hours"], expected["mean"], rtol=1e-12)

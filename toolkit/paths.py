@@ -234,7 +234,10 @@ def _walk(events: pd.DataFrame, cutoff: Any = None, position_column: str | None 
 
 def _first_per_case(walk: _Walk, values: pd.Series) -> pd.api.extensions.ExtensionArray:
     """Each case's first non-missing value of a column (in walk order); missing if none."""
-    valid = values.notna().to_numpy()[walk.rows]
+    missing = values.isna().to_numpy()
+    if not missing.any():  # the usual case: the value of each case's first event
+        return values.array.take(walk.rows[walk.case_start])
+    valid = ~missing[walk.rows]
     at = np.flatnonzero(valid)
     case = walk.case[at]
     first = np.r_[True, case[1:] != case[:-1]][: len(at)]
@@ -609,9 +612,14 @@ def _aggregate(
     n_keys = int(np.prod([max(len(unique), 1) for unique in uniques], dtype=np.float64))
     if float(n_keys) * (len(hours) + 1) < 2.0**62:
         # One integer sort on (key, rank of hours) is much faster than a lexsort on floats.
-        rank = np.empty(len(hours), dtype=np.int64)
-        rank[np.argsort(hours)] = np.arange(len(hours))
-        order = np.argsort(key * len(hours) + rank)
+        by_hours = np.argsort(hours)
+        if n_keys <= np.iinfo(np.uint16).max:
+            # numpy's stable sort of 16-bit integers is a radix sort: linear time
+            order = by_hours[np.argsort(key[by_hours].astype(np.uint16), kind="stable")]
+        else:
+            rank = np.empty(len(hours), dtype=np.int64)
+            rank[by_hours] = np.arange(len(hours))
+            order = np.argsort(key * len(hours) + rank)
     else:
         order = np.lexsort([hours, key])
     key, hours = key[order], hours[order]
