@@ -435,6 +435,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record))
         return 0
 
+    if not args.skip_pm4py and not Path(args.bench_python).exists():
+        print(
+            f"no PM4Py environment at {args.bench_python}: skipping PM4Py (create it with "
+            "python3 -m venv .venv-bench && .venv-bench/bin/pip install -r "
+            "benchmarks/requirements-bench.txt)",
+            file=sys.stderr,
+        )
+        args.skip_pm4py = True
     results = {"machine": machine(), "sizes": []}
     for n_cases in args.sizes:
         out = DATA / f"run-{n_cases}"
