@@ -94,8 +94,8 @@ def handover_graph(flows: pd.DataFrame, cases: pd.DataFrame | None = None) -> nx
         weight = int(record[schema.COUNT])
         attributes: dict[str, Any] = {"weight": weight, "distance": 1.0 / weight}
         if not by:
-            attributes["median_hours"] = float(record["median_hours"])
-            attributes["mean_hours"] = float(record["mean_hours"])
+            attributes[schema.MEDIAN_HOURS] = float(record[schema.MEDIAN_HOURS])
+            attributes[schema.MEAN_HOURS] = float(record[schema.MEAN_HOURS])
         graph.add_edge(str(record[schema.FROM_AGENCY]), str(record[schema.TO_AGENCY]), **attributes)
     if cases is not None:
         through, resolved = _agency_requests(cases)

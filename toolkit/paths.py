@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Separator between agencies in the ``path`` column of the case table.
-PATH_SEPARATOR: Final = " > "
+PATH_SEPARATOR: Final = schema.PATH_SEPARATOR
 #: Hours in a nanosecond count.
 _NS_PER_HOUR: Final = 3_600_000_000_000
 #: Internal tie-break column (global row position) that :mod:`toolkit.scale` adds to Dask frames.
@@ -54,8 +54,8 @@ HANDOVER_COLUMNS: Final = (
     schema.FROM_AGENCY,
     schema.TO_AGENCY,
     schema.COUNT,
-    "median_hours",
-    "mean_hours",
+    schema.MEDIAN_HOURS,
+    schema.MEAN_HOURS,
 )
 #: Hours between the two events of a hand-off (the raw rows behind :func:`handovers`).
 _HOURS: Final = "hours"
@@ -634,8 +634,8 @@ def _aggregate(
         for column, unique, code in zip(columns, uniques, codes, strict=True)
     }
     result[schema.COUNT] = count
-    result["median_hours"] = median
-    result["mean_hours"] = total / np.maximum(count, 1)
+    result[schema.MEDIAN_HOURS] = median
+    result[schema.MEAN_HOURS] = total / np.maximum(count, 1)
     return pd.DataFrame(result, columns=[*by, *HANDOVER_COLUMNS])
 
 

@@ -132,6 +132,8 @@ END: Final = "end"
 FIRST_AGENCY: Final = "first_agency"
 FINAL_AGENCY: Final = "final_agency"
 PATH: Final = "path"
+#: Separator of agencies in a path string: "Kelurahan A > Dinas PU > Kelurahan A".
+PATH_SEPARATOR: Final = " > "
 HOPS: Final = "hops"
 DISTINCT_AGENCIES: Final = "distinct_agencies"
 RETURNS: Final = "returns"
@@ -166,6 +168,9 @@ CASE_COLUMNS: Final = (
 FROM_AGENCY: Final = "from_agency"
 TO_AGENCY: Final = "to_agency"
 COUNT: Final = "count"
+#: Median and mean hours between the two events of a hand-off.
+MEDIAN_HOURS: Final = "median_hours"
+MEAN_HOURS: Final = "mean_hours"
 
 # --- tidy results ---------------------------------------------------------------------------
 
