@@ -116,23 +116,38 @@ def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> Non
             kernel_name="python3",
         )
         seconds = time.perf_counter() - began
-        print(f"[{number}/{len(notebooks)}] {notebook.name} done in {seconds:.0f} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{number}/{len(notebooks)}] {notebook.name} done in {seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         target = brief_target(notebook, chosen)
         if target is not None:
             from toolkit.brief import export_html
 
             written = export_html(out / notebook.name, target)
-            print(f"[{number}/{len(notebooks)}] brief written to {written.resolve()}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{number}/{len(notebooks)}] brief written to {written.resolve()}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m toolkit.reproduce", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit.reproduce", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--out", type=Path, default=Path("build/notebooks"))
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"), help="a notebook parameter (string value)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a notebook parameter (string value)",
+    )
     args = parser.parse_args(argv)
     run_notebooks(args.notebooks, args.out, dict(args.parameter))
 
