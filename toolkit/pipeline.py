@@ -394,10 +394,9 @@ def prepare(
         readers.read_events(path, resolved, source_tz=source_tz, strict_channels=strict_channels)
         for path in paths
     ]
-    # Columns outside the contract never reach the tables; a reader that says which ones it
-    # left out (attrs["ignored_columns"]) lets the report name them.
+    # Columns outside the contract never reach the tables; the report names them.
     not_read = {
-        path.name: sorted(map(str, frame.attrs.get("ignored_columns", [])))
+        path.name: sorted(map(str, frame.attrs.get(readers.IGNORED_COLUMNS, [])))
         for path, frame in zip(paths, frames, strict=True)
     }
     events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
