@@ -146,6 +146,16 @@ def test_rollout_of_another_log_is_refused(tmp_path, sim, cases):
     assert load_prepared(folder, rollout_file="").rollout is None
 
 
+def test_simulated_rollout_of_another_log_is_left_out(tmp_path, sim, cases):
+    folder = _prepared(tmp_path / "prepared", sim, cases, log_name="my_log.csv.gz")
+    for name in ("sample_events.rollout.csv", "my_log.rollout.csv"):
+        sim.rollout.to_csv(tmp_path / name, index=False)
+    foreign = load_prepared(folder, rollout_file=tmp_path / "sample_events.rollout.csv")
+    assert foreign.rollout is None
+    assert "belongs to another log" in foreign.notes[0]
+    assert load_prepared(folder, rollout_file=tmp_path / "my_log.rollout.csv").rollout is not None
+
+
 # --- parameters and the comparison ----------------------------------------------------------
 
 

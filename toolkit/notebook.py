@@ -194,7 +194,9 @@ def load_prepared(
         The prepared folder (cases.parquet, handovers.parquet, report.json, ...).
     rollout_file : path-like, optional
         Desk opening dates (:func:`read_rollout`); "" or None for none. Its regions must
-        include at least one region of the log.
+        include at least one region of the log. A file named ``NAME.rollout.csv`` (as
+        ``sekat simulate`` writes beside ``NAME.csv.gz``) is used only with the log it was
+        written for, like the truth file; otherwise it is left out with a note.
     truth_file : path-like, optional
         The planted truth of a synthetic log. It is used only if it sits beside the log the
         folder was prepared from (see :func:`truth_belongs`) and exists; otherwise it is left
@@ -230,6 +232,11 @@ def load_prepared(
     notes: list[str] = []
     rollout = None
     rollout_path = _optional(rollout_file)
+    if rollout_path is not None and rollout_path.name.endswith(".rollout.csv"):
+        # Written by `sekat simulate` beside its log: it belongs to that log only.
+        if not truth_belongs(rollout_path.name.replace(".rollout.csv", ".truth.csv"), report):
+            notes.append(f"no rollout: {rollout_path.name} belongs to another log")
+            rollout_path = None
     if rollout_path is not None:
         rollout = read_rollout(rollout_path)
         if schema.REGION not in cases.columns or not set(rollout[schema.REGION]) & set(
