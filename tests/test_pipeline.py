@@ -197,3 +197,70 @@ def test_scheduler_gives_the_same_tables(write_log, tmp_path):
         )
     # the scheduler is not a parameter of the results: the files are the same bytes
     assert _snapshot(tmp_path / "local") == _snapshot(tmp_path / "dask")
+
+
+def _staged_file(out: Path) -> bool:
+    return any(p.is_file() for stage in out.glob(".sekat-tmp-*") for p in stage.iterdir())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_sigkill_of_the_real_command_midway_then_a_rerun_completes(tmp_path):
+    """`sekat prepare` itself, unpatched, killed while its outputs are being staged."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "raw" / "sample_events.csv.gz"
+    if not sample.exists():
+        pytest.skip("the shipped sample is missing")
+    sekat = Path(sys.executable).with_name("sekat")
+    command = [str(sekat)] if sekat.exists() else [sys.executable, "-m", "toolkit.cli"]
+    out = tmp_path / "out"
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(["case_id,timestamp,agency,activity,channel", *ROWS]) + "\n")
+    prepare([small], out, key="secret")
+    before = _snapshot(out)
+    argv = [*command, "prepare", str(sample), "--out", str(out), "--force"]
+    environment = {**os.environ, "SEKAT_KEY": "secret"}
+    killed = False
+    for _attempt in range(3):  # the staging window is short; try again if it was missed
+        process = subprocess.Popen(argv, env=environment, stderr=subprocess.DEVNULL)
+        try:
+            while process.poll() is None and not _staged_file(out):
+                time.sleep(0.002)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                killed = True
+        finally:
+            process.wait(timeout=120)
+        if killed:
+            break
+        prepare([small], out, key="secret", force=True)  # the run finished: reset and retry
+    assert killed, "never caught the command while it was staging its outputs"
+    assert process.returncode == -signal.SIGKILL
+    assert list(out.glob(".sekat-tmp-*")), "killed midway: its staging folder is left behind"
+    assert _snapshot(out) == before  # the previous outputs, byte for byte
+    done = subprocess.run(argv[:-1], env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not list(out.glob(".sekat-tmp-*"))
+    report = json.loads((out / "report.json").read_text())
+    assert report["rows_in"] == report["rows_kept"] + report["rows_quarantined"] > 100_000
+    assert json.loads((out / MANIFEST_FILE).read_text())["inputs"][0]["name"] == sample.name
+
+
+def test_a_rebuild_touches_only_its_own_outputs(write_log, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "figures").mkdir()
+    (out / "figures" / "keep.csv").write_text("a\n1\n")
+    log = write_log(ROWS)
+    other = write_log(["REQ-7,2024-01-05 08:00,Kelurahan A,submitted,web"], name="other.csv")
+    prepare([log, other], out, key="secret")
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    assert prepare([log, other], out, key="secret").skipped  # nothing changed: nothing written
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == stamps
+    write_log(["REQ-7,2024-01-05 08:00,Kelurahan B,submitted,web"], name="other.csv")
+    result = prepare([log, other], out, key="secret")
+    assert not result.skipped and result.report["inputs"] == {"log.csv": 6, "other.csv": 1}
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "figures" / "keep.csv").read_text() == "a\n1\n"
+    assert (out / "notes.txt").stat().st_mtime_ns == stamps["notes.txt"]
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert sorted(manifest["outputs"]) == sorted(OUTPUTS - {MANIFEST_FILE})
