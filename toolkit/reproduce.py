@@ -94,6 +94,21 @@ def brief_target(notebook: Path, parameters: dict[str, object]) -> Path | None:
     return notebook.parent / str(output_dir or "../figures") / BRIEF_HTML
 
 
+def parse_value(text: str) -> object:
+    """A parameter value from the command line: a Python literal if it is one, else the text.
+
+    Examples
+    --------
+    >>> [parse_value(v) for v in ["7", "0.3", "True", "../data/processed", ""]]
+    [7, 0.3, True, '../data/processed', '']
+    """
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
+
+
 def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> None:
     """Execute the numbered notebooks of ``folder`` into ``out``; stop at the first failure."""
     import papermill
@@ -146,10 +161,12 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="a notebook parameter (string value)",
+        help="a notebook parameter; numbers and True/False are read as such, the rest as text",
     )
     args = parser.parse_args(argv)
-    run_notebooks(args.notebooks, args.out, dict(args.parameter))
+    run_notebooks(
+        args.notebooks, args.out, {name: parse_value(value) for name, value in args.parameter}
+    )
 
 
 if __name__ == "__main__":
