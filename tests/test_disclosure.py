@@ -275,3 +275,80 @@ def test_missing_values_form_their_own_group():
     report = k_anonymity_report(cases, quasi_identifiers=["channel", "region"], k=2)
     assert report.summary["unique_requests"] == 1
     assert report.groups["group_size"].sum() == 3
+
+
+# --- every exported table passes the rule -------------------------------------------------
+
+
+def test_every_table_the_exporters_write_passes_the_small_cell_rule(tmp_path):
+    """Walk a figures folder filled by the exporters from a generated log: no cell under 10."""
+    from toolkit.export import export_figure, export_table
+    from toolkit.figures import hops_by_channel_plot, hops_summary, network_plot
+    from toolkit.network import bottlenecks, chain_length_by_channel, handover_graph, variants
+    from toolkit.paths import case_table, handovers
+    from toolkit.synthetic import simulate
+
+    events = simulate(n_cases=600, seed=4).events
+    cases = case_table(events)
+    flows = handovers(events)
+    by_cell = (
+        cases.groupby([schema.CHANNEL, schema.REGION, schema.CATEGORY], observed=True)
+        .size()
+        .rename(schema.COUNT)
+        .reset_index()
+    )
+    tables = {
+        "flows.csv": (flows[[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]], {}),
+        "channel_region_category.csv": (by_cell, {}),
+        "variants.csv": (variants(cases), {"count_col": "requests", "group_cols": ["path"]}),
+        "bottlenecks.csv": (
+            bottlenecks(handover_graph(flows, cases)),
+            {"count_col": "requests", "group_cols": [schema.AGENCY]},
+        ),
+        "chain_length.csv": (
+            chain_length_by_channel(cases),
+            {"count_col": "requests", "group_cols": [schema.CHANNEL]},
+        ),
+        "hops_summary.csv": (hops_summary(cases, by=schema.CHANNEL), {}),
+    }
+    small_before = 0
+    figures = tmp_path / "figures"
+    for name, (table, options) in tables.items():
+        count_col = options.get("count_col", schema.COUNT if schema.COUNT in table else "n")
+        small_before += len(find_small_cells(table, count_col=count_col))
+        export_table(table, figures / name, **options)
+    assert small_before > 10  # the raw tables did hold small cells: the walk can fail
+    caption = {"en": "x", "id": "x"}
+    export_figure(
+        network_plot(flows),
+        "network",
+        out_dir=figures,
+        caption=caption,
+        alt_text=caption,
+        formats=["svg"],
+    )
+    summary = hops_summary(cases)
+    export_figure(
+        hops_by_channel_plot(summary),
+        "hops",
+        out_dir=figures,
+        caption=caption,
+        alt_text=caption,
+        formats=["svg"],
+    )
+
+    walked = 0
+    for path in sorted(figures.glob("*.csv")):
+        table = pd.read_csv(path)
+        columns = [c for c in (schema.COUNT, "n", "requests") if c in table.columns]
+        if path.name == "index.csv":
+            assert not columns
+            continue
+        assert columns, path.name
+        for column in columns:
+            assert find_small_cells(table, count_col=column).empty, (path.name, column)
+        walked += 1
+    assert walked == len(tables)
+    # the figures name what they left out rather than drawing it
+    index = pd.read_csv(figures / "index.csv")
+    assert index["suppressed_en"].str.contains("fewer than 10").any()
