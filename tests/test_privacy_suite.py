@@ -249,6 +249,18 @@ def test_report_names_what_was_removed_and_how_many(run):
     assert all(isinstance(v, int | float | list) for v in anonymity.values())
 
 
+def test_the_command_says_what_it_removed(tmp_path, capsys):
+    log = _write_log(tmp_path)
+    capsys.readouterr()
+    _prepare(log, tmp_path / "out", KEY_A)
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("sekat: privacy: "))
+    assert "email 13" in line and "phone 17" in line and "rare_value 25" in line
+    assert "'isi_laporan'" in line  # a column name is not personal; its content never shown
+    for secret in SECRETS:
+        assert secret.lower() not in err.lower(), secret
+
+
 def test_report_names_the_columns_left_out(run):
     _, outs = run
     report = json.loads((outs["a"] / "report.json").read_text())

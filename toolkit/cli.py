@@ -292,6 +292,22 @@ def _run_prepare(args: argparse.Namespace) -> int:
         _say(f"channels read as 'other': {report['channels_mapped_to_other']}")
     if report.get("unmapped_activities"):
         _say(f"activities read as in_progress: {report['unmapped_activities']}")
+    privacy = report.get("privacy", {})
+    removed = ", ".join(f"{kind} {n}" for kind, n in privacy.get("removed", {}).items() if n)
+    not_read = sorted({c for cols in privacy.get("columns_not_read", {}).values() for c in cols})
+    if removed or not_read:
+        _say(
+            "privacy: "
+            + "; ".join(
+                part
+                for part in (
+                    f"removed from text {removed}" if removed else "",
+                    f"columns not read {not_read}" if not_read else "",
+                )
+                if part
+            )
+            + " (report.json, privacy)"
+        )
     anonymity = report.get("k_anonymity")
     if anonymity:
         _say(
