@@ -266,3 +266,22 @@ def test_reproduce_sends_the_brief_to_its_output_dir(tmp_path):
     other = tmp_path / "notebooks" / "03_hops.ipynb"
     other.write_text(json.dumps({"cells": []}))
     assert brief_target(other, {}) is None
+
+
+def test_export_html_takes_the_title_from_a_shown_heading_not_a_removed_one(tmp_path):
+    hidden = nbformat.v4.new_markdown_cell("# 7. For students")
+    hidden.metadata["tags"] = [REMOVE_TAG]
+    shown = nbformat.v4.new_code_cell(
+        "display(Markdown(...))",
+        outputs=[
+            nbformat.v4.new_output(
+                "display_data", data={"text/markdown": "# Ringkasan kebijakan\n\nTeks."}
+            )
+        ],
+    )
+    path = tmp_path / "brief.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[hidden, shown]), path)
+    html = export_html(path, tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert "<title>Ringkasan kebijakan</title>" in html
+    assert "For students" not in html
+    assert (tmp_path / "brief.html").stat().st_mode & 0o777 == 0o644
