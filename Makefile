@@ -7,6 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sekat-installed
 SAMPLE := data/raw/sample_events.csv.gz
 
+# One BLAS thread per process: the estimators fit many small models, and threaded BLAS on a
+# small machine (or beside pytest-xdist workers) makes them many times slower, not faster.
+OPENBLAS_NUM_THREADS ?= 1
+OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS OMP_NUM_THREADS
+
 .PHONY: all reproduce prepare notebooks test lint format lab lock sample bench clean
 
 all: reproduce
@@ -54,7 +60,7 @@ format: $(STAMP)
 
 ## lab: JupyterLab with the project's environment as the kernel
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## lock: re-resolve requirements.in into requirements.lock and environment.yml
 lock:
