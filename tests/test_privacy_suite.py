@@ -43,6 +43,7 @@ SECRETS = (
     "Rina Wulandari",
     "Dewi Lestari",
     "Agus Salim",
+    "Sukamaju Siti",
     # e-mail addresses
     "dewi.lestari@gmail.com",
     "humas@bandung.go.id",
@@ -113,6 +114,8 @@ def _log_rows() -> list[dict[str, str]]:
             7: {"agency": "Dinas PU NIK 3273011204850003"},
             8: {"region": "Jalan Dago 45"},
             9: {"channel": "Agus Salim via telepon"},
+            # a near-duplicate of a common agency, which validation reports as a likely typo
+            10: {"agency": "Kelurahan Sukamaju Siti"},
         }
         if i in plant:
             rows[last - 1] = {**rows[last - 1], **plant[i]}
@@ -225,16 +228,22 @@ def test_report_names_what_was_removed_and_how_many(run):
     # requests 3 and 8, on their four events)
     assert removed["address"] == 1 + 4 + 4
     assert privacy["removed_by_column"]["activity_raw"]["phone"] == 13
-    # rare values: agencies of requests 0, 1, 7; the category of 2; regions of 3 and 8;
+    # rare values: agencies of requests 0, 1, 7, 10; the category of 2; regions of 3 and 8;
     # activities of 4 and 5; channels of 6 and 9
     assert privacy["rare_values"] == {
         "activity_raw": 2,
-        "agency": 3,
+        "agency": 4,
         "category": 1,
         "channel_raw": 2,
         "region": 2,
     }
-    assert removed["rare_value"] == 3 + 4 + (4 + 4) + 2 + (4 + 4)
+    assert removed["rare_value"] == 4 + 4 + (4 + 4) + 2 + (4 + 4)
+    # a likely typo of an agency is named as the tables name it
+    pairs = report["agency_near_duplicates"]
+    assert pairs, "the planted near-duplicate agency is reported"
+    events = pd.read_parquet(outs["a"] / "events.parquet")
+    for pair in pairs:
+        assert {pair["agency"], pair["similar_agency"]} <= set(events["agency"])
     # the quarantined rows are reported too
     quarantine = report["quarantine_privacy"]
     assert quarantine["removed"]["phone"] == 1  # "telepon 0812-9988-7766"
@@ -255,7 +264,7 @@ def test_the_command_says_what_it_removed(tmp_path, capsys):
     _prepare(log, tmp_path / "out", KEY_A)
     err = capsys.readouterr().err
     line = next(x for x in err.splitlines() if x.startswith("sekat: privacy: "))
-    assert "email 13" in line and "phone 17" in line and "rare_value 25" in line
+    assert "email 13" in line and "phone 17" in line and "rare_value 26" in line
     assert "'isi_laporan'" in line  # a column name is not personal; its content never shown
     for secret in SECRETS:
         assert secret.lower() not in err.lower(), secret
@@ -278,7 +287,7 @@ def test_common_values_survive_and_rare_ones_keep_their_identity(run):
     agencies = set(events["agency"])
     assert {"Kelurahan Sukamaju", "Dinas PU", "Dinas Kebersihan"} <= agencies
     rare = {a for a in agencies if a.startswith(RARE_PREFIX)}
-    assert len(rare) == 3 and all(len(a) == 2 + PSEUDONYM_HEX_CHARS for a in rare)
+    assert len(rare) == 4 and all(len(a) == 2 + PSEUDONYM_HEX_CHARS for a in rare)
     hidden = pd.read_parquet(outs["a"] / "cases.parquet")
     shown = pd.read_parquet(outs["plain"] / "cases.parquet")
     assert hidden["case_id"].tolist() == shown["case_id"].tolist()
@@ -310,7 +319,7 @@ def test_raw_ids_never_appear_and_pseudonyms_follow_the_key(run):
     # rare values too are keyed: another key, other pseudonyms
     rare_a = {v for v in a["agency"] if v.startswith(RARE_PREFIX)}
     rare_b = {v for v in b["agency"] if v.startswith(RARE_PREFIX)}
-    assert len(rare_a) == len(rare_b) == 3 and rare_a.isdisjoint(rare_b)
+    assert len(rare_a) == len(rare_b) == 4 and rare_a.isdisjoint(rare_b)
     # the manifest records which key, never the key
     for name in ("manifest.json", "report.json"):
         text = (outs["a"] / name).read_text()
@@ -337,7 +346,7 @@ def test_exports_of_the_prepared_tables_hold_nothing_identifying(run, tmp_path):
     )
     events = pd.read_parquet(outs["a"] / "events.parquet")
     rare = {v for v in events["agency"] if v.startswith(RARE_PREFIX)}
-    assert len(rare) == 3
+    assert len(rare) == 4
     files = list(figures.iterdir())
     assert {p.suffix for p in files} >= {".csv", ".svg", ".pdf", ".md"}
     for path in files:

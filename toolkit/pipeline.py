@@ -435,6 +435,13 @@ def prepare(
     ):
         rare = rare_values(events, column, rare_below)
         report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
+    # A misspelt agency is rare by nature: name it as the tables do, never as typed.
+    rare_agencies = rare_values(events, schema.AGENCY, rare_below)
+    for pair in report.get("agency_near_duplicates", []):
+        for side in ("agency", "similar_agency"):
+            if side in pair:
+                (name,) = _scrubbed_counts({str(pair[side]): 0}, raw_ids, rare_agencies, secret)
+                pair[side] = name
     report["inputs"] = {
         entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
         for entry in input_record
