@@ -301,3 +301,38 @@ def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
         formats=["svg"],
     )
     assert done.index_row["suppressed_en"] == "No group was suppressed."
+
+
+def _export_many(out_dir: str, prefix: str, count: int) -> None:
+    from matplotlib.figure import Figure
+
+    for i in range(count):
+        fig = Figure()
+        fig.add_subplot().plot([0, 1], [0, 1])
+        text = {"en": f"{prefix} {i}", "id": f"{prefix} {i}"}
+        export_figure(
+            fig,
+            f"{prefix}_{i:02d}",
+            caption=text,
+            alt_text=text,
+            out_dir=out_dir,
+            suppressed=pd.DataFrame(),
+            formats=("svg",),
+        )
+
+
+def test_concurrent_exports_into_one_folder_keep_every_index_row(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_export_many, args=(str(tmp_path), prefix, 12))
+        for prefix in ("a", "b", "c")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    index = pd.read_csv(tmp_path / "index.csv")
+    assert len(index) == 36

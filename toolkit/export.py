@@ -267,6 +267,26 @@ def _suppression_record(fig: Figure, suppressed: object) -> tuple[pd.DataFrame, 
     return record, int(threshold or schema.MIN_CELL_COUNT)
 
 
+@contextlib.contextmanager
+def _index_lock(out_dir: Path):
+    """Hold an exclusive lock on the figure index of ``out_dir``.
+
+    Two notebooks exporting into one folder at once (``make test`` runs two) would otherwise
+    both read the index, add their row and write it back, and one row would be lost.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no concurrent exports are expected there
+        yield
+        return
+    with open(out_dir / ".index.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _read_index(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=list(INDEX_COLUMNS), dtype="str")
@@ -409,12 +429,13 @@ def export_figure(
         **{f"suppressed_{lang}": suppression_note(record, lang, threshold) for lang in LANGS},
     }
     index_path = out_dir / INDEX_CSV
-    index = _read_index(index_path)
-    index = index.loc[index["name"] != name]
-    index = pd.concat([index, pd.DataFrame([row], dtype="str")], ignore_index=True)
-    index = index.sort_values("name", kind="stable").reset_index(drop=True)
-    _atomic_write_text(
-        index_path, escape_csv_injection(index).to_csv(index=False, lineterminator="\n")
-    )
-    _atomic_write_text(out_dir / INDEX_README, _readme(index))
+    with _index_lock(out_dir):
+        index = _read_index(index_path)
+        index = index.loc[index["name"] != name]
+        index = pd.concat([index, pd.DataFrame([row], dtype="str")], ignore_index=True)
+        index = index.sort_values("name", kind="stable").reset_index(drop=True)
+        _atomic_write_text(
+            index_path, escape_csv_injection(index).to_csv(index=False, lineterminator="\n")
+        )
+        _atomic_write_text(out_dir / INDEX_README, _readme(index))
     return FigureExport(files=files, index_row=row)
