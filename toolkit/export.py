@@ -279,12 +279,13 @@ def _index_lock(out_dir: Path):
     except ImportError:  # not on POSIX: no concurrent exports are expected there
         yield
         return
-    with open(out_dir / ".index.lock", "a") as handle:
+    # Lock the folder itself, so that no lock file is left among the figures.
+    handle = os.open(out_dir, os.O_RDONLY)
+    try:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def _read_index(path: Path) -> pd.DataFrame:
