@@ -223,6 +223,25 @@ def _localise_axis(axis, lang: str) -> None:
     axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
 
 
+def _legend_below(ax, ncols: int) -> None:
+    """A legend centred under the axis label, at the same distance whatever the figure's height.
+
+    An anchor in axes fractions (``(0.5, -0.18)``) moves away from the axis as the axes grow
+    taller and leaves an empty band above the legend; an offset in points does not.
+    """
+    label_lines = max(1, ax.get_xlabel().count("\n") + 1) if ax.get_xlabel() else 0
+    # Tick labels, ticks and pads, then the axis label's lines, then a small gap.
+    points = (FONT_SIZE - 1) + 3 + 3.5 + 4 + 1.25 * FONT_SIZE * label_lines
+    shift = mpl.transforms.ScaledTranslation(0, -points / 72, ax.figure.dpi_scale_trans)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=ax.transAxes + shift,
+        borderaxespad=0.2,
+        ncols=ncols,
+    )
+
+
 def _suppress_rows(
     table: pd.DataFrame, count_col: str | None, group_cols: Sequence[str], threshold: int
 ) -> Suppression:
@@ -350,7 +369,7 @@ def forest_plot(
         ax.grid(axis="x")
         ax.set_xlabel(xlabel or f"{label('estimate', lang)} ({label('ci', lang).lower()})")
         if methods != [None] and len(methods) > 1:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=len(methods))
+            _legend_below(ax, ncols=len(methods))
         return _finish(fig, ax, title, "title_forest", lang, supp)
 
 
@@ -818,7 +837,7 @@ def event_study_plot(
         _localise_axis(ax.yaxis, lang)
         ax.set_ylabel(ylabel or label("effect", lang))
         if methods:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(methods))
+            _legend_below(ax, ncols=len(methods))
         return _finish(fig, ax, title, "title_event_study", lang, supp)
 
 
@@ -1074,7 +1093,9 @@ def impact_plot(
             names = [label(terms[i], lang) for i in members]
             if len(axes) > 1 and units[members[0]]:
                 names = [f"{names[0]}\n({units[members[0]]})"]
-            ax.set_yticks(np.arange(len(members)), [textwrap.fill(n, 28) for n in names])
+            # Wrap each line on its own: textwrap.fill would merge the unit's line break away.
+            wrapped = ["\n".join(textwrap.fill(line, 28) for line in n.split("\n")) for n in names]
+            ax.set_yticks(np.arange(len(members)), wrapped)
         if len(axes) == 1:
             xlabel = label(measure, lang)
             axes[0].set_xlabel(f"{xlabel} ({unit})" if isinstance(unit, str) else xlabel)
@@ -1276,20 +1297,6 @@ def validation_plot(
         return _finish(fig, ax, title, "title_validation", lang, supp)
 
 
-#: Words of :func:`overlap_plot` (to move into :data:`toolkit.labels.LABELS`).
-_OVERLAP_WORDS: dict[str, dict[str, str]] = {
-    "title_overlap": {
-        "en": "Overlap: who could have come in through either channel?",
-        "id": "Tumpang tindih: siapa yang bisa datang lewat kedua kanal?",
-    },
-    "propensity": {
-        "en": "Estimated probability of social-media intake, given topic, place and month",
-        "id": "Peluang terestimasi pengaduan lewat media sosial, menurut topik, wilayah dan bulan",
-    },
-    "requests_per_bin": {"en": "Share of the group's requests", "id": "Proporsi permohonan kelompok"},
-}
-
-
 def overlap_plot(
     histogram: pd.DataFrame,
     *,
@@ -1354,7 +1361,6 @@ def overlap_plot(
     masked = supp.table
     low = histogram["bin_low"].to_numpy(float)
     width = (histogram["bin_high"] - histogram["bin_low"]).to_numpy(float)
-    words = {k: v[lang] for k, v in _OVERLAP_WORDS.items()}
     with house_style():
         fig = Figure(figsize=FIGSIZE, layout="constrained")
         axes = fig.subplots(2, 1, sharex=True)
@@ -1367,21 +1373,32 @@ def overlap_plot(
             shares = np.nan_to_num(counts) / total if total > 0 else np.zeros_like(counts)
             social = arm == schema.SOCIAL
             colour = CHANNEL_GROUP_COLOURS[schema.SOCIAL] if social else NEUTRAL
-            ax.bar(low, shares, width=width, align="edge", color=colour, edgecolor="white",
-                   linewidth=0.5)
+            ax.bar(
+                low,
+                shares,
+                width=width,
+                align="edge",
+                color=colour,
+                edgecolor="white",
+                linewidth=0.5,
+            )
             ax.set_ylim(0, float(shares.max()) * 1.25 if shares.max() > 0 else 0.1)
             ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
             ax.yaxis.set_major_formatter(
                 FuncFormatter(lambda v, _p: format_number(v * 100, lang, decimals=0) + "%")
             )
             ax.grid(axis="y")
-            ax.text(0.99, 0.95, label(schema.SOCIAL if social else "not_social", lang),
-                    transform=ax.transAxes, ha="right", va="top", color=colour,
-                    fontweight="bold")
+            ax.text(
+                0.99,
+                0.95,
+                label(schema.SOCIAL if social else "not_social", lang),
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                color=colour,
+                fontweight="bold",
+            )
         axes[0].set_xlim(0, 1)
-        axes[1].set_xlabel(words["propensity"])
-        fig.supylabel(words["requests_per_bin"], fontsize=FONT_SIZE)
-        if title is None:
-            title = words["title_overlap"]
-        ax = axes[0]
-        return _finish(fig, ax, title, "title_forest", lang, supp)
+        axes[1].set_xlabel(label("propensity", lang))
+        fig.supylabel(label("requests_per_bin", lang), fontsize=FONT_SIZE)
+        return _finish(fig, axes[0], title, "title_overlap", lang, supp)

@@ -39,6 +39,22 @@ LABELS: dict[str, dict[str, str]] = {
     "phone": {"en": "Phone", "id": "Telepon"},
     "walk_in": {"en": "Walk-in", "id": "Datang langsung"},
     "letter": {"en": "Letter", "id": "Surat"},
+    # topics of requests (the categories of toolkit.synthetic.CATEGORIES and common others)
+    "roads": {"en": "Roads", "id": "Jalan"},
+    "drainage": {"en": "Drainage", "id": "Drainase"},
+    "water": {"en": "Clean water", "id": "Air bersih"},
+    "waste": {"en": "Waste", "id": "Sampah"},
+    "civil_registry": {"en": "Civil registry", "id": "Kependudukan (adminduk)"},
+    "health": {"en": "Health", "id": "Kesehatan"},
+    "transport": {"en": "Transport", "id": "Perhubungan"},
+    "electricity": {"en": "Electricity", "id": "Listrik"},
+    "education": {"en": "Education", "id": "Pendidikan"},
+    "social_welfare": {"en": "Social welfare", "id": "Kesejahteraan sosial"},
+    "permits": {"en": "Permits", "id": "Perizinan"},
+    "public_order": {"en": "Public order", "id": "Ketertiban umum"},
+    "environment": {"en": "Environment", "id": "Lingkungan hidup"},
+    "housing": {"en": "Housing", "id": "Perumahan"},
+    "flooding": {"en": "Flooding", "id": "Banjir"},
     # columns and axes
     schema.CHANNEL: {"en": "Intake channel", "id": "Kanal pengaduan"},
     schema.CHANNEL_GROUP: {"en": "Intake channel group", "id": "Kelompok kanal pengaduan"},
@@ -81,6 +97,9 @@ LABELS: dict[str, dict[str, str]] = {
         "id": "Tebal garis: jumlah perpindahan",
     },
     "scenario": {"en": "Scenario", "id": "Skenario"},
+    schema.CATEGORY: {"en": "Topic", "id": "Topik"},
+    schema.REGION: {"en": "Region", "id": "Wilayah"},
+    schema.AGENCY: {"en": "Agency", "id": "Instansi"},
     # quarantine reasons (codes of toolkit.validation.REASONS)
     "missing_case_id": {"en": "Missing request id", "id": "ID permohonan kosong"},
     "missing_timestamp": {"en": "Missing timestamp", "id": "Waktu kosong"},
@@ -159,10 +178,27 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Rows kept and quarantined during validation",
         "id": "Baris yang dipertahankan dan dikarantina saat validasi",
     },
+    "title_overlap": {
+        "en": "Overlap: who could have come in through either channel?",
+        "id": "Tumpang tindih: siapa yang bisa datang lewat kedua kanal?",
+    },
+    # words of the overlap figure
+    "propensity": {
+        "en": "Estimated probability of social-media intake, given topic, place and month",
+        "id": "Peluang terestimasi pengaduan lewat media sosial, menurut topik, wilayah dan bulan",
+    },
+    "requests_per_bin": {
+        "en": "Share of the group's requests",
+        "id": "Proporsi permohonan kelompok",
+    },
     # captions
     "suppressed_note": {
         "en": "Not shown (fewer than {threshold} requests): {items}.",
         "id": "Tidak ditampilkan (kurang dari {threshold} permohonan): {items}.",
+    },
+    "suppressed_more": {
+        "en": "{items}; ... and {more} more",
+        "id": "{items}; ... dan {more} lainnya",
     },
     "suppressed_none": {
         "en": "No group was suppressed.",
@@ -170,6 +206,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+
+#: How many suppressed groups :func:`suppression_note` names before it counts the rest.
+MAX_NOTE_ITEMS: int = 5
 
 _TERM = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\[(?P<level>[^\[\]=]+)\]$")
 
@@ -244,7 +283,12 @@ def label(key: object, lang: str = "en", default: str | None = None) -> str:
     return text
 
 
-def suppression_note(record: pd.DataFrame, lang: str = "en", threshold: int | None = None) -> str:
+def suppression_note(
+    record: pd.DataFrame,
+    lang: str = "en",
+    threshold: int | None = None,
+    max_items: int | None = MAX_NOTE_ITEMS,
+) -> str:
     """One sentence naming the groups that a figure or table does not show.
 
     Parameters
@@ -256,6 +300,10 @@ def suppression_note(record: pd.DataFrame, lang: str = "en", threshold: int | No
         Language.
     threshold : int, optional
         The suppression threshold; default :data:`toolkit.schema.MIN_CELL_COUNT`.
+    max_items : int or None, default :data:`MAX_NOTE_ITEMS`
+        Name at most this many groups and count the rest ("... and 212 more"), so that a
+        network of hundreds of rare agency pairs still gets a caption one can read;
+        None names them all.
 
     Returns
     -------
@@ -269,21 +317,30 @@ def suppression_note(record: pd.DataFrame, lang: str = "en", threshold: int | No
     >>> record = pd.DataFrame({"channel": ["letter"], "suppression": ["primary"]})
     >>> suppression_note(record, "id")
     'Tidak ditampilkan (kurang dari 10 permohonan): Surat.'
+    >>> record = pd.DataFrame({"channel": ["letter", "sms", "email"]})
+    >>> suppression_note(record, "id", max_items=1)
+    'Tidak ditampilkan (kurang dari 10 permohonan): Surat; ... dan 2 lainnya.'
 
     Notes
     -----
     Cells masked only to protect another (secondary suppression) are named too: they are
-    not shown either, and a reader deserves to know why.
+    not shown either, and a reader deserves to know why. The groups are named in the order
+    of ``record``; the count of the others is exact.
     """
     check_lang(lang)
     threshold = schema.MIN_CELL_COUNT if threshold is None else threshold
     if record is None or len(record) == 0:
         return LABELS["suppressed_none"][lang]
     keys = [c for c in record.columns if c != "suppression"]
-    items = [
-        " → ".join(label(v, lang) for v in row) for row in record[keys].itertuples(index=False)
-    ]
-    return LABELS["suppressed_note"][lang].format(threshold=threshold, items="; ".join(items))
+    if max_items is not None and max_items < 1:
+        raise SekatError(f"max_items must be at least 1 or None, got {max_items!r}")
+    rows = list(record[keys].itertuples(index=False))
+    named = rows if max_items is None or len(rows) <= max_items else rows[:max_items]
+    items = "; ".join(" → ".join(label(v, lang) for v in row) for row in named)
+    if len(named) < len(rows):
+        more = format_number(len(rows) - len(named), lang, decimals=0)
+        items = LABELS["suppressed_more"][lang].format(items=items, more=more)
+    return LABELS["suppressed_note"][lang].format(threshold=threshold, items=items)
 
 
 def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, str]:
@@ -339,6 +396,12 @@ def format_number(x: float, lang: str = "en", decimals: int | None = None) -> st
     '−1.234,5'
     >>> format_number(0.314)
     '0.31'
+    >>> format_number(-0.004)
+    '0.00'
+
+    Notes
+    -----
+    A value that rounds to zero is written without a sign.
     """
     check_lang(lang)
     if x is None or not math.isfinite(float(x)):
@@ -347,6 +410,9 @@ def format_number(x: float, lang: str = "en", decimals: int | None = None) -> st
     if decimals is None:
         decimals = 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2
     text = f"{x:,.{decimals}f}"
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        # -0.001 rounds to zero: "0.00", since a minus sign there claims a direction.
+        text = text[1:]
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text.replace("-", "−")
