@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -194,6 +195,21 @@ def _wanted_columns(mapping: Mapping) -> Callable[[str], bool] | None:
     return wanted
 
 
+def _read_csv_columns(path: Path, wanted: Any, options: dict[str, Any]) -> pd.DataFrame:
+    """Read a CSV, keeping the columns ``wanted`` accepts (all when it is None)."""
+    if wanted is None:
+        return pd.read_csv(path, **options)
+    # In chunks, keeping only the columns the mapping can use: a wide export costs the
+    # memory of the columns sekat reads (usecols would hide ragged rows, so it is not used).
+    header = pd.read_csv(path, nrows=0, **options)
+    chosen = [c for c in header.columns if wanted(c)]
+    with pd.read_csv(path, chunksize=_CSV_CHUNK_ROWS, **options) as chunks:
+        parts = [chunk[chosen] for chunk in chunks] or [header[chosen]]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame.attrs[IGNORED_COLUMNS] = [str(c) for c in header.columns if not wanted(c)]
+    return frame
+
+
 def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
     wanted = _wanted_columns(mapping)
@@ -203,19 +219,21 @@ def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
         "encoding": mapping.encoding,
         "encoding_errors": "strict",
         "skipinitialspace": False,
+        # A row with more fields than the header is an error: without this, pandas would take
+        # the first column as an index and shift every value of the first row by one.
+        "index_col": False,
     }
     try:
-        if wanted is None:
-            return pd.read_csv(path, **options)
-        # In chunks, keeping only the columns the mapping can use: a wide export costs the
-        # memory of the columns sekat reads (usecols would hide ragged rows, so it is not used).
-        header = pd.read_csv(path, nrows=0, **options)
-        chosen = [c for c in header.columns if wanted(c)]
-        with pd.read_csv(path, chunksize=_CSV_CHUNK_ROWS, **options) as chunks:
-            parts = [chunk[chosen] for chunk in chunks] or [header[chosen]]
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        frame.attrs[IGNORED_COLUMNS] = [str(c) for c in header.columns if not wanted(c)]
-        return frame
+        with warnings.catch_warnings():
+            # ... and pandas only warns about it, dropping the extra fields: make it an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return _read_csv_columns(path, wanted, options)
+    except pd.errors.ParserWarning:
+        raise SekatError(
+            "not a well-formed CSV file: the first data row (line 2) has more fields than the "
+            "header",
+            file=str(path),
+        ) from None
     except UnicodeDecodeError:
         line = _first_bad_line(path, compressed, mapping.encoding)
         where = f" at line {line}" if line else ""
