@@ -25,6 +25,7 @@ is best mapped to missing when the log is read).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -295,7 +296,7 @@ def _variants(
     for length in np.unique(n_segments[n_segments > 0]):
         cases = np.flatnonzero(n_segments == length)
         matrix = walk.segment_agency[first_segment[cases, None] + np.arange(length)]
-        if float(n_agencies) ** length < 2.0**62:
+        if int(length) * math.log2(max(n_agencies, 2)) < 62:  # the key fits in int64
             key = np.zeros(len(cases), dtype=np.int64)
             for column in range(length):
                 key = key * n_agencies + matrix[:, column]
