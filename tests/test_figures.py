@@ -510,3 +510,62 @@ def test_impact_panel_puts_the_unit_on_its_own_line_and_wraps_the_name():
     fig = impact_plot(rows, panels=True, unit={"citizen_days_saved": "per year"})
     assert fig.axes[0].get_yticklabels()[0].get_text() == "Citizen days saved\n(per year)"
     assert fig.axes[1].get_yticklabels()[0].get_text() == "Hand-offs saved"
+
+
+def _drawn(fig: Figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig.canvas.get_renderer()
+
+
+def test_network_arrows_start_and_end_at_the_agency_boxes():
+    flows = pd.DataFrame(
+        {
+            schema.FROM_AGENCY: ["Portal Pengaduan Masyarakat", "DLH", "Sekda", "DLH"],
+            schema.TO_AGENCY: ["DLH", "Sekda", "Portal Pengaduan Masyarakat", "PU"],
+            schema.COUNT: [400, 120, 60, 30],
+        }
+    )
+    fig = network_plot(flows)
+    renderer = _drawn(fig)
+    ax = fig.axes[0]
+    boxes = {t.get_text().replace("\n", " "): t.get_bbox_patch() for t in ax.texts}
+    arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arrows) == 4
+    points = 72 / fig.dpi
+    for arrow in arrows:
+        u, v = arrow.get_label().split(" → ")
+        path = ax.transData.transform(arrow.get_path().vertices)
+        for name, gap in [(u, arrow.shrinkA), (v, arrow.shrinkB)]:
+            box = boxes[name].get_window_extent(renderer)
+            inside = (
+                (path[:, 0] > box.x0 + 1)
+                & (path[:, 0] < box.x1 - 1)
+                & (path[:, 1] > box.y0 + 1)
+                & (path[:, 1] < box.y1 - 1)
+            )
+            assert not inside.any(), f"{u} → {v} runs into the box of {name}"
+            dx = np.maximum(np.maximum(box.x0 - path[:, 0], path[:, 0] - box.x1), 0)
+            dy = np.maximum(np.maximum(box.y0 - path[:, 1], path[:, 1] - box.y1), 0)
+            # The arrow reaches its box, up to its shrink and the line's half width.
+            reach = np.hypot(dx, dy).min() * points
+            assert reach <= gap + arrow.get_linewidth() + 2, (u, v, name, reach)
+
+
+def test_a_long_title_wraps_inside_the_figure():
+    title = " ".join(["Memindahkan 30% pengaduan datang langsung dan surat ke media sosial"] * 2)
+    fig = forest_plot(results_table(), title=title)
+    renderer = _drawn(fig)
+    shown = fig._suptitle
+    assert "\n" in shown.get_text()
+    assert shown.get_window_extent(renderer).x1 <= fig.bbox.x1
+
+
+def test_overlap_axis_writes_decimals_in_the_language():
+    hist = FIGURES["overlap"][1]()
+    fig = overlap_plot(hist, lang="id")
+    _drawn(fig)
+    ticks = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
+    assert "0,5" in ticks
+    assert not any("." in t for t in ticks)

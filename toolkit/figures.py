@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from toolkit import schema
@@ -170,6 +171,11 @@ def _finish(fig: Figure, ax, title: str | None, default_title: str, lang: str, s
     if title is None:
         title = label(default_title, lang)
     if title:
+        # A long title (Indonesian runs about a fifth longer) wraps instead of running off
+        # the right edge; ~0.63 em is the mean width of a bold DejaVu Sans character.
+        per_line = int(fig.get_figwidth() * 72 / ((FONT_SIZE + 2) * 0.63))
+        if "\n" not in title and len(title) > per_line:
+            title = textwrap.fill(title, per_line)
         # A figure title flush with the left edge, wherever the axes start.
         fig.suptitle(title, x=0.01, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
     setattr(fig, _SUPPRESSION_ATTR, supp)
@@ -956,22 +962,9 @@ def network_plot(
             def width(w: float) -> float:
                 return 0.6 + 7.0 * w / biggest
 
-            nx.draw_networkx_edges(
-                graph,
-                pos,
-                ax=ax,
-                width=[width(d["weight"]) for *_, d in graph.edges(data=True)],
-                edge_color=OKABE_ITO["blue"],
-                alpha=0.55,
-                arrows=True,
-                arrowstyle="-|>",
-                arrowsize=14,
-                connectionstyle="arc3,rad=0.12",
-                min_source_margin=22,
-                min_target_margin=22,
-            )
+            boxes = {}
             for node, (x, y) in pos.items():
-                ax.text(
+                boxes[node] = ax.text(
                     x,
                     y,
                     textwrap.fill(label(node, lang), 18),
@@ -985,6 +978,29 @@ def network_plot(
                         "edgecolor": "#444444",
                         "linewidth": 0.8,
                     },
+                ).get_bbox_patch()
+            for u, v, data in graph.edges(data=True):
+                line = width(data["weight"])
+                # Each arrow is cut where it meets the boxes of its two agencies, however
+                # long their names; drawn after the boxes (zorder), which place themselves
+                # at each draw.
+                ax.add_patch(
+                    FancyArrowPatch(
+                        pos[u],
+                        pos[v],
+                        patchA=boxes[u],
+                        patchB=boxes[v],
+                        shrinkA=2,
+                        shrinkB=3,
+                        arrowstyle="-|>",
+                        connectionstyle="arc3,rad=0.12",
+                        mutation_scale=10 + 1.6 * line,
+                        linewidth=line,
+                        color=OKABE_ITO["blue"],
+                        alpha=0.55,
+                        zorder=6,
+                        label=f"{u} → {v}",
+                    )
                 )
             xs = np.array([p[0] for p in pos.values()])
             ys = np.array([p[1] for p in pos.values()])
@@ -1399,6 +1415,7 @@ def overlap_plot(
                 fontweight="bold",
             )
         axes[0].set_xlim(0, 1)
+        _localise_axis(axes[1].xaxis, lang)
         axes[1].set_xlabel(label("propensity", lang))
         fig.supylabel(label("requests_per_bin", lang), fontsize=FONT_SIZE)
         return _finish(fig, axes[0], title, "title_overlap", lang, supp)
