@@ -355,7 +355,11 @@ def comparison_cases(cases: pd.DataFrame, control: str = "not_social") -> pd.Dat
 
 
 def hop_effects(
-    cases: pd.DataFrame, *, covariates: Sequence[str] | None = None, level: float = 0.95
+    cases: pd.DataFrame,
+    *,
+    covariates: Sequence[str] | None = None,
+    rollout: pd.DataFrame | None = None,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, dict]:
     """The naive and adjusted effects of social intake on hops, named by estimand.
 
@@ -366,6 +370,9 @@ def hop_effects(
     covariates : sequence of str, optional
         Adjustment set; default :data:`toolkit.effects.DEFAULT_COVARIATES` (category,
         region, month of intake).
+    rollout : pandas.DataFrame, optional
+        Desk opening dates (``region``, ``desk_opened``): adds the age of the region's
+        desk at intake (:func:`toolkit.rollout.desk_status`) to the adjustment set.
     level : float
         Confidence level.
 
@@ -393,8 +400,10 @@ def hop_effects(
     """
     from toolkit.effects import DEFAULT_COVARIATES, aipw_hops, hops_regression, naive_hops
     from toolkit.results import result_frame
+    from toolkit.rollout import with_desk_status
 
     covariates = list(DEFAULT_COVARIATES if covariates is None else covariates)
+    cases, covariates = with_desk_status(cases, rollout, covariates)
     naive = naive_hops(cases, level=level)
     aipw = aipw_hops(cases, covariates=covariates, level=level)
     poisson = hops_regression(cases, fixed_effects=covariates, level=level).table
@@ -416,6 +425,7 @@ def days_effects(
     n_boot: int = 100,
     tau_days: float = 30.0,
     covariates: Sequence[str] | None = None,
+    rollout: pd.DataFrame | None = None,
     level: float = 0.95,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Days saved within the first ``tau_days``: naive and propensity-weighted (ATT).
@@ -432,6 +442,11 @@ def days_effects(
         Horizon of the restricted mean survival time.
     covariates : sequence of str, optional
         Propensity covariates; default category, region and month.
+    rollout : pandas.DataFrame, optional
+        Desk opening dates (``region``, ``desk_opened``): adds the age of the region's
+        desk at intake (:func:`toolkit.rollout.desk_status`) to the propensity model. The
+        weighted curves rest on that model alone, so where desks open at different dates
+        leaving it out biases the weighted difference.
     level : float
         Confidence level.
 
@@ -458,9 +473,11 @@ def days_effects(
     """
     from toolkit.effects import DEFAULT_COVARIATES
     from toolkit.results import result_frame
+    from toolkit.rollout import with_desk_status
     from toolkit.survival import rmst_difference
 
     covariates = list(DEFAULT_COVARIATES if covariates is None else covariates)
+    cases, covariates = with_desk_status(cases, rollout, covariates)
     parts, draws = [], np.array([])
     for weighting, estimand, term in (
         ("naive", "ate", "rmst_diff_days"),

