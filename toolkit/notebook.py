@@ -625,7 +625,7 @@ def plot_table(
     ...     "std_error": [0.1], "ci_low": [-0.4], "ci_high": [0.0], "n": [500],
     ...     "method": ["AIPW (poisson outcome)"]})
     >>> plot_table(est, "id")[["term", "method"]].values.tolist()
-    [['Roads', 'Robust ganda (AIPW)']]
+    [['Jalan', 'Robust ganda (AIPW)']]
     """
     from toolkit.labels import humanise, label
 
