@@ -569,3 +569,19 @@ def test_overlap_axis_writes_decimals_in_the_language():
     ticks = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
     assert "0,5" in ticks
     assert not any("." in t for t in ticks)
+
+
+def test_a_known_value_is_labelled_without_an_interval():
+    table = pd.DataFrame(
+        {
+            "term": ["social", "social"],
+            "estimate": [-0.17, -0.0912],
+            "ci_low": [-0.23, -0.0912],
+            "ci_high": [-0.11, -0.0912],
+            "method": ["aipw", "truth"],
+        }
+    )
+    drawn = texts(forest_plot(table))
+    assert "−0.17 [−0.23, −0.11]" in drawn
+    assert "−0.09" in drawn
+    assert not any(t.startswith("−0.09 [") for t in drawn)

@@ -204,6 +204,15 @@ def _fmt(x: float, lang: str) -> str:
     return format_compact(x, lang)
 
 
+def _value_and_interval(estimate: float, low: float, high: float, lang: str, sep: str = " ") -> str:
+    """ "−0.17 [−0.23, −0.11]"; a known value (a planted truth) has no interval to show."""
+    value = _fmt(estimate, lang)
+    bounds = (_fmt(low, lang), _fmt(high, lang))
+    if bounds == (value, value) or not (np.isfinite(low) and np.isfinite(high)):
+        return value
+    return f"{value}{sep}{_interval(low, high, lang)}"
+
+
 def _interval(low: float, high: float, lang: str) -> str:
     # Indonesian writes decimals with a comma, so the bounds are separated by a semicolon.
     sep = "; " if lang == "id" else ", "
@@ -354,7 +363,7 @@ def forest_plot(
             )
             for yi, e, low, high in zip(y, est, lo, hi, strict=True):
                 ax.annotate(
-                    f"{_fmt(e, lang)} {_interval(low, high, lang)}",
+                    _value_and_interval(e, low, high, lang),
                     xy=(1.0, yi),
                     xycoords=("axes fraction", "data"),
                     xytext=(8, 0),
@@ -1140,7 +1149,7 @@ def _impact_bars(ax, est: np.ndarray, lo: np.ndarray, hi: np.ndarray, lang: str)
     )
     for yi, e, low, high in zip(y, est, lo, hi, strict=True):
         ax.annotate(
-            f"{_fmt(e, lang)}\n{_interval(low, high, lang)}",
+            _value_and_interval(e, low, high, lang, sep="\n"),
             xy=(1.0, yi),
             xycoords=("axes fraction", "data"),
             xytext=(10, 0),
