@@ -585,3 +585,14 @@ def test_a_known_value_is_labelled_without_an_interval():
     assert "−0.17 [−0.23, −0.11]" in drawn
     assert "−0.09" in drawn
     assert not any(t.startswith("−0.09 [") for t in drawn)
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_a_long_axis_label_stays_inside_the_figure(lang):
+    ylabel = "Perubahan hari belum selesai dalam 30 hari pertama per permohonan"
+    fig = event_study_plot(event_study_input(), lang=lang, ylabel=ylabel)
+    renderer = _drawn(fig)
+    shown = fig.axes[0].yaxis.label
+    assert "\n" in shown.get_text()
+    box = shown.get_window_extent(renderer)
+    assert box.y0 >= fig.bbox.y0 and box.y1 <= fig.bbox.y1

@@ -238,6 +238,14 @@ def _localise_axis(axis, lang: str) -> None:
     axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
 
 
+def _fit(text: str, inches: float) -> str:
+    """Wrap an axis label to ``inches`` of the base font (~0.56 em per character)."""
+    per_line = max(12, int(inches * 72 / (FONT_SIZE * 0.56)))
+    if "\n" in text or len(text) <= per_line:
+        return text
+    return textwrap.fill(text, per_line)
+
+
 def _legend_below(ax, ncols: int) -> None:
     """A legend centred under the axis label, at the same distance whatever the figure's height.
 
@@ -382,7 +390,12 @@ def forest_plot(
         ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), 30) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.grid(axis="x")
-        ax.set_xlabel(xlabel or f"{label('estimate', lang)} ({label('ci', lang).lower()})")
+        ax.set_xlabel(
+            _fit(
+                xlabel or f"{label('estimate', lang)} ({label('ci', lang).lower()})",
+                0.9 * fig.get_figwidth(),
+            )
+        )
         if methods != [None] and len(methods) > 1:
             _legend_below(ax, ncols=len(methods))
         return _finish(fig, ax, title, "title_forest", lang, supp)
@@ -500,7 +513,7 @@ def survival_plot(
         _localise_axis(ax.xaxis, lang)
         ax.grid(axis="y")
         ax.set_xlabel(label(f"time_{time_unit}", lang))
-        ax.set_ylabel(label("share_open", lang))
+        ax.set_ylabel(_fit(label("share_open", lang), 0.7 * fig.get_figheight()))
         if shown_groups:
             ax.legend(loc="upper right")
         return _finish(fig, ax, title, "title_km", lang, supp)
@@ -850,7 +863,8 @@ def event_study_plot(
         ax.grid(axis="y")
         ax.set_xlabel(label("event_time", lang))
         _localise_axis(ax.yaxis, lang)
-        ax.set_ylabel(ylabel or label("effect", lang))
+        # The axes are shorter than the figure: a long label would run off its top.
+        ax.set_ylabel(_fit(ylabel or label("effect", lang), 0.7 * fig.get_figheight()))
         if methods:
             _legend_below(ax, ncols=len(methods))
         return _finish(fig, ax, title, "title_event_study", lang, supp)
@@ -1123,7 +1137,8 @@ def impact_plot(
             ax.set_yticks(np.arange(len(members)), wrapped)
         if len(axes) == 1:
             xlabel = label(measure, lang)
-            axes[0].set_xlabel(f"{xlabel} ({unit})" if isinstance(unit, str) else xlabel)
+            text = f"{xlabel} ({unit})" if isinstance(unit, str) else xlabel
+            axes[0].set_xlabel(_fit(text, 0.9 * fig.get_figwidth()))
         return _finish(fig, axes[0], title, "title_impact", lang, supp)
 
 
