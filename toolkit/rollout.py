@@ -504,9 +504,10 @@ def with_desk_status(
     -------
     (pandas.DataFrame, list of str)
         ``cases`` with a :data:`DESK_AGE` column and, for each covariate ``c``, a column
-        ``c + DESK_SUFFIX`` holding ``c`` where the request's desk was open and ``no desk``
-        elsewhere; ``covariates`` extended by these names. Without a rollout table, both
-        inputs unchanged.
+        ``c + DESK_SUFFIX`` holding ``c`` where the request's desk was open and the most
+        frequent level of ``c`` elsewhere (so that its dummy-coded terms are exactly the
+        interactions of ``c`` with "desk open"); ``covariates`` extended by these names.
+        Without a rollout table, both inputs unchanged.
 
     Notes
     -----
@@ -523,15 +524,18 @@ def with_desk_status(
 
     Examples
     --------
-    >>> cases = pd.DataFrame({"region": ["a", "a"],
-    ...     "start": pd.to_datetime(["2023-12-01", "2024-03-01"], utc=True)})
-    >>> rollout = pd.DataFrame({"region": ["a"],
-    ...     "desk_opened": pd.to_datetime(["2024-01-01"], utc=True)})
+    >>> cases = pd.DataFrame({"region": ["a", "a", "b", "b", "b"],
+    ...     "start": pd.to_datetime(["2023-12-01", "2024-03-01", "2024-03-01", "2023-12-01",
+    ...                              "2024-09-01"], utc=True)})
+    >>> rollout = pd.DataFrame({"region": ["a", "b"],
+    ...     "desk_opened": pd.to_datetime(["2024-01-01", "2024-02-01"], utc=True)})
     >>> table, covariates = with_desk_status(cases, rollout, ["region"])
     >>> covariates
     ['region', 'desk_age', 'region|desk']
-    >>> table["desk_age"].tolist(), table["region|desk"].tolist()
-    (['no desk', '0-2 months'], ['no desk', 'a'])
+    >>> table["desk_age"].tolist()
+    ['no desk', '0-2 months', '0-2 months', 'no desk', '6+ months']
+    >>> table["region|desk"].tolist()  # "b" is the reference level
+    ['b', 'a', 'b', 'b', 'b']
     """
     from toolkit.effects import covariate_codes
 
@@ -544,10 +548,11 @@ def with_desk_status(
     base = [c for c in covariates if c != DESK_AGE and not c.endswith(DESK_SUFFIX)]
     codes = covariate_codes(cases, base)
     for name in base:
-        labels = np.asarray(codes.attrs["levels"][name], dtype=object)[codes[name].to_numpy()]
-        columns[name + DESK_SUFFIX] = pd.Series(
-            np.where(is_open, labels, DESK_AGE_LEVELS[0]), index=cases.index, dtype="str"
-        )
+        levels = np.asarray(codes.attrs["levels"][name], dtype=object)
+        # closed-desk requests join the reference level (code 0, the most frequent), so the
+        # dummies are the interactions "level x desk open", not collinear with DESK_AGE
+        labels = levels[np.where(is_open, codes[name].to_numpy(), 0)]
+        columns[name + DESK_SUFFIX] = pd.Series(labels, index=cases.index, dtype="str")
     cases = cases.assign(**columns)
     for name in columns:
         if name not in covariates:
