@@ -808,7 +808,8 @@ def effects_by_group(
     by : str
         Column whose levels define the subgroups (``category`` or ``region``).
     covariates : sequence of str
-        Adjustment set; ``by`` itself is removed from it within each subgroup.
+        Adjustment set; ``by`` itself (and ``<by>|...`` copies of it) is removed from it
+        within each subgroup.
     estimand : {"att", "ate"}
         Effect on the social requests of the subgroup (default; it needs overlap only for
         them) or on all its requests.
@@ -843,7 +844,9 @@ def effects_by_group(
         raise SekatError(f"estimand must be 'att' or 'ate', got {estimand!r}")
     rows = []
     groups = cases[by].astype("object")
-    adjust_set = [c for c in covariates if c != by]
+    # ``by`` and its copies (e.g. ``region|desk`` of toolkit.rollout.with_desk_status) are
+    # constant within a subgroup, or collinear with the rest
+    adjust_set = [c for c in covariates if c != by and not c.startswith(f"{by}|")]
     for value in sorted(groups.dropna().unique(), key=str):
         subset = cases.loc[(groups == value).to_numpy()]
         treated = treatment_indicator(subset)

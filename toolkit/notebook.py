@@ -371,8 +371,9 @@ def hop_effects(
         Adjustment set; default :data:`toolkit.effects.DEFAULT_COVARIATES` (category,
         region, month of intake).
     rollout : pandas.DataFrame, optional
-        Desk opening dates (``region``, ``desk_opened``): adds the age of the region's
-        desk at intake (:func:`toolkit.rollout.desk_status`) to the adjustment set.
+        Desk opening dates (``region``, ``desk_opened``): AIPW also adjusts for the desk
+        status at intake (:func:`toolkit.rollout.with_desk_status`); the Poisson
+        fixed-effects ratio keeps ``covariates``.
     level : float
         Confidence level.
 
@@ -403,9 +404,9 @@ def hop_effects(
     from toolkit.rollout import with_desk_status
 
     covariates = list(DEFAULT_COVARIATES if covariates is None else covariates)
-    cases, covariates = with_desk_status(cases, rollout, covariates)
+    weighted_cases, propensity_covariates = with_desk_status(cases, rollout, covariates)
     naive = naive_hops(cases, level=level)
-    aipw = aipw_hops(cases, covariates=covariates, level=level)
+    aipw = aipw_hops(weighted_cases, covariates=propensity_covariates, level=level)
     poisson = hops_regression(cases, fixed_effects=covariates, level=level).table
     table = pd.concat(
         [
@@ -444,7 +445,7 @@ def days_effects(
         Propensity covariates; default category, region and month.
     rollout : pandas.DataFrame, optional
         Desk opening dates (``region``, ``desk_opened``): adds the age of the region's
-        desk at intake (:func:`toolkit.rollout.desk_status`) to the propensity model. The
+        desk at intake (:func:`toolkit.rollout.with_desk_status`) to the propensity model. The
         weighted curves rest on that model alone, so where desks open at different dates
         leaving it out biases the weighted difference.
     level : float
