@@ -593,6 +593,7 @@ def aipw_hops(
     outcome_model: str = "poisson",
     trim: float | None = None,
     level: float = 0.95,
+    outcome_covariates: Sequence[str] | None = None,
 ) -> EstimateResult:
     """Doubly robust (AIPW) effect of social intake on hops, with overlap diagnostics.
 
@@ -610,6 +611,10 @@ def aipw_hops(
         estimand to the overlap population; the number dropped is reported).
     level : float
         Confidence level.
+    outcome_covariates : sequence of str, optional
+        Covariates of the outcome models, if not ``covariates`` (e.g. a richer propensity
+        model, :func:`toolkit.rollout.with_desk_status`, beside main-effects outcome models
+        that stay stable in small arms).
 
     Returns
     -------
@@ -653,7 +658,8 @@ def aipw_hops(
     data = cases.loc[observed]
     y = hops.to_numpy()[observed]
     treated = treatment_indicator(data)
-    codes = covariate_codes(data, list(covariates))
+    outcome_covariates = list(covariates if outcome_covariates is None else outcome_covariates)
+    codes = covariate_codes(data, outcome_covariates)
     e = propensity_scores(data, covariates)
     n_before = len(data)
     keep = np.ones(len(data), dtype=bool)
@@ -678,6 +684,8 @@ def aipw_hops(
     att_if = (att_terms - treated * att) / p_treated
     att_se = att_if.std(ddof=1) / np.sqrt(n)
     method = f"AIPW ({outcome_model} outcome, logistic propensity; {', '.join(covariates)})"
+    if outcome_covariates != list(covariates):
+        method = method[:-1] + f"; outcome: {', '.join(outcome_covariates)})"
     if trim is not None:
         method += f"; trimmed to propensity in [{trim:g}, {1 - trim:g}]"
     table = result_frame(
@@ -798,6 +806,7 @@ def effects_by_group(
     adjustment: str = "holm",
     min_requests: int = schema.MIN_CELL_COUNT,
     level: float = 0.95,
+    outcome_covariates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """AIPW effect of social intake on hops within each category (or region), adjusted.
 
@@ -819,6 +828,8 @@ def effects_by_group(
         Subgroups with fewer social or fewer non-social requests are skipped.
     level : float
         Family-wise confidence level.
+    outcome_covariates : sequence of str, optional
+        Covariates of the outcome models, if not ``covariates`` (see :func:`aipw_hops`).
 
     Returns
     -------
@@ -847,12 +858,17 @@ def effects_by_group(
     # ``by`` and its copies (e.g. ``region|desk`` of toolkit.rollout.with_desk_status) are
     # constant within a subgroup, or collinear with the rest
     adjust_set = [c for c in covariates if c != by and not c.startswith(f"{by}|")]
+    outcome_set = None
+    if outcome_covariates is not None:
+        outcome_set = [c for c in outcome_covariates if c != by and not c.startswith(f"{by}|")]
     for value in sorted(groups.dropna().unique(), key=str):
         subset = cases.loc[(groups == value).to_numpy()]
         treated = treatment_indicator(subset)
         if treated.sum() < min_requests or (1 - treated).sum() < min_requests:
             continue
-        result = aipw_hops(subset, covariates=adjust_set, level=level).table
+        result = aipw_hops(
+            subset, covariates=adjust_set, level=level, outcome_covariates=outcome_set
+        ).table
         row = result.set_index("term").loc[estimand].to_dict()
         row["term"] = f"{estimand}_hops[{by}={value}]"
         rows.append(row)

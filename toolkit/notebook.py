@@ -371,9 +371,9 @@ def hop_effects(
         Adjustment set; default :data:`toolkit.effects.DEFAULT_COVARIATES` (category,
         region, month of intake).
     rollout : pandas.DataFrame, optional
-        Desk opening dates (``region``, ``desk_opened``): AIPW also adjusts for the desk
-        status at intake (:func:`toolkit.rollout.with_desk_status`); the Poisson
-        fixed-effects ratio keeps ``covariates``.
+        Desk opening dates (``region``, ``desk_opened``): AIPW's propensity model also
+        adjusts for the desk status at intake (:func:`toolkit.rollout.with_desk_status`);
+        its outcome models and the Poisson fixed-effects ratio keep ``covariates``.
     level : float
         Confidence level.
 
@@ -406,7 +406,12 @@ def hop_effects(
     covariates = list(DEFAULT_COVARIATES if covariates is None else covariates)
     weighted_cases, propensity_covariates = with_desk_status(cases, rollout, covariates)
     naive = naive_hops(cases, level=level)
-    aipw = aipw_hops(weighted_cases, covariates=propensity_covariates, level=level)
+    aipw = aipw_hops(
+        weighted_cases,
+        covariates=propensity_covariates,
+        outcome_covariates=covariates,
+        level=level,
+    )
     poisson = hops_regression(cases, fixed_effects=covariates, level=level).table
     table = pd.concat(
         [
