@@ -41,7 +41,14 @@ from toolkit.paths import case_table, case_table_and_handovers, handovers, split
 from toolkit.pipeline import PrepareResult, prepare
 from toolkit.privacy import DEMO_KEY, pseudonymise
 from toolkit.readers import describe_columns, read_events
-from toolkit.rollout import callaway_santanna, rollout_event_study, rollout_panel, twfe
+from toolkit.rollout import (
+    callaway_santanna,
+    desk_status,
+    rollout_event_study,
+    rollout_panel,
+    twfe,
+    with_desk_status,
+)
 from toolkit.survival import cox_ph, kaplan_meier, rmst_difference
 from toolkit.synthetic import Simulation, simulate
 from toolkit.validation import (
@@ -76,6 +83,7 @@ __all__ = [
     "compare_to_truth",
     "cox_ph",
     "describe_columns",
+    "desk_status",
     "effects_by_group",
     "export_figure",
     "export_table",
@@ -108,5 +116,6 @@ __all__ = [
     "twfe",
     "validate",
     "variants",
+    "with_desk_status",
     "write_xes",
 ]
