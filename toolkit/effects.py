@@ -33,7 +33,13 @@ from scipy.special import expit
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
-from toolkit.results import EstimateResult, adjust_intervals, normal_interval, result_frame
+from toolkit.results import (
+    EstimateResult,
+    adjust_intervals,
+    normal_interval,
+    ratio_row,
+    result_frame,
+)
 
 #: Name of the derived covariate "calendar month of intake" (from the ``start`` column).
 MONTH = "month"
@@ -479,25 +485,12 @@ def hops_regression(
         design, resid, cells.codes[:, n_cov + 1], fit.bread, len(data)
     )
     beta, se = fit.params[-1], float(np.sqrt(cov[-1, -1]))
-    lo, hi = normal_interval(beta, se, level)
     method = (
         f"{'Poisson' if family == 'poisson' else 'negative binomial (NB2)'} regression IRR, "
         f"FE: {', '.join(fixed_effects) or 'none'}; "
         + (f"SE clustered by {cluster}" if cluster else "robust SE")
     )
-    table = result_frame(
-        [
-            {
-                "term": SOCIAL_TERM,
-                "estimate": np.exp(beta),
-                "std_error": np.exp(beta) * se,
-                "ci_low": np.exp(lo),
-                "ci_high": np.exp(hi),
-                "n": len(data),
-                "method": method,
-            }
-        ]
-    )
+    table = result_frame([ratio_row(SOCIAL_TERM, beta, se, len(data), method, level)])
     fit_table = pd.DataFrame(
         {
             "log_irr": [beta],

@@ -136,6 +136,33 @@ def normal_interval(
     return estimate - z * std_error, estimate + z * std_error
 
 
+def ratio_row(
+    term: str, log_estimate: float, log_std_error: float, n: int, method: str, level: float = 0.95
+) -> dict[str, object]:
+    """One tidy row for a ratio (IRR, hazard ratio) estimated on the log scale.
+
+    The estimate and interval are exponentiated; the standard error is the delta-method one,
+    ``exp(b) * se(b)``.
+
+    Examples
+    --------
+    >>> row = ratio_row("social", 0.0, 0.1, n=50, method="demo")
+    >>> row["estimate"], round(row["ci_low"], 3), round(row["ci_high"], 3)
+    (1.0, 0.822, 1.217)
+    """
+    low, high = normal_interval(log_estimate, log_std_error, level)
+    ratio = float(np.exp(log_estimate))
+    return {
+        "term": term,
+        "estimate": ratio,
+        "std_error": ratio * float(log_std_error),
+        "ci_low": float(np.exp(low)),
+        "ci_high": float(np.exp(high)),
+        "n": int(n),
+        "method": method,
+    }
+
+
 def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of bootstrap or simulation draws (NaN draws ignored).
 

@@ -37,8 +37,8 @@ from toolkit.effects import (
 from toolkit.errors import SekatError
 from toolkit.results import (
     EstimateResult,
-    normal_interval,
     percentile_interval,
+    ratio_row,
     result_frame,
     z_value,
 )
@@ -612,25 +612,12 @@ def cox_ph(
         strata_values = cases[strata].astype("object").fillna("(missing)").to_numpy()
     fit = cox_fit(time, event, design, strata_values)
     beta, se = fit["params"][0], float(np.sqrt(fit["cov"][0, 0]))
-    lo, hi = normal_interval(beta, se, level)
     method = (
         "Cox PH (Breslow ties)"
         + (f", stratified by {strata}" if strata else "")
         + (f", adjusted for {', '.join(covariates)}" if covariates else "")
     )
-    table = result_frame(
-        [
-            {
-                "term": SOCIAL_TERM,
-                "estimate": np.exp(beta),
-                "std_error": np.exp(beta) * se,
-                "ci_low": np.exp(lo),
-                "ci_high": np.exp(hi),
-                "n": len(cases),
-                "method": method,
-            }
-        ]
-    )
+    table = result_frame([ratio_row(SOCIAL_TERM, beta, se, len(cases), method, level)])
     coefficients = pd.DataFrame(
         {
             "term": names,
