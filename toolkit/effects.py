@@ -309,7 +309,14 @@ def fit_cell_glm(
         mk = np.exp(eta_k)
         w = n * mk / (1 + alpha * mk) if family == "negbin" else n * mk
     info = (X * w[:, None]).T @ X
-    bread = np.linalg.pinv(info)
+    try:
+        bread = np.linalg.pinv(info)
+    except np.linalg.LinAlgError:
+        # LAPACK's SVD can fail on an information matrix with near-zero weights (a level
+        # (quasi-)separated in a bootstrap resample); the same tiny ridge as in the Newton
+        # steps makes it well-posed without moving the estimate.
+        info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
+        bread = np.linalg.pinv(info)
     return GLMFit(beta, bread, mean, converged)
 
 
