@@ -33,11 +33,11 @@ DATA = HERE / "data"
 
 def time_suite(cases, rollout, size: int, boot: int) -> dict[str, float]:
     """Seconds taken by each estimator on one case table."""
-    from toolkit.effects import aipw_hops, effects_by_group, hops_regression, naive_hops
-    from toolkit.estimate import headline_estimates
-    from toolkit.impact import scenario_impact
-    from toolkit.rollout import rollout_event_study
-    from toolkit.survival import cox_ph, kaplan_meier, rmst_difference
+    from toolkit.estimate.effects import aipw_hops, effects_by_group, hops_regression, naive_hops
+    from toolkit.estimate.headline import headline_estimates
+    from toolkit.estimate.impact import scenario_impact
+    from toolkit.estimate.rollout import rollout_event_study
+    from toolkit.estimate.survival import cox_ph, kaplan_meier, rmst_difference
 
     timings: dict[str, float] = {}
 
@@ -93,7 +93,7 @@ def mpdta_comparison(path: Path) -> str:
     """Markdown table: sekat's Callaway–Sant'Anna on mpdta beside the published numbers."""
     import pandas as pd
 
-    from toolkit.rollout import callaway_santanna, twfe
+    from toolkit.estimate.rollout import callaway_santanna, twfe
 
     panel = pd.read_csv(path)
     columns = dict(unit="countyreal", time="year", first_treated="first.treat", outcome="lemp")

@@ -283,7 +283,7 @@ def run_dask(path: Path, out: Path, partitions: int) -> dict:
     """case_table and handovers on a local 2-worker cluster; time and worker peak memory.
 
     The log is split into ``partitions`` Parquet files in time order (as a national export
-    would arrive), read with :func:`toolkit.scale.read_events_dask`, shuffled by case and
+    would arrive), read with :func:`toolkit.paths.cluster.read_events_dask`, shuffled by case and
     written back as Parquet, so that nothing is collected on the client.
     """
     import shutil
@@ -293,7 +293,7 @@ def run_dask(path: Path, out: Path, partitions: int) -> dict:
     from distributed import Client, LocalCluster
 
     from toolkit.paths import case_table, handovers
-    from toolkit.scale import read_events_dask
+    from toolkit.paths.cluster import read_events_dask
 
     parts = out / "events-parts"
     shutil.rmtree(parts, ignore_errors=True)
@@ -340,9 +340,9 @@ def real_log(csv: Path, args: argparse.Namespace) -> dict:
     The comparison keeps the placeholder group ``EMPTY`` as an agency (PM4Py cannot skip
     it); the hops per channel are shown both ways (see README.md for the decision).
     """
-    from toolkit.network import chain_length_by_channel
+    from toolkit.io.readers import read_events
     from toolkit.paths import case_table
-    from toolkit.readers import read_events
+    from toolkit.paths.network import chain_length_by_channel
 
     events = read_events(csv, preset="xes", mapping={"channels": WABO_CHANNELS})
     path = DATA / "real-log.parquet"

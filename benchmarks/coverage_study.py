@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/coverage_study.py --reps 200 --requests 5000
 
 Each replication simulates a log (``toolkit.synthetic.simulate(requests, seed=s)``, seeds
-1..reps), builds the case table, runs ``toolkit.estimate.headline_estimates`` (with the
+1..reps), builds the case table, runs ``toolkit.estimate.headline.headline_estimates`` (with the
 rollout study) and compares each estimate with the planted truth of its own replication
 (``compare_to_truth``). The summary, one row per term and method, gives the mean planted
 value, the mean estimate, the bias (mean of estimate minus truth), the empirical standard
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from toolkit.estimate import compare_to_truth, headline_estimates
+    from toolkit.estimate.headline import compare_to_truth, headline_estimates
     from toolkit.paths import case_table
     from toolkit.synthetic import simulate
 

@@ -1,4 +1,4 @@
-"""Tests of toolkit.brief: findings in words with their uncertainty, and the HTML export."""
+"""Tests of toolkit.report.brief: findings in words with their uncertainty, and the HTML export."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from toolkit.brief import (
+from toolkit.errors import SekatError
+from toolkit.report.brief import (
     REMOVE_TAG,
     describe_change,
     export_html,
@@ -27,26 +28,85 @@ from toolkit.brief import (
     main,
     policy_brief,
 )
-from toolkit.errors import SekatError
 from toolkit.reproduce import brief_target, parameter_defaults
+from toolkit.results import result_frame
 
-HOPS = pd.DataFrame(
+SOCIAL = {"contrast": "social vs not_social"}
+
+
+def _rows(*rows: dict) -> pd.DataFrame:
+    return result_frame([{"method": "m", "std_error": 0.1, "n": 100, **row} for row in rows])
+
+
+HOPS = _rows(
     {
-        "term": ["ate_hops", "ate_hops", "att_hops", "att_irr_hops"],
-        "estimate": [-1.07, -2.68, -0.17, 0.85],
-        "ci_low": [-1.13, -5.41, -0.23, 0.82],
-        "ci_high": [-1.02, 0.05, -0.11, 0.89],
-        "method": ["naive difference", "AIPW (poisson)", "AIPW (poisson)", "Poisson IRR"],
-    }
+        "term": "difference_hops",
+        "estimate": -1.07,
+        "ci_low": -1.13,
+        "ci_high": -1.02,
+        "estimand": "difference",
+        "outcome": "hops",
+        "scale": "difference",
+        "method_key": "naive",
+        **SOCIAL,
+    },
+    {
+        "term": "ate_hops",
+        "estimate": -2.68,
+        "ci_low": -5.41,
+        "ci_high": 0.05,
+        "estimand": "ate",
+        "outcome": "hops",
+        "scale": "difference",
+        "method_key": "aipw",
+        **SOCIAL,
+    },
+    {
+        "term": "att_hops",
+        "estimate": -0.17,
+        "ci_low": -0.23,
+        "ci_high": -0.11,
+        "estimand": "att",
+        "outcome": "hops",
+        "scale": "difference",
+        "method_key": "aipw",
+        **SOCIAL,
+    },
+    {
+        "term": "irr_hops",
+        "estimate": 0.85,
+        "ci_low": 0.82,
+        "ci_high": 0.89,
+        "estimand": "conditional",
+        "outcome": "hops",
+        "scale": "ratio",
+        "method_key": "poisson_fe",
+        **SOCIAL,
+    },
 )
-DAYS = pd.DataFrame(
+DAYS = _rows(
     {
-        "term": ["rmst_diff_days", "att_rmst_diff_days"],
-        "estimate": [-4.69, -0.85],
-        "ci_low": [-4.95, -1.18],
-        "ci_high": [-4.35, -0.50],
-        "method": ["RMST naive Kaplan-Meier", "RMST IPW (att)"],
-    }
+        "term": "difference_rmst_days",
+        "estimate": -4.69,
+        "ci_low": -4.95,
+        "ci_high": -4.35,
+        "estimand": "difference",
+        "outcome": "rmst_days",
+        "scale": "difference",
+        "method_key": "naive",
+        **SOCIAL,
+    },
+    {
+        "term": "att_rmst_days",
+        "estimate": -0.85,
+        "ci_low": -1.18,
+        "ci_high": -0.50,
+        "estimand": "att",
+        "outcome": "rmst_days",
+        "scale": "difference",
+        "method_key": "ipw_km",
+        **SOCIAL,
+    },
 )
 IMPACT = pd.DataFrame(
     {
@@ -64,17 +124,47 @@ IMPACT = pd.DataFrame(
         "ci_high": [1121.0, 265.0, 88.0, 3.5e6, 1327.0, 1.99e8, 2.02e8],
     }
 )
-GROUPS = pd.DataFrame(
-    {
-        "term": [
-            "att_hops[category=roads]",
-            "att_hops[category=health]",
-            "att_hops[category=civil_registry]",
-        ],
-        "estimate": [-0.22, 0.14, 0.5],
-        "ci_low": [-0.42, -0.21, 0.1],
-        "ci_high": [-0.02, 0.49, 0.9],
-    }
+GROUPS = _rows(
+    *(
+        {
+            "term": f"att_hops[category={c}]",
+            "estimate": e,
+            "ci_low": lo,
+            "ci_high": hi,
+            "estimand": "att",
+            "outcome": "hops",
+            "scale": "difference",
+            "group": "category",
+            "group_value": c,
+            "method_key": "aipw",
+            **SOCIAL,
+        }
+        for c, e, lo, hi in (
+            ("roads", -0.22, -0.42, -0.02),
+            ("health", 0.14, -0.21, 0.49),
+            ("civil_registry", 0.5, 0.1, 0.9),
+        )
+    )
+)
+ROLLOUT = _rows(
+    *(
+        {
+            "term": "att_rollout_hops",
+            "estimate": e,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": n,
+            "estimand": "att",
+            "outcome": "hops",
+            "scale": "difference",
+            "contrast": "desk open vs not yet open",
+            "method_key": key,
+        }
+        for e, lo, hi, n, key in (
+            (-0.10, -0.26, 0.05, 12, "callaway_santanna"),
+            (-0.001, -0.13, 0.13, 288, "twfe"),
+        )
+    )
 )
 
 
@@ -124,8 +214,10 @@ def test_finding_hops_reports_the_att_and_the_naive_difference():
     assert "0.17 fewer hand-offs per request (95% interval 0.11 to 0.23 fewer)" in text
     assert "1.07 fewer" in text
     assert "2.68" not in text  # the imprecise ATE is not the headline
-    with pytest.raises(SekatError, match="att_hops"):
-        finding_hops(HOPS.loc[HOPS["term"] != "att_hops"])
+    with pytest.raises(SekatError, match="estimand='att'"):
+        finding_hops(HOPS.loc[HOPS["estimand"] != "att"])
+    # rows are found by what they estimate, whatever they are called
+    assert finding_hops(HOPS.assign(term="x")) == text
 
 
 def test_finding_days_by_hand():
@@ -155,17 +247,7 @@ def test_finding_uneven_sorts_groups_by_their_adjusted_intervals():
 
 
 def test_finding_rollout_shows_robust_and_naive():
-    summary = pd.DataFrame(
-        {
-            "term": ["att_rollout_hops"] * 2,
-            "estimate": [-0.10, -0.001],
-            "ci_low": [-0.26, -0.13],
-            "ci_high": [0.05, 0.13],
-            "n": [12, 288],
-            "method": ["Callaway-Sant'Anna (notyet)", "naive two-way fixed effects"],
-        }
-    )
-    text = finding_rollout(summary)
+    text = finding_rollout(ROLLOUT)
     assert "12 districts" in text
     assert "cannot rule out no change" in text
     assert "gives 0.00:" in text  # no negative zero
@@ -184,15 +266,25 @@ def test_limitations_name_what_the_data_cannot_say():
     assert all("**" in p for p in limitations({}, "id"))
 
 
-def test_policy_brief_leaves_hops_out_for_a_log_without_them():
-    common = dict(hops=HOPS, days=DAYS, impact=IMPACT, by_category=GROUPS, share=0.3)
-    full = policy_brief(report={"hops_observed": True}, **common)
-    assert "**Hand-offs.**" in full and "**Where reform is uneven" in full
+def test_policy_brief_states_only_the_findings_the_results_hold():
+    everything = pd.concat([HOPS, DAYS, GROUPS, ROLLOUT], ignore_index=True)
+    full = policy_brief(
+        results=everything, impact=IMPACT, report={"hops_observed": True}, share=0.3
+    )
+    for heading in (
+        "**Hand-offs.**",
+        "**Where reform is uneven",
+        "**Opening a social-media",
+        "**Time to resolution.**",
+        "**What it is worth.**",
+    ):
+        assert heading in full
     assert full.index("## What we found") < full.index("## What the data cannot say")
-    blind = policy_brief(report={"hops_observed": False}, **common)
-    assert "**Hand-offs.**" not in blind and "**Where reform is uneven" not in blind
-    assert "**Time to resolution.**" in blind
-    indonesian = policy_brief(report={"hops_observed": True}, lang="id", **common)
+    time_only = policy_brief(results=DAYS, impact=None, report={"hops_observed": False}, share=0.3)
+    assert "**Time to resolution.**" in time_only
+    for heading in ("**Hand-offs.**", "**Where reform is uneven", "**What it is worth.**"):
+        assert heading not in time_only
+    indonesian = policy_brief(results=everything, impact=IMPACT, report={}, lang="id", share=0.3)
     assert "## Temuan" in indonesian and "selang 95%" in indonesian
 
 

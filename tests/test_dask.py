@@ -8,7 +8,7 @@ import pytest
 
 from toolkit import schema
 from toolkit.paths import case_table, handovers
-from toolkit.scale import is_dask, read_events_dask
+from toolkit.paths.cluster import is_dask, read_events_dask
 from toolkit.synthetic import simulate
 
 dd = pytest.importorskip("dask.dataframe")

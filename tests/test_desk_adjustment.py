@@ -14,10 +14,10 @@ import functools
 import numpy as np
 import pandas as pd
 
-from toolkit.effects import DEFAULT_COVARIATES, aipw_hops
+from toolkit.estimate.effects import DEFAULT_COVARIATES, aipw_hops
+from toolkit.estimate.rollout import DESK_AGE, DESK_SUFFIX, desk_status, with_desk_status
+from toolkit.estimate.survival import rmst_difference
 from toolkit.paths import case_table
-from toolkit.rollout import DESK_AGE, DESK_SUFFIX, desk_status, with_desk_status
-from toolkit.survival import rmst_difference
 from toolkit.synthetic import simulate
 
 
@@ -107,7 +107,7 @@ def _att_rmst(cases, covariates, n_boot=0, seed=0) -> pd.Series:
     table = rmst_difference(
         cases, weighting="ipw", estimand="att", covariates=covariates, n_boot=n_boot, seed=seed
     ).table
-    return table.set_index("term").loc["rmst_diff_days"]
+    return table.set_index("term").loc["att_rmst_days"]
 
 
 def test_desk_adjustment_removes_the_bias_of_the_weighted_rmst_att():
@@ -140,28 +140,29 @@ def test_desk_adjusted_intervals_cover_where_the_main_effects_ones_did_not():
     target = truth["att_rmst_diff_days"]
     assert not old["ci_low"] <= target <= old["ci_high"]
     assert new["ci_low"] <= target <= new["ci_high"]
-    hops = aipw_hops(adjusted, covariates=covariates).table.set_index("term").loc["att"]
+    hops = aipw_hops(adjusted, covariates=covariates).table.set_index("term").loc["att_hops"]
     assert hops["ci_low"] <= truth["att_hops"] <= hops["ci_high"]
 
 
-def test_headline_estimates_adjust_for_the_desk_when_given_a_rollout():
+def test_the_headline_adjusts_for_the_desk_exactly_when_given_a_rollout():
     seed = 3
-    from toolkit.estimate import headline_estimates
+    from toolkit.estimate.headline import headline_analysis
 
     sim = simulate(3000, seed=seed)
     cases = case_table(sim.events, cutoff=sim.cutoff)
-    with_desk = headline_estimates(cases, seed=1, rollout=sim.rollout, n_boot=5)
-    without = headline_estimates(
-        cases, seed=1, rollout=sim.rollout, desk_adjustment=False, n_boot=5
-    )
-    assert with_desk["term"].tolist() == without["term"].tolist()
+    with_desk = headline_analysis(cases, seed=1, rollout=sim.rollout, n_boot=5).table
+    without = headline_analysis(cases, seed=1, n_boot=5).table
+    social = with_desk.loc[(with_desk["contrast"] != "desk open vs not yet open").fillna(True)]
+    assert social["term"].tolist() == without["term"].tolist()
 
-    def aipw_method(table: pd.DataFrame) -> str:
-        return table.loc[table["term"] == "att_hops", "method"].iloc[0]
+    def method(table: pd.DataFrame, term: str) -> str:
+        return table.loc[table["term"] == term, "method"].iloc[0]
 
-    assert DESK_AGE in aipw_method(with_desk)
-    assert DESK_AGE not in aipw_method(without)
-    rmst = "att_rmst_diff_days"
+    # every propensity model gets the desk status; the outcome regressions keep the plain set
+    for term in ("att_hops", "att_hops[category=roads]"):
+        assert DESK_AGE in method(with_desk, term) and DESK_AGE not in method(without, term)
+    assert method(with_desk, "irr_hops") == method(without, "irr_hops")
+    rmst = "att_rmst_days"
     assert (
         with_desk.set_index("term").loc[rmst, "estimate"]
         != without.set_index("term").loc[rmst, "estimate"]

@@ -9,18 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import schema
-from toolkit.disclosure import (
-    INTAKE_WEEK,
+from toolkit.clean.reidentification import INTAKE_WEEK, intake_week, k_anonymity_report
+from toolkit.errors import MissingColumnError, SekatError
+from toolkit.report.disclosure import (
     PRIMARY,
     SECONDARY,
     SUPPRESSED,
     SUPPRESSION_REASON,
     find_small_cells,
-    intake_week,
-    k_anonymity_report,
     suppress_small_cells,
 )
-from toolkit.errors import MissingColumnError, SekatError
 
 
 def masked(result, *cols):
@@ -282,10 +280,10 @@ def test_missing_values_form_their_own_group():
 
 def test_every_table_the_exporters_write_passes_the_small_cell_rule(tmp_path):
     """Walk a figures folder filled by the exporters from a generated log: no cell under 10."""
-    from toolkit.export import export_figure, export_table
-    from toolkit.figures import hops_by_channel_plot, hops_summary, network_plot
-    from toolkit.network import bottlenecks, chain_length_by_channel, handover_graph, variants
     from toolkit.paths import case_table, handovers
+    from toolkit.paths.network import bottlenecks, chain_length_by_channel, handover_graph, variants
+    from toolkit.report.export import export_figure, export_table
+    from toolkit.report.figures import hops_by_channel_plot, hops_summary, network_plot
     from toolkit.synthetic import simulate
 
     events = simulate(n_cases=600, seed=4).events

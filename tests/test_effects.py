@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.treatment.treatment_effects import TreatmentEffect
 
-from toolkit.effects import (
+from toolkit.errors import SekatError
+from toolkit.estimate.effects import (
     aipw_hops,
     covariate_codes,
     effects_by_group,
@@ -19,9 +20,8 @@ from toolkit.effects import (
     naive_hops,
     overlap_diagnostics,
 )
-from toolkit.errors import SekatError
 from toolkit.results import adjust_intervals, check_result, result_frame
-from toolkit.schema import RESULT_COLUMNS
+from toolkit.schema import RESULT_TABLE_COLUMNS
 
 
 def confounded_cases(n: int, seed: int, effect: float = -0.3, overdispersion: float = 0.0):
@@ -74,7 +74,7 @@ def test_naive_hops_hand_computed():
     assert table.loc["mean_hops[social]", "estimate"] == 2.0
     assert table.loc["mean_hops[traditional]", "estimate"] == 4.0
     assert "mean_hops[digital]" not in table.index  # its only request has no hop count
-    diff = table.loc["social - not social"]
+    diff = table.loc["difference_hops"]
     assert diff["estimate"] == -2.0
     assert diff["n"] == 4
     # Welch: var(1,3)/2 + var(3,5)/2 = 2/2 + 2/2
@@ -89,7 +89,7 @@ def test_result_columns_exact():
         aipw_hops(cases).table,
         effects_by_group(cases),
     ):
-        assert tuple(table.columns) == RESULT_COLUMNS
+        assert tuple(table.columns) == RESULT_TABLE_COLUMNS
         check_result(table)
 
 
@@ -139,7 +139,7 @@ def test_aipw_matches_statsmodels_treatment_effect():
         sm.OLS(cases["hops"].astype(float), Z), treated, results_select=selection
     ).aipw()
     ref_ate = ref.summary_frame().iloc[0]
-    ate = ours.set_index("term").loc["ate"]
+    ate = ours.set_index("term").loc["ate_hops"]
     assert ate["estimate"] == pytest.approx(ref_ate.iloc[0], rel=1e-6)
     # statsmodels' GMM errors account for estimating the nuisance models; ours use the
     # influence function with the nuisances fixed: asymptotically equal for AIPW
@@ -149,9 +149,9 @@ def test_aipw_matches_statsmodels_treatment_effect():
 def test_aipw_covers_truth_and_naive_is_biased_upwards():
     cases, true_ate, true_att = confounded_cases(20_000, 6, effect=-0.3)
     table = aipw_hops(cases).table.set_index("term")
-    for term, truth in (("ate", true_ate), ("att", true_att)):
+    for term, truth in (("ate_hops", true_ate), ("att_hops", true_att)):
         assert table.loc[term, "ci_low"] < truth < table.loc[term, "ci_high"], term
-    naive = naive_hops(cases).set_index("term").loc["social - not social"]
+    naive = naive_hops(cases).set_index("term").loc["difference_hops"]
     # confounding (water: more social, more hops) pushes the naive difference up
     assert naive["ci_low"] > true_ate
 

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_sync():
-    spec = importlib.util.spec_from_file_location("sync_environment", ROOT / "tools/sync_environment.py")
+    spec = importlib.util.spec_from_file_location(
+        "sync_environment", ROOT / "tools/sync_environment.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,7 +53,9 @@ def test_environment_yml_pins_every_direct_requirement_to_the_locked_version():
     for name in direct:
         conda_name = sync.CONDA_NAMES.get(name, name)
         assert conda_name in conda, f"{name} missing from environment.yml"
-        assert conda[conda_name] == lock[name], f"{name}: conda {conda[conda_name]} vs lock {lock[name]}"
+        assert conda[conda_name] == lock[name], (
+            f"{name}: conda {conda[conda_name]} vs lock {lock[name]}"
+        )
 
 
 def test_environment_yml_is_what_the_sync_script_writes():

@@ -16,15 +16,13 @@ from PIL import Image  # noqa: E402
 
 from toolkit import schema  # noqa: E402
 from toolkit.errors import SekatError  # noqa: E402
-from toolkit.export import (  # noqa: E402
+from toolkit.io.writers import (  # noqa: E402
     FORMULA_TRIGGERS,
-    INDEX_COLUMNS,
     escape_cell,
     escape_csv_injection,
-    export_figure,
-    export_table,
 )
-from toolkit.figures import hops_by_channel_plot, network_plot  # noqa: E402
+from toolkit.report.export import INDEX_COLUMNS, export_figure, export_table  # noqa: E402
+from toolkit.report.figures import hops_by_channel_plot, network_plot  # noqa: E402
 
 CAPTION = {"en": "Hand-offs by channel group.", "id": "Perpindahan menurut kelompok kanal."}
 ALT = {"en": "Horizontal bars, one per group.", "id": "Batang mendatar, satu per kelompok."}
@@ -284,7 +282,7 @@ def test_index_with_formula_caption_is_escaped_once(tmp_path):
 def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
     from matplotlib.figure import Figure
 
-    from toolkit.disclosure import suppress_small_cells
+    from toolkit.report.disclosure import suppress_small_cells
 
     fig = Figure()
     fig.subplots().bar(["web", "sms"], [40, 12])

@@ -15,7 +15,7 @@ from matplotlib.text import Text  # noqa: E402
 
 from toolkit import schema  # noqa: E402
 from toolkit.errors import MissingColumnError, SekatError  # noqa: E402
-from toolkit.figures import (  # noqa: E402
+from toolkit.report.figures import (  # noqa: E402
     CHANNEL_GROUP_COLOURS,
     OKABE_ITO,
     event_study_plot,
@@ -31,7 +31,8 @@ from toolkit.figures import (  # noqa: E402
     validation_counts,
     validation_plot,
 )
-from toolkit.labels import LABELS  # noqa: E402
+from toolkit.report.words import LABELS  # noqa: E402
+from toolkit.results import result_frame  # noqa: E402
 
 
 def texts(fig: Figure) -> list[str]:
@@ -339,27 +340,34 @@ def test_validation_counts_and_plot():
 
 
 def test_every_quarantine_reason_has_a_label_in_both_languages():
-    validation = pytest.importorskip("toolkit.validation")
+    validation = pytest.importorskip("toolkit.clean.validation")
     missing = [code for code in validation.REASONS if code not in LABELS]
     assert missing == []
 
 
 def test_event_study_table_reads_rollout_terms_and_static_twfe_is_a_level():
-    results = pd.DataFrame(
+    rows = [
+        (-1, 0.0, "callaway_santanna", "hops"),
+        (0, -0.5, "callaway_santanna", "hops"),
+        (1, -0.6, "callaway_santanna", "hops"),
+        (None, -0.2, "twfe", "hops"),
+        (None, -0.55, "callaway_santanna", "hops"),  # the summary: not drawn per event time
+        (0, 3.0, "callaway_santanna", "rmst_days"),
+    ]
+    results = result_frame(
         {
-            "term": [
-                "hops:event[e=-1]",
-                "hops:event[e=0]",
-                "hops:event[e=1]",
-                "hops:twfe",
-                "hops:simple",
-                "rmst_days:event[e=0]",
-            ],
-            "estimate": [0.0, -0.5, -0.6, -0.2, -0.55, 3.0],
-            "ci_low": [-0.1, -0.7, -0.8, -0.3, -0.7, 2.0],
-            "ci_high": [0.1, -0.3, -0.4, -0.1, -0.4, 4.0],
-            "n": [6, 6, 6, 144, 6, 6],  # regions, not requests
+            "term": f"whatever {i}",
+            "estimate": est,
+            "ci_low": est - 0.15,
+            "ci_high": est + 0.15,
+            "n": 144 if key == "twfe" else 6,  # regions, not requests
+            "method": key,
+            "estimand": "att",
+            "outcome": outcome,
+            "event_time": e,
+            "method_key": key,
         }
+        for i, (e, est, key, outcome) in enumerate(rows)
     )
     table = event_study_table(results, "hops")
     assert table["event_time"].tolist()[:3] == [-1.0, 0.0, 1.0]

@@ -24,12 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit import schema
-from toolkit.cli import write_table
 from toolkit.errors import SekatError
-from toolkit.export import FORMULA_TRIGGERS, export_table
+from toolkit.io.readers import read_events
+from toolkit.io.writers import FORMULA_TRIGGERS, write_table
 from toolkit.paths import case_table
 from toolkit.pipeline import prepare
-from toolkit.readers import read_events
+from toolkit.report.export import export_table
 
 HEADER = "case_id,timestamp,agency,activity,channel,category,region"
 INJECTIONS = ("=cmd|' /C calc'!A0", "+SUM(1+1)*cmd|' /C calc'!A0", "@foo", "-2+3", "=HYPERLINK(x)")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import SekatError
-from toolkit.impact import UnitCosts, effect_draws, scenario_impact
+from toolkit.estimate.impact import UnitCosts, effect_draws, scenario_impact
 from toolkit.results import check_result, result_frame
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from toolkit import schema
 from toolkit.errors import SekatError
-from toolkit.labels import (
+from toolkit.report.words import (
     LABELS,
     LANGS,
     MAX_NOTE_ITEMS,
@@ -104,11 +104,11 @@ def test_topic_labels_by_hand():
 
 
 def test_words_of_the_overlap_figure_live_in_the_labels():
-    import toolkit.figures
+    import toolkit.report.figures
 
     for key in ("title_overlap", "propensity", "requests_per_bin"):
         assert set(LABELS[key]) == set(LANGS)
-    assert not hasattr(toolkit.figures, "_OVERLAP_WORDS")
+    assert not hasattr(toolkit.report.figures, "_OVERLAP_WORDS")
 
 
 # --- numbers -----------------------------------------------------------------------------

@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit import schema
+from toolkit.clean.validation import LONG_CASE_EVENTS, near_duplicate_agencies, validate
 from toolkit.errors import SekatError
+from toolkit.io.readers import read_events
+from toolkit.io.timestamps import parse_timestamps, timestamp_shape
 from toolkit.paths import case_table
-from toolkit.readers import parse_timestamps, read_events, timestamp_shape
-from toolkit.validation import LONG_CASE_EVENTS, near_duplicate_agencies, validate
 
 
 def _balanced(report: dict) -> bool:

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from toolkit import schema
-from toolkit.network import (
+from toolkit.paths import case_table, handovers
+from toolkit.paths.network import (
     bottlenecks,
     chain_length_by_channel,
     handover_graph,
     ping_pong_pairs,
     variants,
 )
-from toolkit.paths import case_table, handovers
 
 T0 = pd.Timestamp("2024-03-01 08:00", tz="UTC")
 

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 
 from toolkit import schema
+from toolkit.clean.validation import validate
 from toolkit.cli import main
 from toolkit.errors import MissingColumnError
-from toolkit.mapping import PRESETS
+from toolkit.estimate.survival import kaplan_meier
+from toolkit.io.presets import PRESETS
+from toolkit.io.readers import read_events
 from toolkit.paths import case_table
 from toolkit.pipeline import prepare
-from toolkit.readers import read_events
-from toolkit.survival import kaplan_meier
-from toolkit.validation import validate
 
 CITY_PRESETS = ("open311", "nyc311", "boston311", "sf311")
 
@@ -300,7 +300,7 @@ OPEN311_XML = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_open311_xml_reads_like_the_json(tmp_path):
-    from toolkit.readers import detect_format
+    from toolkit.io.readers import detect_format
 
     xml = _write(tmp_path, "requests.xml", OPEN311_XML)
     assert detect_format(xml) == "georeport_xml"
@@ -311,7 +311,7 @@ def test_open311_xml_reads_like_the_json(tmp_path):
 
 
 def test_a_wide_export_loads_only_the_columns_a_preset_reads(tmp_path):
-    from toolkit.readers import describe_columns
+    from toolkit.io.readers import describe_columns
 
     table = describe_columns(_write(tmp_path, "nyc.csv", NYC_CSV), preset="nyc311")
     not_read = table[table["examples"] == "(not read)"]["column"].tolist()

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toolkit.errors import KeyMissingError, MissingColumnError
-from toolkit.privacy import (
+from toolkit.clean.privacy import (
     DEMO_KEY,
     KEY_ENV,
     PSEUDONYM_HEX_CHARS,
@@ -20,6 +19,7 @@ from toolkit.privacy import (
     resolve_key,
     scrub_text,
 )
+from toolkit.errors import KeyMissingError, MissingColumnError
 
 
 def _events() -> pd.DataFrame:

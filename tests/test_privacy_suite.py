@@ -21,13 +21,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from toolkit import schema
+from toolkit.clean.privacy import PSEUDONYM_HEX_CHARS, RARE_PREFIX
 from toolkit.cli import main
-from toolkit.disclosure import find_small_cells
-from toolkit.export import export_figure, export_table
-from toolkit.figures import network_plot
+from toolkit.io.readers import read_events
 from toolkit.paths import case_table
-from toolkit.privacy import PSEUDONYM_HEX_CHARS, RARE_PREFIX
-from toolkit.readers import read_events
+from toolkit.report.disclosure import find_small_cells
+from toolkit.report.export import export_figure, export_table
+from toolkit.report.figures import network_plot
 
 N_REQUESTS = 40
 KEY_A = "a long secret key, kept outside the repository"

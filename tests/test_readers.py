@@ -13,16 +13,17 @@ from hypothesis import strategies as st
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
-from toolkit.mapping import PRESETS, Mapping, load_mapping, resolve_mapping
-from toolkit.readers import (
+from toolkit.io.mapping import Mapping, load_mapping
+from toolkit.io.presets import PRESETS, resolve_mapping
+from toolkit.io.readers import (
     ACTIVITY_UNMAPPED,
     CHANNEL_UNMAPPED,
     TIMESTAMP_ISSUE,
     TIMESTAMP_RAW,
     detect_format,
-    parse_timestamps,
     read_events,
 )
+from toolkit.io.timestamps import parse_timestamps
 
 # --- columns and dtypes -----------------------------------------------------------------------
 
@@ -433,7 +434,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "raw" / "examples"
 
 def test_shipped_example_reads_with_expected_counts():
     # Faults planted in data/raw/examples/pengaduan_contoh.csv (see its mapping file).
-    from toolkit.validation import validate
+    from toolkit.clean.validation import validate
 
     events = read_events(
         EXAMPLES / "pengaduan_contoh.csv", mapping=EXAMPLES / "pengaduan_contoh.toml"
@@ -458,7 +459,7 @@ def test_shipped_example_reads_with_expected_counts():
 
 
 def test_describe_columns_of_the_shipped_example():
-    from toolkit.readers import describe_columns
+    from toolkit.io.readers import describe_columns
 
     table = describe_columns(
         EXAMPLES / "pengaduan_contoh.csv", EXAMPLES / "pengaduan_contoh.toml"
@@ -470,7 +471,7 @@ def test_describe_columns_of_the_shipped_example():
 
 
 def test_describe_columns_kept_dropped_and_preset(write_log, tmp_path):
-    from toolkit.readers import describe_columns
+    from toolkit.io.readers import describe_columns
 
     header = "case_id,timestamp,agency,activity,channel,ward,note"
     path = write_log(["a,2024-01-05,A,submitted,web,Menteng,x"], header=header)
@@ -483,7 +484,7 @@ def test_describe_columns_kept_dropped_and_preset(write_log, tmp_path):
 
 
 def test_columns_not_read_are_listed_in_attrs(write_log):
-    from toolkit.readers import IGNORED_COLUMNS
+    from toolkit.io.readers import IGNORED_COLUMNS
 
     header = "ticket,timestamp,agency,activity,channel,nama_pelapor,ward"
     path = write_log(["a,2024-01-05,A,submitted,web,Siti,3"], header=header)

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit import schema
 from toolkit.errors import SekatError
+from toolkit.estimate.rollout import callaway_santanna, rollout_event_study, rollout_panel, twfe
 from toolkit.paths import case_table
-from toolkit.results import check_result
-from toolkit.rollout import callaway_santanna, rollout_event_study, rollout_panel, twfe
+from toolkit.results import check_result, select, select_one
 from toolkit.synthetic import simulate
 
 
@@ -123,7 +124,11 @@ def test_generic_columns_and_errors():
     )
     renamed["g"] = renamed["g"].replace(0, np.nan)
     a = callaway_santanna(renamed, unit="county", time="year", first_treated="g", outcome="y")
-    pd.testing.assert_frame_equal(a.table, callaway_santanna(panel).table)
+    # the outcome descriptor names the outcome column, whatever it is called
+    pd.testing.assert_frame_equal(
+        a.table.drop(columns="outcome"), callaway_santanna(panel).table.drop(columns="outcome")
+    )
+    assert set(a.table["outcome"]) == {"y"}
     with pytest.raises(SekatError):
         callaway_santanna(panel, control="everyone")
     with pytest.raises(SekatError):
@@ -166,10 +171,15 @@ def test_event_study_on_generated_log_covers_planted_rollout_effects():
     (with only twelve regions the hops interval covers less often than 95 %)."""
     sim = simulate(20_000, seed=1)
     cases = case_table(sim.events)
-    table = rollout_event_study(cases, sim.rollout).table.set_index("term")
+    table = rollout_event_study(cases, sim.rollout).table
     truth = sim.truth.set_index(["estimand", "group"])["value"]
+    overall = dict(estimand="att", group=None, event_time=None, contrast=schema.DESK_CONTRAST)
     for outcome in ("hops", "rmst_days"):
-        row = table.loc[f"{outcome}:simple"]
+        row = select_one(table, outcome=outcome, method_key="callaway_santanna", **overall)
         planted = truth[f"att_rollout_{outcome}", "overall"]
         assert row["ci_low"] < planted < row["ci_high"], outcome
-    assert "hops:twfe" in table.index
+        assert row["term"] == f"att_rollout_{outcome}"
+    assert len(select(table, outcome="hops", method_key="twfe", **overall)) == 1
+    events = select(table, outcome="hops", method_key="callaway_santanna", group=None)
+    events = events.loc[events["event_time"].notna()]
+    assert events["term"].tolist() == [f"es_hops[e={e}]" for e in events["event_time"]]

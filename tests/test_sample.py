@@ -16,11 +16,24 @@ SAMPLE = RAW / "sample_events.csv.gz"
 def test_regenerating_the_sample_with_its_seed_gives_the_same_bytes(tmp_path):
     params = json.loads((RAW / "sample_events.params.json").read_text())
     out = tmp_path / "sample_events.csv.gz"
-    status = main(["simulate", "--cases", str(params["n_cases"]), "--seed", str(params["seed"]),
-                   "--out", str(out)])
+    status = main(
+        [
+            "simulate",
+            "--cases",
+            str(params["n_cases"]),
+            "--seed",
+            str(params["seed"]),
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     assert out.read_bytes() == SAMPLE.read_bytes()
-    for sibling in ["sample_events.truth.csv", "sample_events.rollout.csv", "sample_events.params.json"]:
+    for sibling in [
+        "sample_events.truth.csv",
+        "sample_events.rollout.csv",
+        "sample_events.params.json",
+    ]:
         assert (tmp_path / sibling).read_bytes() == (RAW / sibling).read_bytes(), sibling
 
 

@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 from statsmodels.duration.hazard_regression import PHReg
 
 from toolkit.errors import SekatError
-from toolkit.results import check_result
-from toolkit.schema import RESULT_COLUMNS
-from toolkit.survival import (
+from toolkit.estimate.survival import (
     cox_fit,
     cox_ph,
     kaplan_meier,
@@ -22,6 +20,8 @@ from toolkit.survival import (
     rmst_difference,
     survival_data,
 )
+from toolkit.results import check_result
+from toolkit.schema import RESULT_TABLE_COLUMNS
 
 # Ten requests (days, resolved?): ties at 2 (one resolved, one censored) and at 5 (two resolved).
 TEN_TIMES = np.array([1.0, 2, 2, 3, 4, 5, 5, 6, 8, 9])
@@ -111,7 +111,7 @@ def test_censoring_biases_beside_the_right_number():
     cases = exponential_cases(20_000, 1)
     truth = rmst_exponential(0.15, tau) - rmst_exponential(0.08, tau)
     right = rmst_difference(cases, tau_days=tau, weighting="naive", n_boot=100, seed=1)
-    right = right.table.set_index("term").loc["rmst_diff_days"]
+    right = right.table.set_index("term").loc["difference_rmst_days"]
     dropped = rmst_difference(
         cases.loc[~cases["censored"]], tau_days=tau, weighting="naive", n_boot=0, seed=1
     ).table.set_index("term")
@@ -123,7 +123,7 @@ def test_censoring_biases_beside_the_right_number():
     # the difference shrinks towards zero and lies far outside the interval
     for biased in (dropped, as_resolved):
         assert biased.loc["rmst_days[not social]", "estimate"] < rmst_exponential(0.08, tau) - 1
-        assert biased.loc["rmst_diff_days", "estimate"] > right["ci_high"]
+        assert biased.loc["difference_rmst_days", "estimate"] > right["ci_high"]
 
 
 def confounded_survival(n: int, seed: int, tau: float):
@@ -162,11 +162,11 @@ def test_ipw_rmst_covers_planted_truth_and_naive_is_biased():
         result = rmst_difference(
             cases, tau_days=tau, covariates=["category"], estimand=estimand, n_boot=100, seed=3
         )
-        row = check_result(result.table).set_index("term").loc["rmst_diff_days"]
+        row = check_result(result.table).set_index("term").loc[f"{estimand}_rmst_days"]
         assert row["ci_low"] < truth < row["ci_high"], estimand
         assert len(result.diagnostics["bootstrap"]) == 100
     naive = rmst_difference(cases, tau_days=tau, weighting="naive", n_boot=100, seed=3).table
-    naive = naive.set_index("term").loc["rmst_diff_days"]
+    naive = naive.set_index("term").loc["difference_rmst_days"]
     # x=1 is both social and fast: the naive difference overstates the days saved
     assert naive["ci_high"] < ate
 
@@ -178,7 +178,7 @@ def test_rmst_bootstrap_is_seeded():
     c = rmst_difference(cases, weighting="naive", n_boot=30, seed=10).table
     pd.testing.assert_frame_equal(a, b)
     assert not a["ci_low"].equals(c["ci_low"])
-    assert tuple(a.columns) == RESULT_COLUMNS
+    assert tuple(a.columns) == RESULT_TABLE_COLUMNS
 
 
 def test_cox_matches_phreg_with_ties_and_strata():

@@ -163,7 +163,8 @@ def test_realised_potential_outcomes_equal_what_the_events_show(sim):
 
 
 def test_realised_outcomes_match_the_case_table_when_available(sim):
-    paths = pytest.importorskip("toolkit.paths")
+    from toolkit import paths
+
     cases = paths.case_table(sim.events, cutoff=sim.cutoff).set_index(schema.CASE_ID)
     po = sim.outcomes.set_index(schema.CASE_ID).loc[cases.index]
     complete = po["complete"].to_numpy()
@@ -451,3 +452,59 @@ def test_walk_ins_and_letters_arrive_in_office_hours(sim):
     office = first[schema.CHANNEL].isin(["walk_in", "letter"])
     assert local_hour[office].between(8, 14).all()
     assert not local_hour[~office].between(8, 14).all()
+
+
+# --- every knob of the generator moves what it says it moves -------------------------------
+
+
+def _stat(name: str, sim) -> float:
+    po, ev = sim.outcomes, sim.events
+    if name == "effect_ramp_months":  # the planted effect one month after the opening
+        return -truth_value(sim, "es_hops", "e=1")
+    if name == "uptake_months":  # social share in the months right after an opening
+        opened = sim.params["desk_open_months"]
+        month0 = po["region"].map(opened)
+        return po.loc[(po["month"] - month0).between(0, 1), "social"].mean()
+    if name == "social_share_before_desk":
+        opened = po["region"].map(sim.params["desk_open_months"]).fillna(10**6)
+        return po.loc[po["month"] < opened, "social"].mean()
+    if name == "mean_hops":
+        return po["hops_0"].mean()
+    if name == "hop_dispersion":  # a larger gamma shape means less overdispersion
+        return -(po["hops_0"].var() / po["hops_0"].mean())
+    if name == "max_hops":
+        return -po[["hops_0", "hops_1"]].max().max()
+    if name == "service_sigma":
+        return np.log(po["duration_hours_0"]).std()
+    if name == "stuck_rate":
+        return po["duration_hours_0"].quantile(0.99)
+    if name == "close_rate":
+        return (ev["activity"] == "closed").mean()
+    if name == "volume_growth":
+        return (po["month"] >= 12).mean()
+    if name == "rmst_horizon_days":
+        return truth_value(sim, "mean_rmst_y0_days")
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize(
+    ("knob", "low", "high"),
+    [
+        ("effect_ramp_months", 12, 1),
+        ("uptake_months", 12, 1),
+        ("social_share_before_desk", 0.0, 0.05),
+        ("mean_hops", 1.0, 3.0),
+        ("hop_dispersion", 0.5, 20.0),
+        ("max_hops", 16, 3),
+        ("service_sigma", 0.5, 1.5),
+        ("stuck_rate", 0.0, 0.3),
+        ("close_rate", 0.0, 0.9),
+        ("volume_growth", 0.0, 1.0),
+        ("rmst_horizon_days", 10.0, 60.0),
+    ],
+)
+def test_each_knob_of_the_world_moves_what_it_governs(knob, low, high):
+    common = dict(n_cases=6000, seed=21)
+    assert _stat(knob, simulate(**common, **{knob: low})) < _stat(
+        knob, simulate(**common, **{knob: high})
+    )

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit import schema
+from toolkit.clean.validation import REASON, REASONS, validate
 from toolkit.errors import MissingColumnError
-from toolkit.readers import read_events
-from toolkit.validation import REASON, REASONS, validate
+from toolkit.io.readers import read_events
 
 
 def test_each_row_fault_gets_its_reason(write_log):
@@ -202,7 +202,7 @@ def test_rows_are_partitioned_between_clean_and_quarantine(frame, strict):
 
 
 def test_report_table_and_quarantine_summary_by_hand(write_log):
-    from toolkit.validation import quarantine_summary, report_table
+    from toolkit.clean.validation import quarantine_summary, report_table
 
     path = write_log(
         [

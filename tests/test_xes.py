@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolkit import schema
+from toolkit.clean.validation import validate
 from toolkit.errors import SekatError
-from toolkit.readers import detect_format, read_events
-from toolkit.validation import validate
-from toolkit.xes import load_raw, write_xes
+from toolkit.io.readers import detect_format, read_events
+from toolkit.io.xes import load_raw, write_xes
 
 LOG = """<?xml version="1.0" encoding="UTF-8" ?>
 <log xes.version="1.0" xmlns="http://www.xes-standard.org/">

@@ -10,20 +10,15 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-import pandas as pd
+from typing import NoReturn
 
 from toolkit.errors import SekatError
 
-__all__ = ["COMMANDS", "build_parser", "main", "write_table"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 PROG = "sekat"
 USAGE_ERROR = 2
@@ -40,95 +35,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _say(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-
-
-# --- writing tables -------------------------------------------------------------------------------
-
-_LOG_SUFFIXES = (".csv.gz", ".csv", ".parquet")
-
-
-def _split_suffix(path: Path) -> tuple[str, str]:
-    name = path.name
-    for suffix in _LOG_SUFFIXES:
-        if name.lower().endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)], suffix
-    raise SekatError(
-        f"cannot tell the format from the name; end it in {', '.join(_LOG_SUFFIXES)}",
-        file=str(path),
-    )
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through ``write(handle)`` into a temporary file beside ``path``, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 honours the umask (mkstemp would leave the file private, 0600).
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a table to CSV, gzipped CSV or Parquet (by suffix), atomically and reproducibly.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The table; its index is not written.
-    path : str or path-like
-        Ends in ``.csv``, ``.csv.gz`` or ``.parquet``.
-
-    Notes
-    -----
-    Gzip members are written with mtime 0 and no file name, so the same table gives the same
-    bytes on every run. CSV cells a spreadsheet would run as a formula (``=cmd|...``,
-    ``+SUM(..)``, ``@foo``, ``-2+3``) are defused with a leading apostrophe by
-    :func:`toolkit.export.escape_csv_injection`; plain numbers are left alone. Parquet
-    keeps every value as it is (no spreadsheet runs it).
-
-    Examples
-    --------
-    >>> import pathlib, tempfile, pandas as pd
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv.gz"
-    >>> write_table(pd.DataFrame({"a": [1, 2]}), p)
-    >>> pd.read_csv(p)["a"].tolist()
-    [1, 2]
-    """
-    path = Path(path)
-    _, suffix = _split_suffix(path)
-    if suffix == ".parquet":
-        from toolkit.pipeline import write_parquet
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
-        try:
-            write_parquet(frame, temp)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
-        return
-    from toolkit.export import escape_csv_injection
-
-    text = escape_csv_injection(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
-    if suffix == ".csv.gz":
-
-        def write(handle: Any) -> None:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as packed:
-                packed.write(text)
-
-    else:
-
-        def write(handle: Any) -> None:
-            handle.write(text)
-
-    _atomic_write(path, write)
 
 
 # --- sekat simulate -------------------------------------------------------------------------------
@@ -174,16 +80,19 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    from toolkit.io.writers import table_suffix, write_table, write_text
     from toolkit.synthetic import simulate
 
-    stem, _ = _split_suffix(args.out)
+    stem = args.out.name[: -len(table_suffix(args.out))]
     sim = simulate(n_cases=args.cases, seed=args.seed)
     folder = args.out.parent
     write_table(sim.events, args.out)
     write_table(sim.truth, folder / f"{stem}.truth.csv")
     write_table(sim.rollout, folder / f"{stem}.rollout.csv")
-    params = (json.dumps(sim.params, indent=2, sort_keys=True, default=str) + "\n").encode()
-    _atomic_write(folder / f"{stem}.params.json", lambda handle: handle.write(params))
+    write_text(
+        folder / f"{stem}.params.json",
+        json.dumps(sim.params, indent=2, sort_keys=True, default=str) + "\n",
+    )
     _say(
         f"simulated {args.cases} requests ({len(sim.events)} events, seed {args.seed}) -> "
         f"{args.out} (+ {stem}.truth.csv, {stem}.rollout.csv, {stem}.params.json)"
@@ -195,7 +104,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _add_prepare(parser: argparse.ArgumentParser) -> None:
-    from toolkit.mapping import PRESETS
+    from toolkit.io.presets import PRESETS
 
     parser.add_argument(
         "inputs",
@@ -358,8 +267,15 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         help="CSV of region, desk_opened: adds the staggered-rollout event study "
         "(default: rollout.csv in PREPARED_DIR if present)",
     )
+    from toolkit.estimate.headline import DEFAULT_N_BOOT, DEFAULT_SEED
+    from toolkit.estimate.models import CONTROLS
+
     parser.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed of the bootstrap (default 0)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        metavar="S",
+        help=f"seed of the bootstrap (default {DEFAULT_SEED}, as in the notebooks)",
     )
     parser.add_argument(
         "--tau-days",
@@ -371,13 +287,21 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n-boot",
         type=_positive_int,
-        default=200,
+        default=DEFAULT_N_BOOT,
         metavar="B",
-        help="bootstrap replicates of the RMST differences (default 200)",
+        help=f"bootstrap replicates of the RMST differences (default {DEFAULT_N_BOOT})",
+    )
+    parser.add_argument(
+        "--control",
+        choices=CONTROLS,
+        default=CONTROLS[0],
+        help="what social intake is compared with (default: every other request)",
     )
 
 
 def _check_truth_columns(path: Path) -> None:
+    import pandas as pd
+
     needed = ("estimand", "group", "value")  # the generator's truth table
     try:
         if path.name.lower().endswith(".parquet"):
@@ -398,7 +322,7 @@ def _check_truth_columns(path: Path) -> None:
 
 
 def _run_estimate(args: argparse.Namespace) -> int:
-    from toolkit.estimate import run_estimate
+    from toolkit.analysis import run_estimate
 
     if not args.out.name.lower().endswith(".csv") or args.out.name.lower() == ".csv":
         raise SekatError(
@@ -425,6 +349,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
         seed=args.seed,
         tau_days=args.tau_days,
         n_boot=args.n_boot,
+        control=args.control,
     )
     message = f"wrote {len(table)} estimates ({table['method'].nunique()} methods) to {args.out}"
     if "covered" in table.columns:
@@ -455,28 +380,41 @@ COMMANDS: dict[
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``sekat`` with every subcommand of :data:`COMMANDS`.
+
+    Parameters
+    ----------
+    command : str, optional
+        Add the arguments of this subcommand only (the others keep their help line): each
+        subcommand's arguments import what it needs, and ``sekat --version`` or ``sekat
+        --help`` should not wait for pandas. Default: every subcommand's arguments.
 
     Examples
     --------
     >>> build_parser().parse_args(["simulate", "--out", "x.csv"]).cases
     20000
     """
-    from toolkit import __version__
+    import toolkit
 
     parser = _Parser(
         prog=PROG,
         description="How citizens' requests travel between agencies, and what social-media "
         "intake changes.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action="version", version=f"{PROG} {toolkit.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help_line, add_arguments, run) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_line, description=help_line)
-        add_arguments(sub)
+        if command is None or command == name:
+            add_arguments(sub)
         sub.set_defaults(run=run)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -487,8 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["prepare", "missing.csv", "--out", "out", "--demo-key"])
     2
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command(argv) or "").parse_args(argv)
         return args.run(args)
     except _UsageError as err:
         _say(f"error: {err} (see '{PROG} --help')")

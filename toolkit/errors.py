@@ -7,12 +7,20 @@ row where they apply. The command line turns it into one line on stderr and exit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SekatError(Exception):
     """A problem with the user's input or set-up, explained in one line."""
 
-    def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
-                 row: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ) -> None:
         self.file = file
         self.column = column
         self.row = row
@@ -35,3 +43,48 @@ class MissingColumnError(SekatError, KeyError):
 
 class KeyMissingError(SekatError):
     """No pseudonymisation key was given (SEKAT_KEY or a key file)."""
+
+
+def require_columns(
+    frame: object,
+    columns: Sequence[str],
+    *,
+    what: str = "the table",
+    file: str | None = None,
+) -> None:
+    """Raise :class:`MissingColumnError` unless ``frame`` has every one of ``columns``.
+
+    The one check of required columns in sekat: the message names the first missing
+    column, every missing one and every column the frame does have, so the user can see a
+    misspelling at once.
+
+    Parameters
+    ----------
+    frame : DataFrame-like
+        Anything with a ``columns`` attribute (pandas or Dask).
+    columns : sequence of str
+        The columns needed.
+    what : str
+        What needs them, for the message ("the case table", "forest_plot").
+    file : str, optional
+        The file the frame came from.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"hops": [1]}), ["hops"])
+    >>> require_columns(pd.DataFrame({"hop": [1]}), ["hops"], what="the case table")
+    Traceback (most recent call last):
+    toolkit.errors.MissingColumnError: column 'hops': the case table lacks ['hops']; columns found: ['hop']
+    """
+    present = getattr(frame, "columns", None)
+    if present is None:
+        raise SekatError(f"{what} needs a table with columns, got {type(frame).__name__}")
+    have = set(present)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise MissingColumnError(
+            f"{what} lacks {missing}; columns found: {[str(c) for c in present]}",
+            file=file,
+            column=missing[0],
+        )

@@ -25,13 +25,9 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from toolkit import readers, schema
-from toolkit.disclosure import k_anonymity_report
-from toolkit.errors import SekatError
-from toolkit.mapping import Mapping, resolve_mapping
-from toolkit.privacy import (
+from toolkit import paths, schema
+from toolkit.clean.privacy import (
     DEMO_KEY,
     PRIVACY_ATTR,
     RARE_PREFIX,
@@ -42,27 +38,28 @@ from toolkit.privacy import (
     resolve_key,
     scrub_text,
 )
-from toolkit.validation import REASON, validate
+from toolkit.clean.reidentification import k_anonymity_report
+from toolkit.clean.validation import REASON, validate
+from toolkit.errors import SekatError
+from toolkit.io import readers
+from toolkit.io.mapping import Mapping
+from toolkit.io.prepared import (
+    CASES_FILE,
+    EVENTS_FILE,
+    HANDOVERS_FILE,
+    MANIFEST_FILE,
+    QUARANTINE_FILE,
+    REPORT_FILE,
+)
+from toolkit.io.presets import resolve_mapping
+from toolkit.io.writers import fsync_dir, write_bytes, write_parquet
 
 __all__ = [
-    "CASES_FILE",
-    "EVENTS_FILE",
-    "HANDOVERS_FILE",
-    "MANIFEST_FILE",
     "PrepareResult",
-    "QUARANTINE_FILE",
-    "REPORT_FILE",
     "file_sha256",
     "prepare",
-    "write_parquet",
 ]
 
-EVENTS_FILE = "events.parquet"
-QUARANTINE_FILE = "quarantine.parquet"
-CASES_FILE = "cases.parquet"
-HANDOVERS_FILE = "handovers.parquet"
-REPORT_FILE = "report.json"
-MANIFEST_FILE = "manifest.json"
 _TEMP_PREFIX = ".sekat-tmp-"
 #: Columns of the quarantine table that are not personal and explain the fault.
 _QUARANTINE_KEEP = (REASON, readers.TIMESTAMP_RAW, readers.TIMESTAMP_ISSUE)
@@ -106,56 +103,6 @@ def _json_bytes(data: Any) -> bytes:
     return (
         json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
     ).encode()
-
-
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a frame to Parquet deterministically (same frame, same bytes) and fsync it.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Any frame; its index is not written and ``attrs`` are left out.
-    path : str or path-like
-        Target file (overwritten).
-
-    Notes
-    -----
-    Parquet files hold no write time; the bytes depend only on the data, the schema and the
-    pyarrow version (recorded in the manifest). ``DataFrame.attrs`` would be stored in the
-    schema metadata, so they are dropped.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile, pandas as pd
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> write_parquet(pd.DataFrame({"a": [1]}), d / "x.parquet")
-    >>> write_parquet(pd.DataFrame({"a": [1]}), d / "y.parquet")
-    >>> (d / "x.parquet").read_bytes() == (d / "y.parquet").read_bytes()
-    True
-    """
-    plain = frame.reset_index(drop=True)
-    plain.attrs = {}
-    table = pa.Table.from_pandas(plain, preserve_index=False)
-    with open(path, "wb") as handle:
-        pq.write_table(table, handle, compression="zstd")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _write_bytes(data: bytes, path: Path) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform can open a directory
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -220,10 +167,6 @@ def _scrubbed_counts(
 def _paths_tables(
     events: pd.DataFrame, cutoff: Any, scheduler: str | None
 ) -> dict[str, pd.DataFrame]:
-    try:
-        from toolkit import paths
-    except ImportError:  # the path module is optional while the toolkit grows
-        return {}
     if scheduler is None:
         return {
             CASES_FILE: paths.case_table(events, cutoff=cutoff),
@@ -231,9 +174,9 @@ def _paths_tables(
         }
     import dask.dataframe as dd
 
-    from toolkit import scale
+    from toolkit.paths import cluster
 
-    with scale.connect(scheduler):
+    with cluster.connect(scheduler):
         lazy = dd.from_pandas(events, npartitions=max(1, min(64, len(events) // 250_000 + 1)))
         cases = paths.case_table(lazy, cutoff=cutoff).compute()
         flows = paths.handovers(lazy).compute()
@@ -243,7 +186,9 @@ def _paths_tables(
         values = cases[column]
         if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) == 0:
             cases[column] = values.cat.set_categories(pd.Index([], dtype="str"))
-    keys = [c for c in flows.columns if c not in (schema.COUNT, "median_hours", "mean_hours")]
+    keys = [
+        c for c in flows.columns if c not in (schema.COUNT, schema.MEDIAN_HOURS, schema.MEAN_HOURS)
+    ]
     flows = flows.sort_values(keys, kind="stable").reset_index(drop=True)
     return {CASES_FILE: cases, HANDOVERS_FILE: flows}
 
@@ -274,11 +219,11 @@ def prepare(
     out_dir : str or path-like
         Output directory (created if missing). Files other than the six outputs are left alone.
     mapping, preset : optional
-        As for :func:`toolkit.readers.read_events`; a mapping file is recorded by content.
+        As for :func:`toolkit.io.readers.read_events`; a mapping file is recorded by content.
     key, key_file : optional
         Pseudonymisation key, or a file holding it; else ``SEKAT_KEY``.
     demo : bool
-        Use the published :data:`toolkit.privacy.DEMO_KEY` (shipped synthetic data only).
+        Use the published :data:`toolkit.clean.privacy.DEMO_KEY` (shipped synthetic data only).
     strict_channels : bool
         Quarantine unknown channels instead of reading them as ``other``.
     cutoff : timestamp-like, optional
@@ -293,7 +238,7 @@ def prepare(
     rare_below : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
         Text values (agency, category, region, raw activity and channel names, ...) held by
         fewer requests of the whole log are replaced by keyed pseudonyms, since names and
-        free text hide there (see :func:`toolkit.privacy.pseudonymise`); 0 keeps them.
+        free text hide there (see :func:`toolkit.clean.privacy.pseudonymise`); 0 keeps them.
     k : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
         Group size of the k-anonymity report on the case table.
 
@@ -312,9 +257,9 @@ def prepare(
     Outputs: ``events.parquet`` (clean, pseudonymised events sorted by case_id, timestamp,
     source_file, source_row), ``quarantine.parquet`` (quarantined rows, pseudonymised and
     scrubbed, with reason), ``cases.parquet`` and ``handovers.parquet`` (from
-    :mod:`toolkit.paths`), ``report.json`` (the validation report at top level: rows_in,
+    :mod:`toolkit.paths.walk`), ``report.json`` (the validation report at top level: rows_in,
     rows_kept, rows_quarantined, reasons, ...; plus ``privacy``, ``inputs`` and
-    ``k_anonymity``, the counts of :func:`toolkit.disclosure.k_anonymity_report` over
+    ``k_anonymity``, the counts of :func:`toolkit.clean.reidentification.k_anonymity_report` over
     channel x region x category x week of intake: read them before sharing a row-level
     table) and
     ``manifest.json`` (input names, sizes and SHA-256, parameters, key fingerprint,
@@ -461,7 +406,7 @@ def prepare(
     with _staging(out_dir) as staging:
         for name, table in tables.items():
             write_parquet(table, staging / name)
-        _write_bytes(_json_bytes(report), staging / REPORT_FILE)
+        write_bytes(staging / REPORT_FILE, _json_bytes(report))
         outputs = {
             name: {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
             for name in sorted([*tables, REPORT_FILE])
@@ -473,11 +418,11 @@ def prepare(
             "versions": versions,
             "outputs": outputs,
         }
-        _write_bytes(_json_bytes(manifest), staging / MANIFEST_FILE)
-        _fsync_dir(staging)
+        write_bytes(staging / MANIFEST_FILE, _json_bytes(manifest))
+        fsync_dir(staging)
         # The manifest goes last: until it is replaced, the old manifest no longer matches
         # the half-new outputs, so an interrupted run is redone in full next time.
         for name in [*sorted(outputs), MANIFEST_FILE]:
             os.replace(staging / name, out_dir / name)
-        _fsync_dir(out_dir)
+        fsync_dir(out_dir)
     return PrepareResult(out_dir=out_dir, skipped=False, report=report, manifest=manifest)

@@ -8,7 +8,7 @@ so the check is done here and only declared ones are passed).
 
 After the policy brief (a notebook whose name ends in ``policy_brief.ipynb``) has run, its
 executed copy is exported without code to ``policy_brief.html`` in the brief's ``output_dir``
-(``figures/`` by default), with :func:`toolkit.brief.export_html`.
+(``figures/`` by default), with :func:`toolkit.report.brief.export_html`.
 
 Run it as ``python -m toolkit.reproduce --notebooks notebooks --out build/notebooks``.
 """
@@ -86,7 +86,7 @@ def brief_target(notebook: Path, parameters: dict[str, object]) -> Path | None:
     The brief's ``output_dir`` parameter (given, else its default) is relative to the
     notebook's folder, as papermill runs notebooks there.
     """
-    from toolkit.brief import BRIEF_HTML
+    from toolkit.report.brief import BRIEF_HTML
 
     if not notebook.name.endswith("policy_brief.ipynb"):
         return None
@@ -138,7 +138,7 @@ def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> Non
         )
         target = brief_target(notebook, chosen)
         if target is not None:
-            from toolkit.brief import export_html
+            from toolkit.report.brief import export_html
 
             written = export_html(out / notebook.name, target)
             print(

@@ -1,11 +1,18 @@
 """Tidy result tables: one row per estimate, the same columns from every estimator.
 
-Every estimator in sekat returns a frame with exactly :data:`toolkit.schema.RESULT_COLUMNS`
-(term, estimate, std_error, ci_low, ci_high, n, method), so one plotting and one export
-function serve all of them. This module builds and checks such frames, computes normal-theory
-and percentile intervals, and widens intervals for multiple comparisons. Estimators that also
-produce diagnostics return an :class:`EstimateResult` holding the tidy ``table`` beside a dict of
-``diagnostics`` frames.
+Every estimator in sekat returns a frame with exactly :data:`toolkit.schema.RESULT_TABLE_COLUMNS`:
+the tidy columns (term, estimate, std_error, ci_low, ci_high, n, method) that one plotting and
+one export function serve, then the *descriptors* that say what each row estimates as data:
+``estimand`` (ate, att, difference, ...), ``outcome`` (hops, rmst_days, ...), ``scale``
+(difference, ratio, level), ``contrast`` ("social vs not_social"), ``group`` and
+``group_value`` for a subgroup, ``event_time`` for an event study and ``method_key`` naming the
+estimator. ``term`` and ``method`` are for people; code that needs to know what a row is reads
+the descriptors (:func:`select`), never the text.
+
+This module builds and checks such frames, computes normal-theory and percentile intervals,
+and widens intervals for multiple comparisons. Estimators that also produce diagnostics
+return an :class:`EstimateResult` holding the tidy ``table`` beside a dict of ``diagnostics``
+frames.
 """
 
 from __future__ import annotations
@@ -17,13 +24,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from toolkit import schema
 from toolkit.errors import SekatError
-from toolkit.schema import RESULT_COLUMNS
+from toolkit.schema import DESCRIPTOR_COLUMNS, RESULT_COLUMNS, RESULT_TABLE_COLUMNS
 
 TERM, ESTIMATE, STD_ERROR, CI_LOW, CI_HIGH, N, METHOD = RESULT_COLUMNS
 
 #: Multiple-comparison adjustments understood by :func:`adjust_intervals`.
 ADJUSTMENTS = ("none", "bonferroni", "sidak", "holm")
+#: The one multiplicity rule of the headline analysis: simultaneous (Bonferroni) intervals,
+#: so that "adjusted 95%" means all intervals of the family hold together.
+DEFAULT_ADJUSTMENT = "bonferroni"
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class EstimateResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        Exactly :data:`toolkit.schema.RESULT_COLUMNS`, one row per estimate.
+        Exactly :data:`toolkit.schema.RESULT_TABLE_COLUMNS`, one row per estimate.
     diagnostics : dict of str to pandas.DataFrame
         Supporting tables (overlap, curves, draws, ...), named by the estimator.
     """
@@ -56,42 +67,167 @@ def z_value(level: float = 0.95) -> float:
 
 
 def result_frame(rows: Iterable[Mapping[str, object]] | pd.DataFrame) -> pd.DataFrame:
-    """Build a tidy result frame with exactly the result columns and dtypes.
+    """Build a result frame with exactly the result columns and their dtypes.
 
     Parameters
     ----------
     rows : iterable of mappings or DataFrame
         Each row names at least ``term``, ``estimate`` and ``method``; missing ``std_error``,
-        ``ci_low``, ``ci_high`` become NaN and a missing ``n`` becomes <NA>. Extra keys are
-        dropped.
+        ``ci_low``, ``ci_high`` become NaN, a missing ``n`` or ``event_time`` <NA> and a
+        missing descriptor <NA>. Extra keys are dropped.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`~toolkit.schema.RESULT_COLUMNS`: term (str), estimate, std_error,
-        ci_low, ci_high (float64), n (Int64), method (str).
+        Columns :data:`~toolkit.schema.RESULT_TABLE_COLUMNS`: term (str), estimate,
+        std_error, ci_low, ci_high (float64), n (Int64), method (str), then the descriptors
+        (str, and ``event_time`` Int64).
 
     Examples
     --------
-    >>> result_frame([{"term": "social", "estimate": -0.5, "method": "naive"}])
-         term  estimate  std_error  ci_low  ci_high     n method
-    0  social      -0.5        NaN     NaN      NaN  <NA>  naive
+    >>> t = result_frame([{"term": "att_hops", "estimate": -0.5, "method": "AIPW",
+    ...                    "estimand": "att", "outcome": "hops"}])
+    >>> t[["term", "estimate", "n", "estimand", "outcome", "group"]]
+           term  estimate     n estimand outcome group
+    0  att_hops      -0.5  <NA>      att    hops   NaN
     """
     frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if frame.empty and len(frame.columns) == 0:
-        frame = pd.DataFrame(columns=list(RESULT_COLUMNS))
-    for column in RESULT_COLUMNS:
+        frame = pd.DataFrame(columns=list(RESULT_TABLE_COLUMNS))
+    for column in RESULT_TABLE_COLUMNS:
         if column not in frame.columns:
             if column in (TERM, ESTIMATE, METHOD):
                 raise SekatError(f"a result row lacks {column!r}", column=column)
-            frame[column] = np.nan
-    frame = frame.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True)
+            frame[column] = np.nan if column in RESULT_COLUMNS else pd.NA
+    frame = frame.loc[:, list(RESULT_TABLE_COLUMNS)].reset_index(drop=True)
     frame[TERM] = frame[TERM].astype("str")
     frame[METHOD] = frame[METHOD].astype("str")
     for column in (ESTIMATE, STD_ERROR, CI_LOW, CI_HIGH):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    frame[N] = pd.to_numeric(frame[N], errors="coerce").round().astype("Int64")
+    for column in (N, schema.EVENT_TIME):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
+    for column in DESCRIPTOR_COLUMNS:
+        if column != schema.EVENT_TIME:
+            values = frame[column].astype("object")
+            frame[column] = values.where(values.notna(), None).astype("str")
     return frame
+
+
+def described(table: pd.DataFrame, **descriptors: object) -> pd.DataFrame:
+    """A copy of a result table with the same descriptor values set on every row.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A result table.
+    **descriptors
+        Values of columns of :data:`~toolkit.schema.DESCRIPTOR_COLUMNS` (or ``term``).
+
+    Examples
+    --------
+    >>> t = result_frame([{"term": "x", "estimate": 1.0, "method": "m"}])
+    >>> described(t, outcome="hops")["outcome"].tolist()
+    ['hops']
+    """
+    unknown = sorted(set(descriptors) - set(DESCRIPTOR_COLUMNS) - {TERM})
+    if unknown:
+        raise SekatError(f"not result descriptors: {unknown}; use {list(DESCRIPTOR_COLUMNS)}")
+    return result_frame(table.assign(**descriptors))
+
+
+def select(table: pd.DataFrame, **criteria: object) -> pd.DataFrame:
+    """The rows of a result table whose descriptors equal the given values.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A result table.
+    **criteria
+        Descriptor (or ``term``) values; ``None`` selects rows where the descriptor is
+        missing (an overall estimate has no ``group``), and a tuple or list any of its values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows, in table order, index reset.
+
+    Examples
+    --------
+    >>> t = result_frame([
+    ...     {"term": "att_hops", "estimate": -0.2, "method": "AIPW", "estimand": "att",
+    ...      "outcome": "hops", "method_key": "aipw"},
+    ...     {"term": "att_hops[category=roads]", "estimate": -0.3, "method": "AIPW",
+    ...      "estimand": "att", "outcome": "hops", "group": "category",
+    ...      "group_value": "roads", "method_key": "aipw"}])
+    >>> select(t, estimand="att", group=None)["estimate"].tolist()
+    [-0.2]
+    >>> select(t, group="category")["group_value"].tolist()
+    ['roads']
+    """
+    unknown = sorted(set(criteria) - set(DESCRIPTOR_COLUMNS) - {TERM})
+    if unknown:
+        raise SekatError(f"not result descriptors: {unknown}; use {list(DESCRIPTOR_COLUMNS)}")
+    keep = np.ones(len(table), dtype=bool)
+    for column, wanted in criteria.items():
+        values = table[column]
+        if wanted is None:
+            keep &= values.isna().to_numpy()
+        elif isinstance(wanted, (tuple, list, set, frozenset)):
+            keep &= values.isin(list(wanted)).fillna(False).to_numpy(dtype=bool)
+        else:
+            keep &= (values == wanted).fillna(False).to_numpy(dtype=bool)
+    return table.loc[keep].reset_index(drop=True)
+
+
+def select_one(table: pd.DataFrame, **criteria: object) -> pd.Series:
+    """The one row of a result table matching ``criteria`` (see :func:`select`).
+
+    Raises
+    ------
+    SekatError
+        When no row, or more than one, matches.
+
+    Examples
+    --------
+    >>> t = result_frame([{"term": "att_hops", "estimate": -0.2, "method": "AIPW",
+    ...                    "estimand": "att", "outcome": "hops"}])
+    >>> float(select_one(t, estimand="att")["estimate"])
+    -0.2
+    """
+    rows = select(table, **criteria)
+    if len(rows) != 1:
+        wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items())
+        raise SekatError(f"expected one result row with {wanted}, found {len(rows)}")
+    return rows.iloc[0]
+
+
+def term_name(
+    estimand: str,
+    outcome: str,
+    *,
+    group: str | None = None,
+    group_value: object = None,
+    event_time: int | None = None,
+    prefix: str | None = None,
+) -> str:
+    """The readable identifier of a row: ``att_hops``, ``att_hops[category=roads]``, ``es_hops[e=3]``.
+
+    A name for people and for the generator's truth table, built from the descriptors (never
+    parsed back: the descriptors are the data).
+
+    Examples
+    --------
+    >>> term_name("att", "hops", group="category", group_value="roads")
+    'att_hops[category=roads]'
+    >>> term_name("att", "hops", event_time=-2, prefix="es")
+    'es_hops[e=-2]'
+    """
+    name = f"{prefix or estimand}_{outcome}"
+    if event_time is not None:
+        return f"{name}[e={int(event_time)}]"
+    if group is not None:
+        return f"{name}[{group}={group_value}]"
+    return name
 
 
 def check_result(frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +236,7 @@ def check_result(frame: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     SekatError
-        If the columns differ from :data:`~toolkit.schema.RESULT_COLUMNS` or an interval
+        If the columns differ from :data:`~toolkit.schema.RESULT_TABLE_COLUMNS` or an interval
         does not contain its estimate.
 
     Examples
@@ -110,8 +246,10 @@ def check_result(frame: pd.DataFrame) -> pd.DataFrame:
     >>> check_result(t) is t
     True
     """
-    if tuple(frame.columns) != RESULT_COLUMNS:
-        raise SekatError(f"result columns are {list(frame.columns)}, expected {RESULT_COLUMNS}")
+    if tuple(frame.columns) != RESULT_TABLE_COLUMNS:
+        raise SekatError(
+            f"result columns are {list(frame.columns)}, expected {list(RESULT_TABLE_COLUMNS)}"
+        )
     bad = (frame[CI_LOW] > frame[ESTIMATE] + 1e-9) | (frame[CI_HIGH] < frame[ESTIMATE] - 1e-9)
     if bool(bad.any()):
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -136,19 +274,64 @@ def normal_interval(
     return estimate - z * std_error, estimate + z * std_error
 
 
-def ratio_row(
-    term: str, log_estimate: float, log_std_error: float, n: int, method: str, level: float = 0.95
+def wald_row(
+    term: str,
+    estimate: float,
+    std_error: float,
+    n: int,
+    method: str,
+    level: float = 0.95,
+    **descriptors: object,
 ) -> dict[str, object]:
-    """One tidy row for a ratio (IRR, hazard ratio) estimated on the log scale.
+    """One result row with the Wald interval ``estimate ± z * std_error``.
+
+    Parameters
+    ----------
+    term, estimate, std_error, n, method
+        The tidy columns.
+    level : float
+        Confidence level.
+    **descriptors
+        Descriptor columns (``estimand="att"``, ``outcome="hops"``, ...).
+
+    Examples
+    --------
+    >>> row = wald_row("att_hops", -0.2, 0.05, 100, "AIPW", estimand="att")
+    >>> round(row["ci_low"], 3), row["estimand"]
+    (-0.298, 'att')
+    """
+    low, high = normal_interval(estimate, std_error, level)
+    return {
+        "term": term,
+        "estimate": float(estimate),
+        "std_error": float(std_error),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "n": int(n),
+        "method": method,
+        **descriptors,
+    }
+
+
+def ratio_row(
+    term: str,
+    log_estimate: float,
+    log_std_error: float,
+    n: int,
+    method: str,
+    level: float = 0.95,
+    **descriptors: object,
+) -> dict[str, object]:
+    """One result row for a ratio (IRR, hazard ratio) estimated on the log scale.
 
     The estimate and interval are exponentiated; the standard error is the delta-method one,
-    ``exp(b) * se(b)``.
+    ``exp(b) * se(b)``; ``scale`` is ``ratio``.
 
     Examples
     --------
     >>> row = ratio_row("social", 0.0, 0.1, n=50, method="demo")
-    >>> row["estimate"], round(row["ci_low"], 3), round(row["ci_high"], 3)
-    (1.0, 0.822, 1.217)
+    >>> row["estimate"], round(row["ci_low"], 3), round(row["ci_high"], 3), row["scale"]
+    (1.0, 0.822, 1.217, 'ratio')
     """
     low, high = normal_interval(log_estimate, log_std_error, level)
     ratio = float(np.exp(log_estimate))
@@ -160,6 +343,8 @@ def ratio_row(
         "ci_high": float(np.exp(high)),
         "n": int(n),
         "method": method,
+        "scale": "ratio",
+        **descriptors,
     }
 
 

@@ -1,8 +1,8 @@
 """The canonical event-log contract: column names, dtypes and vocabularies.
 
 Every other module imports its column names, lifecycle activities, channels and
-channel groups from here, so that the contract of ``DESIGN.md`` is spelled out
-exactly once. A frame that follows this contract is called *canonical*: one row
+channel groups from here, so that the contract (``ARCHITECTURE.md``; the README's data
+contract) is spelled out exactly once. A frame that follows this contract is called *canonical*: one row
 per event, the columns below, with the dtypes of :data:`DTYPES`.
 """
 
@@ -174,10 +174,93 @@ MEAN_HOURS: Final = "mean_hours"
 
 # --- tidy results ---------------------------------------------------------------------------
 
-#: Columns of every estimator's result table (one row per estimate). ``n`` is the number of
-#: units the estimate rests on: requests for request-level estimators, and the panel's units
-#: (regions, or region-months) for the rollout event study, which says so in its ``method``.
+#: The tidy columns every estimator's result table starts with (one row per estimate). ``n``
+#: is the number of units the estimate rests on: requests for request-level estimators, and
+#: the panel's units (regions, or region-months) for the rollout event study.
 RESULT_COLUMNS: Final = ("term", "estimate", "std_error", "ci_low", "ci_high", "n", "method")
+
+#: What an estimate is about, as data rather than text: nothing in sekat reads ``term`` or
+#: ``method`` to find out what a row estimates; it reads these.
+ESTIMAND: Final = "estimand"
+OUTCOME: Final = "outcome"
+SCALE: Final = "scale"
+CONTRAST: Final = "contrast"
+#: The grouping column a subgroup estimate is about (``category``, ``region``,
+#: ``channel_group``, ``arm``, ``cohort``) and the group's value; missing for an overall
+#: estimate.
+GROUP: Final = "group"
+GROUP_VALUE: Final = "group_value"
+#: Months since the desk opened, for the rows of an event study; missing otherwise.
+EVENT_TIME: Final = "event_time"
+METHOD_KEY: Final = "method_key"
+DESCRIPTOR_COLUMNS: Final = (
+    ESTIMAND,
+    OUTCOME,
+    SCALE,
+    CONTRAST,
+    GROUP,
+    GROUP_VALUE,
+    EVENT_TIME,
+    METHOD_KEY,
+)
+#: Every result table's columns, in order: the tidy columns, then the descriptors.
+RESULT_TABLE_COLUMNS: Final = RESULT_COLUMNS + DESCRIPTOR_COLUMNS
+
+#: Estimands: the average effect over all requests (``ate``) or over the treated ones
+#: (``att``); an unadjusted ``difference`` between the arms (what a naive comparison
+#: estimates); a ``conditional`` effect within covariate cells (a regression's rate or hazard
+#: ratio); a ``mean`` or ``median`` of one group; what a ``scenario`` would change.
+#: The rollout study adds two averages of its cell effects: over event times
+#: (``att_dynamic``) and over cohorts (``att_cohort``).
+ESTIMANDS: Final = (
+    "ate",
+    "att",
+    "difference",
+    "conditional",
+    "mean",
+    "median",
+    "scenario",
+    "att_dynamic",
+    "att_cohort",
+)
+#: Outcomes: hand-offs per request; days unresolved within the first tau days (restricted
+#: mean survival time); days to resolution (Kaplan-Meier medians); the hazard of
+#: resolution (Cox); and the scenario quantities of :mod:`toolkit.estimate.impact`.
+HOPS_OUTCOME: Final = "hops"
+RMST_OUTCOME: Final = "rmst_days"
+DAYS_OUTCOME: Final = "days_to_resolution"
+HAZARD_OUTCOME: Final = "resolution_hazard"
+#: Scales: an additive ``difference``, a ``ratio``, or the ``level`` of one group.
+SCALES: Final = ("difference", "ratio", "level")
+#: The estimators, as :data:`METHOD_KEY` names them (``truth``: a planted value drawn beside
+#: them).
+METHOD_KEYS: Final = (
+    "mean",
+    "naive",
+    "aipw",
+    "poisson_fe",
+    "negbin_fe",
+    "km",
+    "ipw_km",
+    "cox",
+    "callaway_santanna",
+    "twfe",
+    "scenario",
+    "truth",
+)
+
+# --- treatment and rollout ------------------------------------------------------------------
+
+#: The comparison group "every request not from social media".
+NOT_SOCIAL: Final = "not_social"
+#: Contrast of a channel's effect: social-media intake against the rest.
+SOCIAL_CONTRAST: Final = f"{SOCIAL} vs {NOT_SOCIAL}"
+#: Contrast of the rollout: a district's desk open against desks not yet open.
+DESK_CONTRAST: Final = "desk open vs not yet open"
+#: Column of a rollout table: when a region's social-media desk opened (missing: never).
+DESK_OPENED: Final = "desk_opened"
+#: Columns of a rollout table: one row per region.
+ROLLOUT_COLUMNS: Final = (REGION, DESK_OPENED)
 
 # --- defaults -------------------------------------------------------------------------------
 

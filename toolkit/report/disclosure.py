@@ -1,8 +1,5 @@
 """Disclosure control: nothing published describes fewer than ``MIN_CELL_COUNT`` requests.
 
-Two tools. :func:`k_anonymity_report` says, before a row-level table leaves
-``data/processed``, how many requests are unique or sit in groups smaller than *k* on the
-quasi-identifiers a reader could know (intake channel, region, category, week of intake).
 :func:`suppress_small_cells` is the one gate every export passes (tables, figures, hand-off
 edge lists, the policy brief): it masks cells that count fewer requests than the threshold
 (*primary* suppression) and then enough further cells (*secondary* suppression) that no
@@ -19,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import schema
-from toolkit.errors import MissingColumnError, SekatError
+from toolkit.errors import SekatError, require_columns
 
 #: Name of the boolean column :func:`suppress_small_cells` adds: True where a cell is masked.
 SUPPRESSED: str = "suppressed"
@@ -27,17 +24,6 @@ SUPPRESSED: str = "suppressed"
 SUPPRESSION_REASON: str = "suppression"
 PRIMARY: str = "primary"
 SECONDARY: str = "secondary"
-#: Column of the intake week (Monday 00:00 UTC of the week the request was submitted).
-INTAKE_WEEK: str = "intake_week"
-#: Column of a k-anonymity group's size.
-GROUP_SIZE: str = "group_size"
-#: The quasi-identifiers of :func:`k_anonymity_report` by default.
-DEFAULT_QUASI_IDENTIFIERS: tuple[str, ...] = (
-    schema.CHANNEL,
-    schema.REGION,
-    schema.CATEGORY,
-    INTAKE_WEEK,
-)
 
 
 @dataclass(frozen=True)
@@ -81,15 +67,6 @@ class Suppression:
         return len(self.record)
 
 
-def _check_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise MissingColumnError(
-            f"{what} needs column(s) {missing}; the table has {list(table.columns)}",
-            column=missing[0],
-        )
-
-
 def _counts(table: pd.DataFrame, count_col: str) -> np.ndarray:
     counts = pd.to_numeric(table[count_col], errors="coerce").astype("float64").to_numpy()
     bad = np.flatnonzero(np.isnan(counts) & table[count_col].notna().to_numpy())
@@ -110,6 +87,33 @@ def _default_totals(group_cols: tuple[str, ...]) -> list[tuple[str, ...]]:
     if len(group_cols) <= 1:
         return [()]
     return [tuple(c for c in group_cols if c != summed) for summed in group_cols]
+
+
+def check_threshold(threshold: object) -> int:
+    """The disclosure floor: a published threshold is a whole number of at least 10.
+
+    Every exporter (:func:`toolkit.report.export.export_table`, ``export_figure``) calls this,
+    so no parameter of a notebook or a script can publish cells smaller than
+    :data:`toolkit.schema.MIN_CELL_COUNT` requests; a stricter threshold is allowed.
+
+    Examples
+    --------
+    >>> check_threshold(20)
+    20
+    >>> check_threshold(5)
+    Traceback (most recent call last):
+    toolkit.errors.SekatError: the disclosure threshold must be a whole number of at least 10 requests, got 5
+    """
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | np.integer)
+        or threshold < schema.MIN_CELL_COUNT
+    ):
+        raise SekatError(
+            "the disclosure threshold must be a whole number of at least "
+            f"{schema.MIN_CELL_COUNT} requests, got {threshold!r}"
+        )
+    return int(threshold)
 
 
 def suppress_small_cells(
@@ -202,7 +206,7 @@ def suppress_small_cells(
     """
     if threshold < 1:
         raise SekatError(f"the suppression threshold must be at least 1, got {threshold}")
-    _check_columns(table, [count_col], "small-cell suppression")
+    require_columns(table, [count_col], what="small-cell suppression")
     if group_cols is None:
         group_cols = [
             c
@@ -210,14 +214,14 @@ def suppress_small_cells(
             if c != count_col and not pd.api.types.is_numeric_dtype(table[c])
         ]
     group_cols = tuple(group_cols)
-    _check_columns(table, group_cols, "small-cell suppression")
+    require_columns(table, group_cols, what="small-cell suppression")
     if value_cols is None:
         value_cols = [c for c in table.columns if c not in group_cols and c != count_col]
     value_cols = [c for c in value_cols if c not in (SUPPRESSED, SUPPRESSION_REASON)]
-    _check_columns(table, value_cols, "small-cell suppression")
+    require_columns(table, value_cols, what="small-cell suppression")
     margins = _default_totals(group_cols) if totals is None else [tuple(m) for m in totals]
     for margin in margins:
-        _check_columns(table, margin, "a published total")
+        require_columns(table, margin, what="a published total")
 
     counts = _counts(table, count_col)
     n = len(table)
@@ -312,127 +316,6 @@ def find_small_cells(
       channel  count
     0     sms      4
     """
-    _check_columns(table, [count_col], "the small-cell check")
+    require_columns(table, [count_col], what="the small-cell check")
     counts = _counts(table, count_col)
     return table.loc[(counts > 0) & (counts < threshold)]
-
-
-def intake_week(start: pd.Series) -> pd.Series:
-    """The week a request was submitted: Monday 00:00 UTC of that week.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> intake_week(pd.Series(pd.to_datetime(["2024-03-07 15:00"], utc=True))).tolist()
-    [Timestamp('2024-03-04 00:00:00+0000', tz='UTC')]
-    """
-    start = pd.to_datetime(start, utc=True)
-    day = start.dt.floor("D")
-    return (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).rename(INTAKE_WEEK)
-
-
-@dataclass(frozen=True)
-class KAnonymityReport:
-    """How identifiable requests are from their quasi-identifiers.
-
-    Attributes
-    ----------
-    groups : pandas.DataFrame
-        One row per combination of quasi-identifier values that occurs: the quasi-identifiers,
-        ``group_size`` (requests sharing the combination) and ``below_k``; smallest first.
-    summary : dict
-        n_requests, n_groups, k, quasi_identifiers (used), missing_quasi_identifiers (asked
-        for but absent from the table), unique_requests, requests_below_k,
-        share_below_k, groups_below_k.
-    """
-
-    groups: pd.DataFrame
-    summary: dict
-
-
-def k_anonymity_report(
-    cases: pd.DataFrame,
-    quasi_identifiers: Sequence[str] = DEFAULT_QUASI_IDENTIFIERS,
-    k: int = schema.MIN_CELL_COUNT,
-) -> KAnonymityReport:
-    """Count the requests that are unique, or in groups smaller than *k*, on quasi-identifiers.
-
-    Parameters
-    ----------
-    cases : pandas.DataFrame
-        A row-level table, one row per request (the case table). ``intake_week`` is derived
-        from ``start`` when asked for and absent.
-    quasi_identifiers : sequence of str, default channel, region, category, intake_week
-        Attributes an outsider could know about a request. Optional contract columns
-        (region, category) absent from the table are skipped and listed in the summary;
-        any other absent column is an error.
-    k : int, default 10
-        Groups with fewer than *k* requests are flagged.
-
-    Returns
-    -------
-    KAnonymityReport
-        ``.groups`` (tidy, one row per combination) and ``.summary`` (a dict).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> cases = pd.DataFrame({"channel": ["web"] * 3 + ["sms"],
-    ...                       "region": ["X", "X", "Y", "X"]})
-    >>> report = k_anonymity_report(cases, quasi_identifiers=["channel", "region"], k=2)
-    >>> report.groups
-      channel region  group_size  below_k
-    0     sms      X           1     True
-    1     web      Y           1     True
-    2     web      X           2    False
-    >>> report.summary["unique_requests"], report.summary["requests_below_k"]
-    (2, 2)
-
-    Notes
-    -----
-    A table is *k*-anonymous when every combination of quasi-identifier values is shared by
-    at least *k* rows. Missing values form their own group. A request that is unique on
-    channel x region x category x week can be singled out by anyone who knows those four
-    facts, whatever its pseudonym.
-
-    References
-    ----------
-    Sweeney, L. (2002). k-anonymity: a model for protecting privacy. *International Journal
-    of Uncertainty, Fuzziness and Knowledge-Based Systems*, 10(5), 557-570.
-    """
-    if k < 1:
-        raise SekatError(f"k must be at least 1, got {k}")
-    cases = cases.copy()
-    if INTAKE_WEEK in quasi_identifiers and INTAKE_WEEK not in cases.columns:
-        _check_columns(cases, [schema.START], f"the quasi-identifier {INTAKE_WEEK!r}")
-        cases[INTAKE_WEEK] = intake_week(cases[schema.START])
-    absent = [q for q in quasi_identifiers if q not in cases.columns]
-    optional_absent = [q for q in absent if q in schema.OPTIONAL_COLUMNS]
-    _check_columns(cases, [q for q in quasi_identifiers if q not in optional_absent], "k-anonymity")
-    used = [q for q in quasi_identifiers if q not in optional_absent]
-    if used:
-        groups = (
-            cases.groupby(used, dropna=False, observed=True, sort=True)
-            .size()
-            .rename(GROUP_SIZE)
-            .reset_index()
-        )
-    else:
-        groups = pd.DataFrame({GROUP_SIZE: [len(cases)]})
-    groups = groups.sort_values(GROUP_SIZE, kind="stable").reset_index(drop=True)
-    groups[GROUP_SIZE] = groups[GROUP_SIZE].astype("int64")
-    groups["below_k"] = groups[GROUP_SIZE] < k
-    small = groups.loc[groups["below_k"], GROUP_SIZE]
-    n_requests = len(cases)
-    summary = {
-        "n_requests": n_requests,
-        "n_groups": len(groups),
-        "k": int(k),
-        "quasi_identifiers": used,
-        "missing_quasi_identifiers": optional_absent,
-        "unique_requests": int((groups[GROUP_SIZE] == 1).sum()),
-        "requests_below_k": int(small.sum()),
-        "share_below_k": float(small.sum() / n_requests) if n_requests else 0.0,
-        "groups_below_k": int(len(small)),
-    }
-    return KAnonymityReport(groups=groups, summary=summary)

@@ -1,10 +1,10 @@
 """Read event logs (CSV, gzipped CSV, Parquet, JSON, XES) into the canonical event frame.
 
 :func:`read_events` is the front door: it detects the file format from the content, renames the
-log's columns through a :class:`~toolkit.mapping.Mapping`, maps channels, activities and agency
+log's columns through a :class:`~toolkit.io.mapping.Mapping`, maps channels, activities and agency
 aliases onto the contract's vocabularies and turns every timestamp into UTC. It never drops a
 row: a timestamp that cannot be read becomes NaT, its raw text is kept in ``timestamp_raw`` and
-the fault is named in ``timestamp_issue``, so that :func:`toolkit.validation.validate` can
+the fault is named in ``timestamp_issue``, so that :func:`toolkit.clean.validation.validate` can
 quarantine the row with a reason. User errors (a missing file or column, an empty, binary or
 non-UTF-8 file) raise :class:`~toolkit.errors.SekatError` naming the file.
 """
@@ -13,27 +13,26 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
-from toolkit.mapping import Mapping, normalise_label, resolve_mapping
+from toolkit.io.mapping import Mapping, normalise_label
+from toolkit.io.presets import resolve_mapping
+from toolkit.io.timestamps import AMBIGUOUS_LOCAL_TIME, parse_timestamps_with_shapes
 
 __all__ = [
     "ACTIVITY_UNMAPPED",
     "CHANNEL_UNMAPPED",
     "FORMATS",
     "IGNORED_COLUMNS",
-    "ISO_8601",
     "READ_MARKERS",
     "TIMESTAMP_FORMAT",
     "TIMESTAMP_ISSUE",
@@ -41,9 +40,7 @@ __all__ = [
     "canonicalise",
     "describe_columns",
     "detect_format",
-    "parse_timestamps",
     "read_events",
-    "timestamp_shape",
 ]
 
 # Bookkeeping columns that read_events adds and validate consumes (and removes from clean events).
@@ -66,21 +63,6 @@ READ_MARKERS = (
 #: Key of ``DataFrame.attrs`` under which :func:`read_events` lists the file's columns it did
 #: not read (data minimisation), so that a report can name them.
 IGNORED_COLUMNS = "ignored_columns"
-#: Shape name of every timestamp that pandas' ISO 8601 parser reads.
-ISO_8601 = "ISO 8601"
-
-MISSING_TIMESTAMP = "missing_timestamp"
-UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"
-TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
-NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
-#: Not a fault: a wall-clock time that occurs twice (end of daylight saving), read as the
-#: earlier of the two instants.
-AMBIGUOUS_LOCAL_TIME = "ambiguous_local_time"
-
-# A time of day followed by a UTC designator or numeric offset: "10:00Z", "10:00:00+07:00".
-_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$", re.I)
-_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
-_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 
 
 # --- format detection and raw loading ---------------------------------------------------------
@@ -353,7 +335,7 @@ def _load_georeport_xml(path: Path, mapping: Mapping) -> pd.DataFrame:
 
 
 def _load_xes(path: Path, mapping: Mapping) -> pd.DataFrame:
-    from toolkit import xes
+    from toolkit.io import xes
 
     return xes.load_raw(path, mapping)
 
@@ -367,209 +349,6 @@ FORMATS: dict[str, Callable[[Path, Mapping], pd.DataFrame]] = {
     "json": _load_json,
     "georeport_xml": _load_georeport_xml,
 }
-
-
-# --- timestamps --------------------------------------------------------------------------------
-
-
-def _zone(source_tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(source_tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SekatError(f"unknown time zone {source_tz!r} (use an IANA name)") from None
-
-
-#: Day/month formats read vectorised before the (slow, value by value) mixed-format parser;
-#: each reads a value exactly as that parser would with the same ``dayfirst``.
-_MONTH_FIRST_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-)
-_DAY_FIRST_FORMATS = (
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%d-%m-%Y %H:%M:%S",
-    "%d-%m-%Y %H:%M",
-    "%d-%m-%Y",
-    "%d/%m/%Y %I:%M:%S %p",
-)
-
-
-def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
-    """ISO 8601 fast path, then common day/month formats, then mixed-format parsing.
-
-    Returns the parsed values and the format that read each (``ISO 8601`` or a strftime
-    format; missing where the mixed-format parser was needed).
-    """
-    unit = "datetime64[us, UTC]" if utc else "datetime64[us]"
-    parsed = pd.to_datetime(values, format="ISO8601", utc=utc, errors="coerce")
-    if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
-        parsed = pd.Series(pd.NaT, index=values.index, dtype=unit)
-    parsed = parsed.astype(unit)
-    formats = pd.Series(pd.NA, index=values.index, dtype="str")
-    formats[parsed.notna()] = ISO_8601
-    if not utc:
-        for fmt in _DAY_FIRST_FORMATS if dayfirst else _MONTH_FIRST_FORMATS:
-            failed = parsed.isna()
-            if not failed.any():
-                break
-            attempt = pd.to_datetime(values[failed], format=fmt, errors="coerce")
-            read = attempt.dropna()
-            if len(read):
-                parsed[read.index] = read.astype(unit)
-                formats[read.index] = fmt
-    failed = parsed.isna()
-    if failed.any():
-        retry = values[failed]
-        uniques = retry.unique()
-        lookup = {}
-        for text in uniques:
-            try:
-                stamp = pd.to_datetime(text, format="mixed", utc=utc, dayfirst=dayfirst)
-            except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-                stamp = pd.NaT
-            if not utc and stamp is not pd.NaT and stamp.tzinfo is not None:
-                stamp = pd.NaT  # an offset our pattern missed: refuse to guess the zone
-            lookup[text] = stamp
-        fixed = retry.map(lookup)
-        parsed = parsed.astype("object")
-        parsed[failed] = fixed
-        parsed = pd.to_datetime(parsed, utc=utc)
-    return parsed.astype(unit), formats
-
-
-_DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[^\W\d_]{2,}")
-
-
-def timestamp_shape(text: str) -> str:
-    """The written shape of a timestamp: digits as ``9``, words (month names, AM/PM) as ``Aaa``.
-
-    Parameters
-    ----------
-    text : str
-        A timestamp as written in a log.
-
-    Returns
-    -------
-    str
-        Its shape; values of one format share a shape.
-
-    Examples
-    --------
-    >>> timestamp_shape("05/01/2024 08:15 PM"), timestamp_shape("5 Januari 2024")
-    ('99/99/9999 99:99 Aaa', '9 Aaa 9999')
-    """
-    return _DIGIT.sub("9", _WORD.sub("Aaa", str(text).strip()))
-
-
-def parse_timestamps(
-    values: pd.Series, source_tz: str = schema.DEFAULT_SOURCE_TZ, *, dayfirst: bool = False
-) -> tuple[pd.Series, pd.Series]:
-    """Turn raw timestamps into UTC instants, naming every value that cannot be read.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Timestamp text (or datetimes, naive or aware).
-    source_tz : str
-        IANA time zone in which naive values were written.
-    dayfirst : bool
-        How to read non-ISO day/month dates such as ``05/01/2024``.
-
-    Returns
-    -------
-    timestamps : pandas.Series
-        ``datetime64[ns, UTC]``; NaT where the value could not be read.
-    issues : pandas.Series
-        String codes: ``missing_timestamp``, ``unparseable_timestamp``,
-        ``timestamp_out_of_range`` (outside 1677-09-21 .. 2262-04-11, the nanosecond range),
-        ``nonexistent_local_time`` (a wall-clock time skipped by a daylight-saving change) or
-        ``ambiguous_local_time`` (read, see Notes); missing where the value is fine.
-
-    Notes
-    -----
-    Values carrying an offset or ``Z`` are honoured whatever ``source_tz`` says. A naive
-    wall-clock time that occurs twice (the hour repeated when daylight saving ends) is read as
-    the earlier instant, the first time the clock showed it, and flagged
-    ``ambiguous_local_time``. ISO 8601 values are parsed vectorised; only the rest go through
-    pandas' mixed-format parser, one distinct value at a time.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> ts, issue = parse_timestamps(pd.Series(["2024-01-05 10:00", "2024-01-05T10:00+00:00",
-    ...                                         "soon", None]))
-    >>> ts.dt.strftime("%H:%M").tolist()
-    ['03:00', '10:00', nan, nan]
-    >>> issue.tolist()
-    [nan, nan, 'unparseable_timestamp', 'missing_timestamp']
-    """
-    timestamps, issues, _ = _parse_timestamps(values, source_tz, dayfirst=dayfirst)
-    return timestamps, issues
-
-
-def _parse_timestamps(
-    values: pd.Series, source_tz: str, *, dayfirst: bool
-) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """:func:`parse_timestamps` plus the written shape of every present value."""
-    zone = _zone(source_tz)
-    index = values.index
-    issues = pd.Series(pd.NA, index=index, dtype="str")
-    shapes = pd.Series(pd.NA, index=index, dtype="str")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        utc = values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        issues[utc.isna()] = MISSING_TIMESTAMP
-        return (*_bound(utc, issues), shapes)
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        naive = values.astype("datetime64[us]")
-        issues[naive.isna()] = MISSING_TIMESTAMP
-        return (*_bound(_localise(naive, zone, issues), issues), shapes)
-
-    text = values.astype("str").str.strip()
-    missing = text.isna() | (text == "")
-    issues[missing] = MISSING_TIMESTAMP
-    present = text[~missing]
-    has_offset = present.str.contains(_OFFSET, na=False)
-    aware, aware_format = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
-    naive, naive_format = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
-    bad = pd.concat([aware[aware.isna()], naive[naive.isna()]]).index
-    issues[bad] = UNPARSEABLE_TIMESTAMP
-    known = pd.concat([aware_format, naive_format]).dropna()
-    shapes[known.index] = known
-    other = present[shapes[present.index].isna()]
-    if len(other):
-        lookup = {u: timestamp_shape(u) for u in other.unique()}
-        shapes[other.index] = other.map(lookup)
-    local = _localise(naive, zone, issues)
-    utc = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
-    utc[aware.index] = aware
-    utc[local.index] = local
-    return (*_bound(utc, issues), shapes)
-
-
-def _localise(naive: pd.Series, zone: ZoneInfo, issues: pd.Series) -> pd.Series:
-    if naive.empty:
-        return naive.dt.tz_localize("UTC")
-    earlier = np.ones(len(naive), dtype=bool)  # DST side of a repeated hour = earlier instant
-    local = naive.dt.tz_localize(zone, ambiguous=earlier, nonexistent="NaT")
-    skipped = local.isna() & naive.notna()
-    issues[skipped[skipped].index] = NONEXISTENT_LOCAL_TIME
-    later = naive.dt.tz_localize(zone, ambiguous=~earlier, nonexistent="NaT")
-    twice = (local != later) & local.notna()
-    issues[twice[twice].index] = AMBIGUOUS_LOCAL_TIME
-    return local.dt.tz_convert("UTC")
-
-
-def _bound(utc: pd.Series, issues: pd.Series) -> tuple[pd.Series, pd.Series]:
-    outside = (utc < _NS_MIN) | (utc > _NS_MAX)
-    issues[outside[outside].index] = TIMESTAMP_OUT_OF_RANGE
-    inside = utc.where(~outside)
-    return inside.astype(schema.TIMESTAMP_DTYPE), issues
 
 
 # --- vocabularies ------------------------------------------------------------------------------
@@ -655,7 +434,7 @@ def canonicalise(
 
     out[schema.CASE_ID] = _strip_text(frame[schema.CASE_ID])
 
-    timestamps, issues, shapes = _parse_timestamps(
+    timestamps, issues, shapes = parse_timestamps_with_shapes(
         frame[schema.TIMESTAMP], tz, dayfirst=mapping.dayfirst
     )
     out[schema.TIMESTAMP] = timestamps
@@ -876,14 +655,14 @@ def read_events(
         detected from the content, not the suffix.
     mapping : Mapping, dict, path of a TOML file, or None
         How the log names its columns, channels, activities and agencies (see
-        :mod:`toolkit.mapping`).
+        :mod:`toolkit.io.mapping`).
     preset : str, optional
-        A named mapping from :data:`toolkit.mapping.PRESETS` (e.g. ``"sekat"``).
+        A named mapping from :data:`toolkit.io.presets.PRESETS` (e.g. ``"sekat"``).
     source_tz : str
         IANA time zone of naive timestamps; default Asia/Jakarta (WIB).
     strict_channels : bool
         Leave channel values outside the vocabulary missing, so that
-        :func:`~toolkit.validation.validate` quarantines them, instead of reading them as
+        :func:`~toolkit.clean.validation.validate` quarantines them, instead of reading them as
         ``other``.
 
     Returns
@@ -905,7 +684,7 @@ def read_events(
     Notes
     -----
     Columns other than the canonical ones, ``hops_observed`` (False for exports that name only a
-    request's final agency, see :mod:`toolkit.presets`) and those named in ``mapping.keep`` are
+    request's final agency, see :mod:`toolkit.io.presets`) and those named in ``mapping.keep`` are
     dropped on reading (data minimisation). The written shape of every timestamp is kept in
     ``timestamp_format`` so that the validation report can count the formats a column mixes.
     ``events.attrs["ignored_columns"]`` lists the file's columns that were not read, so that a

@@ -1,6 +1,6 @@
 """The hand-off network: agencies as nodes, hand-offs as weighted edges, and what it shows.
 
-Built from the tables of :mod:`toolkit.paths`: :func:`handover_graph` turns the hand-off table
+Built from the tables of :mod:`toolkit.paths.cases`: :func:`handover_graph` turns the hand-off table
 (and, optionally, the case table) into a :class:`networkx.DiGraph`; :func:`bottlenecks`
 ranks agencies on it; :func:`ping_pong_pairs` counts requests bounced back and forth;
 :func:`chain_length_by_channel` and :func:`variants` summarise the case table. Every function
@@ -16,7 +16,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from toolkit import paths, schema
+from toolkit import schema
+from toolkit.errors import require_columns
+from toolkit.paths.walk import HANDOVER_COLUMNS, PATH_SEPARATOR, order_events, split_path
 
 __all__ = [
     "bottlenecks",
@@ -36,7 +38,7 @@ def _agency_requests(cases: pd.DataFrame) -> tuple[Counter, Counter]:
     """Per agency: requests whose path visits it, resolved requests that end there."""
     through: Counter = Counter()
     counts = cases[schema.PATH].value_counts(dropna=True)
-    for path, agencies in zip(counts.index, paths.split_path(pd.Series(counts.index)), strict=True):
+    for path, agencies in zip(counts.index, split_path(pd.Series(counts.index)), strict=True):
         for agency in set(agencies):
             through[agency] += int(counts[path])
     resolved = cases.loc[cases[schema.IS_RESOLVED], schema.FINAL_AGENCY].value_counts()
@@ -80,10 +82,12 @@ def handover_graph(flows: pd.DataFrame, cases: pd.DataFrame | None = None) -> nx
     (4, 0.25, ['A', 'B', 'C'])
     """
     pair = [schema.FROM_AGENCY, schema.TO_AGENCY]
-    paths._require(flows, [*pair, schema.COUNT])
+    require_columns(flows, [*pair, schema.COUNT], what="the hand-off table")
     if cases is not None:
-        paths._require(cases, [schema.PATH, schema.IS_RESOLVED, schema.FINAL_AGENCY])
-    by = [c for c in flows.columns if c not in paths.HANDOVER_COLUMNS]
+        require_columns(
+            cases, [schema.PATH, schema.IS_RESOLVED, schema.FINAL_AGENCY], what="the case table"
+        )
+    by = [c for c in flows.columns if c not in HANDOVER_COLUMNS]
     if by:
         edges = flows.groupby(pair, observed=True, sort=True)[schema.COUNT].sum().reset_index()
     else:
@@ -206,8 +210,8 @@ def ping_pong_pairs(events: pd.DataFrame, cutoff: Any = None) -> pd.DataFrame:
       agency partner  count  requests
     0      A       B      1         1
     """
-    paths._require(events, schema.REQUIRED_COLUMNS)
-    walk = paths._walk(events, cutoff=cutoff)
+    require_columns(events, schema.REQUIRED_COLUMNS, what="the event log")
+    walk = order_events(events, cutoff=cutoff)
     case, agency = walk.segment_case, walk.segment_agency
     at = np.flatnonzero((case[2:] == case[:-2]) & (agency[2:] == agency[:-2]))
     found = pd.DataFrame(
@@ -264,7 +268,9 @@ def chain_length_by_channel(cases: pd.DataFrame, by: str = schema.CHANNEL) -> pd
     0   phone         1        2.0                0.0
     1     web         2        2.0                0.5
     """
-    paths._require(cases, [by, schema.HOPS, schema.DISTINCT_AGENCIES, schema.RETURNS])
+    require_columns(
+        cases, [by, schema.HOPS, schema.DISTINCT_AGENCIES, schema.RETURNS], what="the case table"
+    )
     observed = cases.dropna(subset=[schema.HOPS])
     grouped = observed.groupby(by, observed=True, sort=True)
     hops = grouped[schema.HOPS]
@@ -321,12 +327,12 @@ def variants(cases: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     .. [1] W. M. P. van der Aalst, *Process Mining: Data Science in Action*, 2nd ed.,
        Springer, 2016.
     """
-    paths._require(cases, [schema.PATH])
+    require_columns(cases, [schema.PATH], what="the case table")
     counts = cases[schema.PATH].value_counts(dropna=True)
     table = pd.DataFrame(
         {
             schema.PATH: pd.array(counts.index, dtype="str"),
-            schema.HOPS: [path.count(paths.PATH_SEPARATOR) for path in counts.index],
+            schema.HOPS: [path.count(PATH_SEPARATOR) for path in counts.index],
             "requests": counts.to_numpy(dtype=np.int64),
         }
     )

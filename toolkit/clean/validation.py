@@ -1,6 +1,6 @@
 """Validation with nothing lost: every input row is either kept or quarantined with a reason.
 
-:func:`validate` takes events from :func:`toolkit.readers.read_events` (or any frame with the
+:func:`validate` takes events from :func:`toolkit.io.readers.read_events` (or any frame with the
 required columns) and splits them into clean canonical events and a quarantine table; its report
 always satisfies ``rows_in == rows_kept + rows_quarantined``.
 """
@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit import readers, schema
+from toolkit import schema
 from toolkit.errors import MissingColumnError
+from toolkit.io import readers, timestamps
 
 __all__ = [
     "LONG_CASE_EVENTS",
@@ -43,10 +44,10 @@ CHANNEL_CHANGES_WITHIN_CASE = "channel_changes_within_case"
 #: Quarantine reason codes, in the order they are checked (a row gets the first that applies).
 REASONS: tuple[str, ...] = (
     MISSING_CASE_ID,
-    readers.MISSING_TIMESTAMP,
-    readers.UNPARSEABLE_TIMESTAMP,
-    readers.TIMESTAMP_OUT_OF_RANGE,
-    readers.NONEXISTENT_LOCAL_TIME,
+    timestamps.MISSING_TIMESTAMP,
+    timestamps.UNPARSEABLE_TIMESTAMP,
+    timestamps.TIMESTAMP_OUT_OF_RANGE,
+    timestamps.NONEXISTENT_LOCAL_TIME,
     MISSING_AGENCY,
     UNKNOWN_CHANNEL,
     DUPLICATE_EVENT,
@@ -166,9 +167,9 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     Parameters
     ----------
     events : pandas.DataFrame
-        Output of :func:`toolkit.readers.read_events`, or any frame with the columns
+        Output of :func:`toolkit.io.readers.read_events`, or any frame with the columns
         :data:`toolkit.schema.REQUIRED_COLUMNS` (it is then read as
-        :func:`toolkit.readers.canonicalise` would, naive times in Asia/Jakarta).
+        :func:`toolkit.io.readers.canonicalise` would, naive times in Asia/Jakarta).
     strict_channels : bool
         Quarantine rows whose channel is outside the vocabulary and the mapping
         (``unknown_channel``) and cases with no channel at all (``missing_channel``), instead of
@@ -183,7 +184,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         channels_mapped_to_other {raw: count}, unmapped_activities {raw: count},
         ambiguous_local_times, cases_in, cases_kept, cases_with_quarantined_rows,
         strict_channels, timestamp_formats {format: rows} (the format each timestamp
-        was read with, see :data:`toolkit.readers.TIMESTAMP_FORMAT`), events_per_case_max,
+        was read with, see :data:`toolkit.io.readers.TIMESTAMP_FORMAT`), events_per_case_max,
         cases_over_1000_events (:data:`LONG_CASE_EVENTS`), agency_near_duplicates (records of
         :func:`near_duplicate_agencies`, a report only), and cases_without_observed_hops
         when the events carry ``hops_observed``.
@@ -214,7 +215,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     event earlier than its first ``submitted`` event (a 311 export's ``closed_dt < open_dt``,
     or a placeholder close date such as 1900-01-01) is quarantined whole, as its duration
     would be negative. Finally, events made from one source row (a request export's opening
-    and closing events, see :mod:`toolkit.presets`) stand or fall together: when one is
+    and closing events, see :mod:`toolkit.io.presets`) stand or fall together: when one is
     quarantined the others are too, with its reason.
 
     Rows of a case that lost other rows to quarantine are kept; the report counts such
@@ -259,7 +260,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
             if c not in schema.CANONICAL_COLUMNS + schema.PROVENANCE_COLUMNS
             and c not in readers.READ_MARKERS
         )
-        from toolkit.mapping import Mapping
+        from toolkit.io.mapping import Mapping
 
         original = readers.canonicalise(
             original, Mapping(keep=keep), strict_channels=strict_channels
@@ -276,7 +277,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     issue = frame[readers.TIMESTAMP_ISSUE]
     for code in _TIMESTAMP_REASONS:
         assign(issue == code, code)
-    assign(frame[schema.TIMESTAMP].isna(), readers.MISSING_TIMESTAMP)
+    assign(frame[schema.TIMESTAMP].isna(), timestamps.MISSING_TIMESTAMP)
     assign(frame[schema.AGENCY].isna(), MISSING_AGENCY)
     channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool)
     if strict_channels:
@@ -348,7 +349,7 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
                 MISSING_RAW
             )
         ),
-        "ambiguous_local_times": int((issue == readers.AMBIGUOUS_LOCAL_TIME).sum()),
+        "ambiguous_local_times": int((issue == timestamps.AMBIGUOUS_LOCAL_TIME).sum()),
         "cases_in": int(cases.nunique(dropna=True)),
         "cases_kept": int(clean[schema.CASE_ID].nunique()),
         "cases_with_quarantined_rows": int(

@@ -19,12 +19,11 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from toolkit import schema
-from toolkit.errors import KeyMissingError, MissingColumnError, SekatError
+from toolkit.errors import KeyMissingError, MissingColumnError
 
 __all__ = [
     "DEMO_KEY",
@@ -502,18 +501,3 @@ def pseudonymise(
         "rare_values": rare_counted,
     }
     return frame
-
-
-def privacy_report(anon: pd.DataFrame) -> dict[str, Any]:
-    """The report :func:`pseudonymise` left on its result.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> privacy_report(pseudonymise(pd.DataFrame({"case_id": ["x"]}), key="k"))["key_source"]
-    'argument'
-    """
-    try:
-        return anon.attrs[PRIVACY_ATTR]
-    except KeyError:
-        raise SekatError("this frame did not come from pseudonymise()") from None

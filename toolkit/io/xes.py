@@ -22,7 +22,7 @@ import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
-from toolkit.mapping import Mapping
+from toolkit.io.mapping import Mapping
 
 __all__ = ["TRACE_PREFIX", "load_raw", "write_xes"]
 
@@ -98,7 +98,7 @@ def load_raw(path: str | Path, mapping: Mapping | None = None) -> pd.DataFrame:
     path : str or path-like
         A ``.xes`` or ``.xes.gz`` file (gzip is detected from the content).
     mapping : Mapping, optional
-        Unused; present so that :data:`toolkit.readers.FORMATS` can call every loader alike.
+        Unused; present so that :data:`toolkit.io.readers.FORMATS` can call every loader alike.
 
     Returns
     -------

@@ -13,23 +13,36 @@ Hops are therefore *unobserved*, not zero: :func:`toolkit.paths.case_table` leav
 report says ``"hops_observed": false``. Resolution times are observed (open to close, censored
 while open), so the survival analyses run as on any log.
 
-Importing this module registers the presets in :data:`toolkit.mapping.PRESETS`
-(``open311``, ``nyc311``, ``boston311``, ``sf311``); :mod:`toolkit.mapping` imports it.
+:data:`PRESETS` is the registry of every named layout (these, ``sekat`` and ``xes``), and
+:func:`resolve_mapping` lays a user's mapping over one of them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit import schema
-from toolkit.errors import MissingColumnError
-from toolkit.mapping import PRESETS, Mapping
+from toolkit.errors import MissingColumnError, SekatError
+from toolkit.io.mapping import (
+    TOML_SECTIONS,
+    Mapping,
+    load_mapping,
+    mapping_from_dict,
+)
 
-__all__ = ["CITY_PRESETS", "RequestExport", "fold_column_name"]
+__all__ = [
+    "CITY_PRESETS",
+    "PRESETS",
+    "RequestExport",
+    "fold_column_name",
+    "resolve_mapping",
+]
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -318,6 +331,79 @@ CITY_PRESETS: dict[str, tuple[RequestExport, str | None, bool]] = {
     "boston311": (BOSTON311, "America/New_York", False),
     "sf311": (SF311, "America/Los_Angeles", False),
 }
+
+#: Named mappings for known log layouts: ``sekat`` (the canonical layout itself), ``xes`` and the
+#: city exports of :data:`CITY_PRESETS` (open311, nyc311, boston311, sf311).
+PRESETS: dict[str, Mapping] = {
+    "sekat": Mapping(name="sekat"),
+    # XES logs, and CSV exports flattened the PM4Py way (trace attributes as "case:<key>").
+    "xes": Mapping(
+        name="xes",
+        columns={
+            "case:concept:name": schema.CASE_ID,
+            "time:timestamp": schema.TIMESTAMP,
+            "org:group": schema.AGENCY,
+            "concept:name": schema.ACTIVITY,
+            "case:channel": schema.CHANNEL,
+            "case:category": schema.CATEGORY,
+            "case:region": schema.REGION,
+        },
+    ),
+}
+
+
+def resolve_mapping(
+    mapping: Mapping | dict[str, Any] | str | Path | None = None, preset: str | None = None
+) -> Mapping:
+    """Combine a preset and a user mapping into the one mapping a reader uses.
+
+    Parameters
+    ----------
+    mapping : Mapping, dict, path or None
+        A mapping object, plain data, or the path of a TOML file. Its non-empty sections are
+        laid over the preset's (user entries win).
+    preset : str, optional
+        A key of :data:`PRESETS`.
+
+    Returns
+    -------
+    Mapping
+
+    Examples
+    --------
+    >>> resolve_mapping({"channels": {"Loket": "walk_in"}}, preset="sekat").name
+    'sekat'
+    """
+    if preset is not None:
+        if preset not in PRESETS:
+            raise SekatError(
+                f"unknown preset {preset!r}; known presets: {', '.join(sorted(PRESETS))}"
+            )
+        base = PRESETS[preset]
+    else:
+        base = Mapping()
+    if mapping is None:
+        return base
+    if isinstance(mapping, str | Path):
+        user = load_mapping(mapping)
+    elif isinstance(mapping, dict):
+        user = mapping_from_dict(mapping)
+    elif isinstance(mapping, Mapping):
+        user = mapping
+    else:
+        raise SekatError(f"mapping must be a Mapping, a dict or a TOML path, not {type(mapping)}")
+    if preset is None:
+        return user
+    changes: dict[str, Any] = {}
+    for section in TOML_SECTIONS:
+        changes[section] = {**getattr(base, section), **getattr(user, section)}
+    changes["keep"] = tuple(dict.fromkeys(base.keep + user.keep))
+    default = Mapping()
+    for key in ("source_tz", "dayfirst", "encoding", "format", "transform"):
+        if getattr(user, key) != getattr(default, key):
+            changes[key] = getattr(user, key)
+    return replace(base, **changes)
+
 
 for _name, (_layout, _tz, _dayfirst) in CITY_PRESETS.items():
     PRESETS[_name] = Mapping(

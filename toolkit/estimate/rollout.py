@@ -23,14 +23,11 @@ import pandas as pd
 from scipy import stats
 
 from toolkit import schema
-from toolkit.effects import _require
-from toolkit.errors import SekatError
-from toolkit.results import EstimateResult, normal_interval, result_frame
+from toolkit.errors import SekatError, require_columns
+from toolkit.results import EstimateResult, normal_interval, result_frame, term_name
 
 #: Column names of the generic panel built by :func:`rollout_panel`.
 UNIT, PERIOD, FIRST_TREATED, OUTCOME = "unit", "period", "first_treated", "outcome"
-#: Column of the rollout table holding each region's desk opening time.
-DESK_OPENED = "desk_opened"
 
 
 # --- Callaway–Sant'Anna --------------------------------------------------------------------
@@ -118,7 +115,7 @@ def callaway_santanna(
         raise SekatError(f"control must be 'never' or 'notyet', got {control!r}")
     if trends not in ("additive", "multiplicative"):
         raise SekatError(f"trends must be 'additive' or 'multiplicative', got {trends!r}")
-    _require(panel, [unit, time, first_treated, outcome])
+    require_columns(panel, [unit, time, first_treated, outcome], what="the panel")
     wide = panel.pivot_table(index=unit, columns=time, values=outcome, aggfunc="mean")
     periods = np.array(sorted(wide.columns), dtype=float)
     if len(periods) < 2:
@@ -206,7 +203,9 @@ def callaway_santanna(
 
     rows = []
 
-    def add(term: str, estimate: float, influence: np.ndarray, count: int) -> None:
+    def add(
+        term: str, estimate: float, influence: np.ndarray, count: int, **descriptors: object
+    ) -> None:
         se = float(np.sqrt(np.mean(influence**2) / n * n / max(n - 1, 1)))
         critical = stats.t.ppf(0.5 + level / 2, df=max(n - 1, 1))
         lo, hi = estimate - critical * se, estimate + critical * se
@@ -220,11 +219,24 @@ def callaway_santanna(
                 "n": count,
                 "method": f"Callaway-Sant'Anna ({control}-treated controls, {trends} "
                 "parallel trends), analytic SE, t(n-1) intervals",
+                schema.ESTIMAND: "att",
+                schema.OUTCOME: outcome,
+                schema.SCALE: "difference",
+                schema.METHOD_KEY: "callaway_santanna",
+                **descriptors,
             }
         )
 
     for k, cell in gt.iterrows():
-        add(f"att_gt[g={_fmt(cell['g'])},t={_fmt(cell['t'])}]", float(att[k]), psi[:, k], n)
+        add(
+            f"att_gt[g={_fmt(cell['g'])},t={_fmt(cell['t'])}]",
+            float(att[k]),
+            psi[:, k],
+            n,
+            group="cohort",
+            group_value=_fmt(cell["g"]),
+            event_time=int(cell["e"]),
+        )
     summaries = {}
     events = np.sort(gt["e"].unique())
     event_if = {}
@@ -232,7 +244,7 @@ def callaway_santanna(
         keepers = np.flatnonzero(gt["e"].to_numpy() == e)
         est, inf = weighted(keepers)
         event_if[e] = (est, inf)
-        add(f"event[e={_fmt(e)}]", est, inf, n)
+        add(f"event[e={_fmt(e)}]", est, inf, n, event_time=int(e))
     post = np.flatnonzero(gt["e"].to_numpy() >= 0)
     group_if = {}
     for gi, g in enumerate(cohorts):
@@ -242,7 +254,7 @@ def callaway_santanna(
         est = float(att[keepers].mean())
         inf = psi[:, keepers].mean(axis=1)
         group_if[gi] = (est, inf)
-        add(f"group[g={_fmt(g)}]", est, inf, n)
+        add(f"group[g={_fmt(g)}]", est, inf, n, group="cohort", group_value=_fmt(g))
     if len(post):
         summaries["simple"] = weighted(post)
         post_events = [e for e in events if e >= 0]
@@ -260,13 +272,18 @@ def callaway_santanna(
         )
         inf = inf + (if1 - if2) @ np.array([group_if[i][0] for i in gis])
         summaries["group"] = (est, inf)
+    # the three summaries: "simple" is the ATT; the other two average event times or cohorts
     for name, (est, inf) in summaries.items():
-        add(name, est, inf, n)
+        add(name, est, inf, n, estimand=_SUMMARY_ESTIMANDS[name])
     table = result_frame(rows)
     influence = pd.DataFrame({name: inf for name, (_, inf) in summaries.items()})
     return EstimateResult(
         table, {"att_gt": gt.drop(columns="cohort_index"), "influence": influence}
     )
+
+
+#: Estimand of each summary of :func:`callaway_santanna`.
+_SUMMARY_ESTIMANDS = {"simple": "att", "dynamic": "att_dynamic", "group": "att_cohort"}
 
 
 def _fmt(value: float) -> str:
@@ -325,13 +342,14 @@ def twfe(
     >>> round(float(twfe(panel)["estimate"].iloc[0]), 6)
     1.0
     """
-    _require(panel, [unit, time, first_treated, outcome])
+    require_columns(panel, [unit, time, first_treated, outcome], what="the panel")
     data = panel.loc[panel[outcome].notna(), [unit, time, first_treated, outcome]].copy()
     g = data[first_treated].astype(float).fillna(0.0).to_numpy()
     t = data[time].astype(float).to_numpy()
     treated_unit = g > 0
     if event_window is None:
         regressors = {"twfe": (treated_unit & (t >= g)).astype(float)}
+        event_times: dict[str, int | None] = {"twfe": None}
     else:
         low, high = event_window
         e = np.clip(t - g, low, high)
@@ -340,6 +358,7 @@ def twfe(
             for k in range(low, high + 1)
             if k != -1
         }
+        event_times = {f"twfe_event[e={k}]": k for k in range(low, high + 1) if k != -1}
     X = np.column_stack(list(regressors.values()))
     y = data[outcome].to_numpy(dtype=float)
     ui = pd.factorize(data[unit])[0]
@@ -370,6 +389,11 @@ def twfe(
             "ci_high": hi[j],
             "n": n_obs,
             "method": "naive two-way fixed effects, SE clustered by unit",
+            schema.ESTIMAND: "att",
+            schema.OUTCOME: outcome,
+            schema.SCALE: "difference",
+            schema.EVENT_TIME: event_times[name],
+            schema.METHOD_KEY: "twfe",
         }
         for j, name in enumerate(names)
     )
@@ -446,9 +470,8 @@ def desk_status(cases: pd.DataFrame, rollout: pd.DataFrame) -> pd.Series:
     an interaction of region and time that a logistic model with main effects of region and
     calendar month cannot represent. Adding this covariate to the propensity (and outcome)
     models lets them follow the rollout with only what an analyst knows: the opening dates.
-    Measured on the synthetic generator (20,000 requests, seeds 1-20), it removes most of the
-    bias of the ATT-weighted RMST difference (+0.10 days with main effects only, -0.04 with
-    this covariate; seed-to-seed SD 0.17).
+    The bias it removes on the synthetic generator is measured in ``benchmarks/README.md``
+    (the desk-status adjustment).
 
     Examples
     --------
@@ -460,12 +483,12 @@ def desk_status(cases: pd.DataFrame, rollout: pd.DataFrame) -> pd.Series:
     >>> desk_status(cases, rollout).tolist()
     ['no desk', '0-2 months', '6+ months', 'no desk', 'no desk']
     """
-    _require(cases, [schema.REGION, schema.START])
-    _require(rollout, [schema.REGION, DESK_OPENED])
+    require_columns(cases, [schema.REGION, schema.START], what="the case table")
+    require_columns(rollout, [schema.REGION, schema.DESK_OPENED], what="the rollout table")
     opened_by_region = dict(
         zip(
             rollout[schema.REGION].astype(str),
-            pd.to_datetime(rollout[DESK_OPENED], utc=True),
+            pd.to_datetime(rollout[schema.DESK_OPENED], utc=True),
             strict=True,
         )
     )
@@ -498,7 +521,7 @@ def with_desk_status(
     rollout : pandas.DataFrame or None
         Desk opening dates (see :func:`desk_status`); None leaves both inputs as they are.
     covariates : sequence of str
-        Adjustment set (columns of ``cases``, or :data:`toolkit.effects.MONTH`).
+        Adjustment set (columns of ``cases``, or :data:`toolkit.estimate.models.MONTH`).
 
     Returns
     -------
@@ -516,11 +539,9 @@ def with_desk_status(
     and after their region's desk opened (the two sets share no parameter), with the desk's
     age as an extra term after opening. That is the shape of channel choice in a rollout:
     before a desk opens social intake is rare and hardly depends on topic, place or time;
-    after, it does, and it grows while the desk is young. On the synthetic generator
-    (20,000 requests, seeds 1-20) the ATT-weighted RMST difference with this set is
-    within 0.02 days of the same estimator with the true propensity, against 0.10 days
-    (main effects only) and 0.04 days (main effects and desk age); at twice the default
-    confounding 0.04, 0.29 and 0.14 days.
+    after, it does, and it grows while the desk is young. ``benchmarks/README.md`` (the
+    desk-status adjustment) has its bias against the generator's true propensity, beside
+    main effects only and main effects with the desk's age.
 
     Examples
     --------
@@ -537,7 +558,7 @@ def with_desk_status(
     >>> table["region|desk"].tolist()  # "b" is the reference level
     ['b', 'a', 'b', 'b', 'b']
     """
-    from toolkit.effects import covariate_codes
+    from toolkit.estimate.models import covariate_codes
 
     covariates = list(covariates)
     if rollout is None:
@@ -611,12 +632,12 @@ def rollout_panel(
     0    a   2.0          24290
     1    b   2.0              0
     """
-    _require(cases, [schema.REGION, schema.START, schema.HOPS])
-    _require(rollout, [schema.REGION, DESK_OPENED])
+    require_columns(cases, [schema.REGION, schema.START, schema.HOPS], what="the case table")
+    require_columns(rollout, [schema.REGION, schema.DESK_OPENED], what="the rollout table")
     region = cases[schema.REGION].astype("object")
     period = month_index(cases[schema.START])
     if cutoff is None:
-        _require(cases, [schema.END])
+        require_columns(cases, [schema.END], what="the case table")
         cutoff_ts = pd.to_datetime(cases[schema.END]).max()
     else:
         cutoff_ts = pd.Timestamp(cutoff)
@@ -636,7 +657,7 @@ def rollout_panel(
         panel["rmst_days"] = grouped["rmst_days"].mean()
         panel["n_followed"] = grouped["followed"].sum()
     panel = panel.reset_index()
-    opened = pd.to_datetime(rollout[DESK_OPENED], utc=True)
+    opened = pd.to_datetime(rollout[schema.DESK_OPENED], utc=True)
     month_start = opened.dt.normalize() - pd.to_timedelta(opened.dt.day - 1, unit="D")
     first = month_index(opened.fillna(pd.Timestamp(0, tz="UTC"))) + (opened > month_start)
     first_period = pd.Series(
@@ -688,8 +709,11 @@ def rollout_event_study(
     Returns
     -------
     EstimateResult
-        ``table``: for each outcome, the rows of :func:`callaway_santanna` with terms
-        prefixed ``<outcome>:`` and the naive TWFE row ``<outcome>:twfe``.
+        ``table``: for each outcome, the rows of :func:`callaway_santanna` and the naive
+        TWFE row, with ``contrast`` "desk open vs not yet open" and readable terms:
+        ``att_rollout_<outcome>`` (the simple ATT, and TWFE), ``es_<outcome>[e=k]`` (event
+        times), ``att_rollout_<outcome>[cohort=g]``, ``att_dynamic_rollout_<outcome>``,
+        ``att_cohort_rollout_<outcome>`` and ``att_gt_<outcome>[g=g,e=k]``.
         ``diagnostics["panel"]``: the panel.
 
     Examples
@@ -702,7 +726,7 @@ def rollout_event_study(
     >>> desks = pd.DataFrame({"region": ["a", "b", "c"], "desk_opened":
     ...     pd.to_datetime(["2024-03-01", "2024-05-01", None], utc=True)})
     >>> r = rollout_event_study(cases, desks, outcomes=["hops"], cutoff="2024-07-01")
-    >>> "hops:simple" in set(r.table["term"])
+    >>> "att_rollout_hops" in set(r.table["term"])
     True
     """
     panel = rollout_panel(cases, rollout, tau_days=tau_days, cutoff=cutoff)
@@ -714,6 +738,20 @@ def rollout_event_study(
         cs = callaway_santanna(sub, outcome=name, control=control, trends=trends, level=level).table
         naive = twfe(sub, outcome=name, level=level)
         both = pd.concat([cs, naive], ignore_index=True)
-        both["term"] = name + ":" + both["term"]
+        both[schema.CONTRAST] = schema.DESK_CONTRAST
+        both["term"] = [_rollout_term(row, name) for row in both.to_dict("records")]
         tables.append(both)
     return EstimateResult(result_frame(pd.concat(tables, ignore_index=True)), {"panel": panel})
+
+
+def _rollout_term(row: dict, outcome: str) -> str:
+    """A readable term for a row of the rollout study, from its descriptors."""
+    estimand, event_time = row[schema.ESTIMAND], row[schema.EVENT_TIME]
+    if row[schema.GROUP] == "cohort" and not pd.isna(event_time):
+        return f"att_gt_{outcome}[g={row[schema.GROUP_VALUE]},e={int(event_time)}]"
+    if not pd.isna(event_time):
+        return term_name(estimand, outcome, event_time=int(event_time), prefix="es")
+    name = f"{estimand}_rollout_{outcome}"
+    if row[schema.GROUP] == "cohort":
+        return f"{name}[cohort={row[schema.GROUP_VALUE]}]"
+    return name

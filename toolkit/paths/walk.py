@@ -1,26 +1,12 @@
-"""Request paths: one row per request, and the hand-offs between agencies.
+"""The kernels behind the case table and the hand-off table: one ordering of the events.
 
-A request's *path* is the sequence of agencies that held it, read from its events in time
-order. This module turns an event log into the case table (:func:`case_table`, one row per
-request: path, hops, returns, resolution, duration, censoring) and the hand-off table
-(:func:`handovers`, counts and times of agency-to-agency transfers). Both are exact,
-deterministic and vectorised: case ids are factorised to integers once, the rows are ordered
-with one :func:`numpy.lexsort`, and every per-request quantity is a numpy reduction over the
-ordered rows — there is no Python loop over requests. Both functions also accept a Dask
-DataFrame and then run partition-wise on a cluster (see :mod:`toolkit.scale`).
-
-Event order
------------
-Events are ordered by (case_id, timestamp); ties in time are broken by the row's place in the
-source, ``source_file`` then ``source_row`` when those columns are present (so that shuffling
-the rows of a prepared log never changes a result), and otherwise by the order of the rows in
-the frame (stable). Events after the observation cut-off are ignored, as if not yet logged.
-
-Agencies
---------
-An event whose agency is missing does not move the request: the request stays with the
-agency of its previous event (a placeholder unit such as the ``EMPTY`` group of some exports
-is best mapped to missing when the log is read).
+:func:`order_events` orders an event log once (case ids factorised to integers, one
+:func:`numpy.lexsort` on case, time and source position) and finds each request's agency
+segments; :func:`case_table_frame` and :func:`handoff_codes` turn that ordering into the
+case table and the hand-offs with numpy reductions, with no Python loop over requests. The
+front doors :func:`toolkit.paths.case_table` and :func:`toolkit.paths.handovers` (in
+:mod:`toolkit.paths.cases`) call these for a pandas frame, and :mod:`toolkit.paths.cluster`
+calls them on each partition of a Dask frame.
 """
 
 from __future__ import annotations
@@ -34,13 +20,22 @@ import numpy as np
 import pandas as pd
 
 from toolkit import schema
-from toolkit.errors import MissingColumnError, SekatError
+from toolkit.errors import SekatError, require_columns
 
 __all__ = [
+    "HANDOVER_COLUMNS",
     "PATH_SEPARATOR",
-    "case_table",
-    "case_table_and_handovers",
-    "handovers",
+    "POSITION_COLUMN",
+    "EventWalk",
+    "aggregate_codes",
+    "aggregate_handoffs",
+    "case_table_frame",
+    "as_cutoff_ns",
+    "group_columns",
+    "handoff_codes",
+    "handoff_rows",
+    "handovers_frame",
+    "order_events",
     "split_path",
 ]
 
@@ -48,8 +43,8 @@ __all__ = [
 PATH_SEPARATOR: Final = schema.PATH_SEPARATOR
 #: Hours in a nanosecond count.
 _NS_PER_HOUR: Final = 3_600_000_000_000
-#: Internal tie-break column (global row position) that :mod:`toolkit.scale` adds to Dask frames.
-_POSITION: Final = "__sekat_position__"
+#: Tie-break column (global row position) that :mod:`toolkit.paths.cluster` adds to Dask frames.
+POSITION_COLUMN: Final = "__sekat_position__"
 #: Columns of the hand-off table after the group columns.
 HANDOVER_COLUMNS: Final = (
     schema.FROM_AGENCY,
@@ -66,7 +61,7 @@ _HOURS: Final = "hours"
 
 
 @dataclass(frozen=True)
-class _Walk:
+class EventWalk:
     """Events of a log in (case, time, source order), with each request's agency segments.
 
     ``rows`` are positions into the input frame in walk order; ``case`` the case code of each
@@ -90,15 +85,6 @@ class _Walk:
     @property
     def n_cases(self) -> int:
         return len(self.case_ids)
-
-
-def _require(events: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in events.columns]
-    if missing:
-        raise MissingColumnError(
-            f"required column missing; columns found: {list(map(str, events.columns))}",
-            column=missing[0],
-        )
 
 
 def _row_label(events: pd.DataFrame, position: int) -> int:
@@ -139,7 +125,7 @@ def _timestamps_ns(events: pd.DataFrame) -> np.ndarray:
     return column.array.asi8
 
 
-def _as_cutoff_ns(cutoff: Any) -> int:
+def as_cutoff_ns(cutoff: Any) -> int:
     """A user's cut-off (str, datetime, Timestamp) as UTC nanoseconds; naive means UTC."""
     try:
         stamp = pd.Timestamp(cutoff)
@@ -168,14 +154,16 @@ def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.
     return sorted_codes, uniques.take(order)
 
 
-def _walk(events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None) -> _Walk:
+def order_events(
+    events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None
+) -> EventWalk:
     """Order the events of a log and find each request's agency segments."""
-    _require(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY))
+    require_columns(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY), what="the event log")
     time_all = _timestamps_ns(events)
     if cutoff is None:
         cutoff_ns = int(time_all.max()) if len(time_all) else 0
     else:
-        cutoff_ns = _as_cutoff_ns(cutoff)
+        cutoff_ns = as_cutoff_ns(cutoff)
     within = time_all <= cutoff_ns
     rows_kept = None if within.all() else np.flatnonzero(within)
     kept = events if rows_kept is None else events.iloc[rows_kept]
@@ -217,7 +205,7 @@ def _walk(events: pd.DataFrame, cutoff: Any = None, position_column: str | None 
         (known_case[1:] != known_case[:-1]) | (known_agency[1:] != known_agency[:-1]),
     ][: len(known)]
     segment_start = np.flatnonzero(new_segment)
-    return _Walk(
+    return EventWalk(
         rows=rows,
         case=case,
         time=time_kept[order],
@@ -233,7 +221,7 @@ def _walk(events: pd.DataFrame, cutoff: Any = None, position_column: str | None 
     )
 
 
-def _first_per_case(walk: _Walk, values: pd.Series) -> pd.api.extensions.ExtensionArray:
+def _first_per_case(walk: EventWalk, values: pd.Series) -> pd.api.extensions.ExtensionArray:
     """Each case's first non-missing value of a column (in walk order); missing if none."""
     missing = values.isna().to_numpy()
     if not missing.any():  # the usual case: the value of each case's first event
@@ -247,7 +235,7 @@ def _first_per_case(walk: _Walk, values: pd.Series) -> pd.api.extensions.Extensi
     return values.array.take(take, allow_fill=True)
 
 
-def _last_position(walk: _Walk, mask: np.ndarray) -> np.ndarray:
+def _last_position(walk: EventWalk, mask: np.ndarray) -> np.ndarray:
     """Per case, the last walk row where ``mask`` holds (-1 if none)."""
     at = np.flatnonzero(mask)
     case = walk.case[at]
@@ -265,7 +253,7 @@ def _isin(values: pd.Series, allowed: Sequence[str]) -> np.ndarray:
     return values.isin(list(allowed)).to_numpy()
 
 
-def _activity_mask(events: pd.DataFrame, walk: _Walk, activities: Sequence[str]) -> np.ndarray:
+def _activity_mask(events: pd.DataFrame, walk: EventWalk, activities: Sequence[str]) -> np.ndarray:
     return _isin(events[schema.ACTIVITY], activities)[walk.rows]
 
 
@@ -277,7 +265,7 @@ def _channel_groups(channels: pd.api.extensions.ExtensionArray) -> pd.Categorica
 
 
 def _variants(
-    walk: _Walk, n_segments: np.ndarray, first_segment: np.ndarray
+    walk: EventWalk, n_segments: np.ndarray, first_segment: np.ndarray
 ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray, np.ndarray]:
     """Each case's path variant: (variant code per case or -1, path strings, distinct agencies).
 
@@ -325,108 +313,16 @@ def _variants(
 # --- the case table ---------------------------------------------------------------------------
 
 
-def case_table(events: Any, cutoff: Any = None) -> Any:
-    """One row per request: its path through agencies, hops, resolution and duration.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame or dask.dataframe.DataFrame
-        A canonical event log (see :mod:`toolkit.schema`): at least ``case_id``,
-        ``timestamp`` (timezone-aware), ``agency``, ``activity`` and ``channel``;
-        ``category``, ``region``, ``source_file``/``source_row`` and ``hops_observed`` are
-        used when present. A Dask DataFrame is processed partition-wise
-        (:func:`toolkit.scale.case_table_dask`) and a Dask DataFrame is returned.
-    cutoff : str, datetime or pandas.Timestamp, optional
-        The observation cut-off: events after it are ignored, and requests not resolved by
-        then are censored at it. A naive time is read as UTC. Defaults to the log's last
-        timestamp.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`toolkit.schema.CASE_COLUMNS` in that order, one row per request that
-        has at least one event by the cut-off, sorted by ``case_id``, with a RangeIndex; plus
-        ``hops_observed`` when the events carry that column.
-
-    Notes
-    -----
-    Events are ordered by (case_id, timestamp), ties broken by (source_file, source_row)
-    when present and then by the frame's row order. Events after ``cutoff`` are ignored.
-    For each request:
-
-    - ``channel``, ``category``, ``region``: the first non-missing value among its events.
-      ``channel_group``: the group of the channel (:func:`toolkit.schema.channel_group`).
-    - ``start``: the time of its first event.
-    - ``path``: the agencies of its events in order, consecutive repeats collapsed, joined by
-      :data:`PATH_SEPARATOR` (``" > "``), a plain string that Parquet and CSV keep as is;
-      :func:`split_path` gives the tuples back. Events with a missing agency are skipped (the
-      request stays where it was). ``first_agency`` and ``final_agency`` are its ends.
-    - ``hops``: the number of changes of holding agency between consecutive events, that is
-      the number of agencies in the path minus one.
-    - ``distinct_agencies``: the number of different agencies in the path.
-    - ``returns``: hops into an agency the request had already visited (ping-pong); it equals
-      ``hops + 1 - distinct_agencies``.
-    - ``reopened``: the number of ``reopened`` events.
-    - ``resolved``: whether it has a ``resolved`` or ``closed`` event with no ``reopened``
-      event after it. ``end``: the time of the last such event; for an unresolved request,
-      the cut-off. ``censored`` is ``not resolved``.
-    - ``duration_hours``: ``end - start`` in hours (a float).
-
-    With ``hops_observed`` in the events (False for exports that only name the final
-    agency), a request observes hops only if all its events do; otherwise ``path``,
-    ``first_agency``, ``hops``, ``distinct_agencies`` and ``returns`` are missing, and the
-    counts become nullable integers.
-
-    Examples
-    --------
-    A request is submitted at a kelurahan, forwarded to public works (PU), bounced back to
-    the kelurahan, sent to PU again and resolved there: 3 hops through 2 agencies, 2 of the
-    hops back into an agency it had already visited. A second request waits at the water
-    utility and is still open (censored) at the cut-off, the log's last timestamp.
-
-    >>> import pandas as pd
-    >>> events = pd.DataFrame({
-    ...     "case_id": ["r1"] * 5 + ["r2"],
-    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 10:00",
-    ...         "2024-01-02 08:00", "2024-01-02 09:00", "2024-01-03 08:00",
-    ...         "2024-01-04 08:00"], utc=True),
-    ...     "agency": ["Kelurahan", "PU", "Kelurahan", "PU", "PU", "PDAM"],
-    ...     "activity": ["submitted", "forwarded", "forwarded", "forwarded", "resolved",
-    ...                  "submitted"],
-    ...     "channel": ["twitter"] * 5 + ["phone"],
-    ... })
-    >>> cases = case_table(events)
-    >>> cases[["case_id", "path", "hops", "distinct_agencies", "returns"]]
-      case_id                          path  hops  distinct_agencies  returns
-    0      r1  Kelurahan > PU > Kelurahan > PU     3                  2        2
-    1      r2                             PDAM     0                  1        0
-    >>> cases[["resolved", "duration_hours", "censored", "channel_group"]]
-       resolved  duration_hours  censored channel_group
-    0      True            48.0     False        social
-    1     False             0.0      True   traditional
-
-    References
-    ----------
-    .. [1] W. M. P. van der Aalst, *Process Mining: Data Science in Action*, 2nd ed.,
-       Springer, 2016 (cases, traces and variants of an event log).
-    """
-    from toolkit import scale
-
-    if scale.is_dask(events):
-        return scale.case_table_dask(events, cutoff=cutoff)
-    return _case_table(events, cutoff=cutoff)
-
-
-def _case_table(
+def case_table_frame(
     events: pd.DataFrame,
     cutoff: Any = None,
     position_column: str | None = None,
-    walk: _Walk | None = None,
+    walk: EventWalk | None = None,
 ) -> pd.DataFrame:
     """The pandas implementation of :func:`case_table` (also run on each Dask partition)."""
-    _require(events, schema.REQUIRED_COLUMNS)
+    require_columns(events, schema.REQUIRED_COLUMNS, what="the event log")
     if walk is None:
-        walk = _walk(events, cutoff=cutoff, position_column=position_column)
+        walk = order_events(events, cutoff=cutoff, position_column=position_column)
     n_cases = walk.n_cases
 
     n_segments = np.bincount(walk.segment_case, minlength=n_cases)
@@ -533,7 +429,7 @@ def split_path(paths: pd.Series) -> pd.Series:
 # --- hand-offs --------------------------------------------------------------------------------
 
 
-def _by_columns(by: str | Sequence[str] | None) -> list[str]:
+def group_columns(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
@@ -549,21 +445,21 @@ def _codes(values: Any) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
     return codes.astype(np.int64), uniques
 
 
-def _handoffs(
+def handoff_codes(
     events: pd.DataFrame,
     by: Sequence[str],
     cutoff: Any = None,
     position_column: str | None = None,
-    walk: _Walk | None = None,
+    walk: EventWalk | None = None,
 ) -> tuple[list[np.ndarray], list[Any], np.ndarray]:
     """Every hand-off as integer codes: ([*by codes, from, to], their uniques, hours)."""
     if schema.CHANNEL_GROUP in by and schema.CHANNEL_GROUP not in events.columns:
-        _require(events, (schema.CHANNEL,))
+        require_columns(events, (schema.CHANNEL,), what="the event log")
         groups = _channel_groups(events[schema.CHANNEL].array)
         events = events.assign(**{schema.CHANNEL_GROUP: groups})
-    _require(events, by)
+    require_columns(events, by, what="the event log")
     if walk is None:
-        walk = _walk(events, cutoff=cutoff, position_column=position_column)
+        walk = order_events(events, cutoff=cutoff, position_column=position_column)
     known_case = walk.case[walk.known]
     # A hand-off is a segment start that is not the first segment of its case.
     later = walk.segment_start[1:]
@@ -582,15 +478,15 @@ def _handoffs(
     return codes, uniques, hours
 
 
-def _handoff_rows(
+def handoff_rows(
     events: pd.DataFrame,
     by: str | Sequence[str] | None = None,
     cutoff: Any = None,
     position_column: str | None = None,
 ) -> pd.DataFrame:
     """One row per hand-off: group columns, from_agency, to_agency, hours between the events."""
-    by = _by_columns(by)
-    codes, uniques, hours = _handoffs(events, by, cutoff, position_column)
+    by = group_columns(by)
+    codes, uniques, hours = handoff_codes(events, by, cutoff, position_column)
     keys = [*by, schema.FROM_AGENCY, schema.TO_AGENCY]
     rows = {
         column: unique.take(code) for column, unique, code in zip(keys, uniques, codes, strict=True)
@@ -599,7 +495,7 @@ def _handoff_rows(
     return pd.DataFrame(rows, columns=[*keys, _HOURS])
 
 
-def _aggregate(
+def aggregate_codes(
     codes: list[np.ndarray], uniques: list[Any], hours: np.ndarray, by: Sequence[str]
 ) -> pd.DataFrame:
     """Count, median and mean hours per (group, from, to), given integer-coded hand-offs.
@@ -640,10 +536,10 @@ def _aggregate(
     return pd.DataFrame(result, columns=[*by, *HANDOVER_COLUMNS])
 
 
-def _aggregate_handoffs(rows: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """:func:`_aggregate` on the rows of :func:`_handoff_rows` (one Dask partition)."""
+def aggregate_handoffs(rows: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """:func:`_aggregate` on the rows of :func:`handoff_rows` (one Dask partition)."""
     coded = [_codes(rows[column]) for column in [*by, schema.FROM_AGENCY, schema.TO_AGENCY]]
-    return _aggregate(
+    return aggregate_codes(
         [code for code, _ in coded],
         [unique for _, unique in coded],
         rows[_HOURS].to_numpy(dtype=np.float64),
@@ -651,123 +547,13 @@ def _aggregate_handoffs(rows: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     )
 
 
-def handovers(events: Any, by: str | Sequence[str] | None = None, cutoff: Any = None) -> Any:
-    """Hand-offs between agencies: how often requests pass from one agency to another.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame or dask.dataframe.DataFrame
-        A canonical event log (``case_id``, ``timestamp``, ``agency``, ...). A Dask
-        DataFrame is processed partition-wise (:func:`toolkit.scale.handovers_dask`) and a
-        Dask DataFrame is returned.
-    by : str or list of str, optional
-        Column(s) to count hand-offs separately for, e.g. ``"channel"`` or
-        ``"channel_group"`` (derived from ``channel`` when absent). The value is read from
-        the event that receives the request.
-    cutoff : str, datetime or pandas.Timestamp, optional
-        Ignore events after this time (as :func:`case_table` does). Default: keep all.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``[*by, from_agency, to_agency, count, median_hours, mean_hours]``, one row
-        per observed (group, from, to), sorted by them, RangeIndex. A missing group value
-        forms its own group, listed last.
-
-    Notes
-    -----
-    A hand-off is a change of holding agency between two consecutive events of a request
-    (ordered as in :func:`case_table`; events with a missing agency are skipped), so the
-    counts of one request add up to its ``hops``. Its time is the time between those two
-    events: the last event at ``from_agency`` and the first at ``to_agency``. ``count`` is
-    the number of such hand-offs (a request bouncing A→B→A→B counts A→B twice); the median
-    and mean are over their hours.
-
-    Unlike the handover-of-work network of process mining tools (e.g. PM4Py), which link
-    *resources*, also count consecutive events of the same resource, and normalise counts
-    to shares, these are raw counts of agency changes.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> events = pd.DataFrame({
-    ...     "case_id": ["r1", "r1", "r1", "r2", "r2"],
-    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 10:00",
-    ...         "2024-01-01 16:00", "2024-01-02 08:00", "2024-01-02 12:00"], utc=True),
-    ...     "agency": ["Kelurahan", "PU", "PU", "Kelurahan", "PU"],
-    ...     "activity": ["submitted", "forwarded", "resolved", "submitted", "forwarded"],
-    ...     "channel": ["twitter", "twitter", "twitter", "phone", "phone"],
-    ... })
-    >>> handovers(events)
-      from_agency to_agency  count  median_hours  mean_hours
-    0   Kelurahan        PU      2           3.0         3.0
-    >>> handovers(events, by="channel_group")[["channel_group", "count", "mean_hours"]]
-      channel_group  count  mean_hours
-    0        social      1         2.0
-    1   traditional      1         4.0
-
-    References
-    ----------
-    .. [1] W. M. P. van der Aalst, H. A. Reijers and M. Song, "Discovering social networks
-       from event logs", *Computer Supported Cooperative Work* 14(6), 549–593, 2005.
-    """
-    from toolkit import scale
-
-    if scale.is_dask(events):
-        return scale.handovers_dask(events, by=by, cutoff=cutoff)
-    return _handovers(events, by=by, cutoff=cutoff)
-
-
-def _handovers(
+def handovers_frame(
     events: pd.DataFrame,
     by: str | Sequence[str] | None = None,
     cutoff: Any = None,
     position_column: str | None = None,
 ) -> pd.DataFrame:
     """The pandas implementation of :func:`handovers`."""
-    by = _by_columns(by)
-    codes, uniques, hours = _handoffs(events, by, cutoff, position_column)
-    return _aggregate(codes, uniques, hours, by)
-
-
-def case_table_and_handovers(
-    events: pd.DataFrame, cutoff: Any = None, by: str | Sequence[str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both tables of a log from one ordering of its rows (faster than two calls).
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        A canonical event log.
-    cutoff : str, datetime or pandas.Timestamp, optional
-        Observation cut-off for both tables (default: the log's last timestamp).
-    by : str or list of str, optional
-        Group column(s) of the hand-off table.
-
-    Returns
-    -------
-    tuple of pandas.DataFrame
-        ``(case_table(events, cutoff), handovers(events, by, cutoff))``, exactly.
-
-    Notes
-    -----
-    Ordering the rows is most of the work of each table; this orders them once. What
-    ``sekat prepare`` uses to write cases.parquet and handovers.parquet.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> events = pd.DataFrame({"case_id": ["r", "r"],
-    ...     "timestamp": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 09:30"], utc=True),
-    ...     "agency": ["A", "B"], "activity": ["submitted", "resolved"],
-    ...     "channel": ["sms", "sms"]})
-    >>> cases, flows = case_table_and_handovers(events)
-    >>> int(cases["hops"].iloc[0]), float(flows["mean_hours"].iloc[0])
-    (1, 1.5)
-    """
-    by = _by_columns(by)
-    _require(events, schema.REQUIRED_COLUMNS)
-    walk = _walk(events, cutoff=cutoff)
-    cases = _case_table(events, walk=walk)
-    codes, uniques, hours = _handoffs(events, by, walk=walk)
-    return cases, _aggregate(codes, uniques, hours, by)
+    by = group_columns(by)
+    codes, uniques, hours = handoff_codes(events, by, cutoff, position_column)
+    return aggregate_codes(codes, uniques, hours, by)

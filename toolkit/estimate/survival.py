@@ -27,21 +27,24 @@ import pandas as pd
 from scipy import stats
 
 from toolkit import schema
-from toolkit.effects import (
+from toolkit.errors import SekatError, require_columns
+from toolkit.estimate.models import (
     SOCIAL_TERM,
     PropensityModel,
-    _require,
     covariate_codes,
     treatment_indicator,
 )
-from toolkit.errors import SekatError
 from toolkit.results import (
     EstimateResult,
     percentile_interval,
     ratio_row,
     result_frame,
+    term_name,
     z_value,
 )
+
+#: Descriptors of the effects of social intake on time.
+_SOCIAL = {schema.CONTRAST: schema.SOCIAL_CONTRAST}
 
 HOURS_PER_DAY = 24.0
 #: Default RMST horizon, in days.
@@ -62,7 +65,7 @@ def survival_data(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in survival_data(c)]
     [[1.0, 2.0], [1, 0]]
     """
-    _require(cases, [schema.DURATION_HOURS, schema.CENSORED])
+    require_columns(cases, [schema.DURATION_HOURS, schema.CENSORED], what="the case table")
     time = pd.to_numeric(cases[schema.DURATION_HOURS], errors="coerce").to_numpy(dtype=float)
     if np.isnan(time).any() or (time < 0).any():
         row = int(np.flatnonzero(np.isnan(time) | (time < 0))[0])
@@ -191,7 +194,7 @@ def kaplan_meier(
     if by is None:
         labels = np.full(len(cases), "all", dtype=object)
     else:
-        _require(cases, [by])
+        require_columns(cases, [by], what="the case table")
         labels = cases[by].astype("object").to_numpy()
     rows, curves = [], []
     order = (
@@ -211,6 +214,12 @@ def kaplan_meier(
                 "ci_high": _first_time_below(curve, "ci_high"),
                 "n": int(mask.sum()),
                 "method": "Kaplan-Meier median (Brookmeyer-Crowley log-log interval)",
+                schema.ESTIMAND: "median",
+                schema.OUTCOME: schema.DAYS_OUTCOME,
+                schema.SCALE: "level",
+                schema.GROUP: by,
+                schema.GROUP_VALUE: str(group),
+                schema.METHOD_KEY: "km",
             }
         )
     return EstimateResult(result_frame(rows), {"curves": pd.concat(curves, ignore_index=True)})
@@ -276,7 +285,7 @@ def rmst_difference(
         ``naive`` compares the raw KM curves; ``ipw`` weights each arm's KM by inverse
         propensity of social intake (logistic, main effects of ``covariates``).
     covariates : sequence of str
-        Propensity covariates (see :func:`toolkit.effects.covariate_codes`).
+        Propensity covariates (see :func:`toolkit.estimate.models.covariate_codes`).
     estimand : {"ate", "att"}
         ATE weights ``1/e`` and ``1/(1-e)``; ATT weights ``1`` and ``e/(1-e)``.
     n_boot : int
@@ -290,9 +299,11 @@ def rmst_difference(
     Returns
     -------
     EstimateResult
-        ``table``: rows ``rmst_days[social]``, ``rmst_days[not social]`` and
-        ``rmst_diff_days`` (social minus not social; negative = resolved sooner), with the
-        bootstrap standard deviation as ``std_error`` and percentile intervals.
+        ``table``: rows ``rmst_days[social]`` and ``rmst_days[not social]`` (scale
+        ``level``, group ``arm``) and the difference, social minus not social (negative =
+        resolved sooner): ``difference_rmst_days`` (naive), ``ate_rmst_days`` or
+        ``att_rmst_days`` (weighted), with the bootstrap standard deviation as ``std_error``
+        and percentile intervals.
         ``diagnostics["bootstrap"]``: the replicate values.
 
     Notes
@@ -315,7 +326,7 @@ def rmst_difference(
     >>> c = pd.DataFrame({"channel": ["twitter", "phone"] * 4,
     ...                   "duration_hours": [24.0, 48] * 4, "censored": [False] * 8})
     >>> r = rmst_difference(c, weighting="naive", tau_days=30, n_boot=20, seed=1)
-    >>> float(r.table.set_index("term").loc["rmst_diff_days", "estimate"])
+    >>> float(r.table.set_index("term").loc["difference_rmst_days", "estimate"])
     -1.0
     """
     if weighting not in ("ipw", "naive"):
@@ -361,10 +372,15 @@ def rmst_difference(
         + ("naive Kaplan-Meier" if model is None else f"IPW ({estimand}) weighted Kaplan-Meier")
         + f"; percentile bootstrap (B={n_boot}, seed={seed})"
     )
+    target = "difference" if model is None else estimand
+    arm = {schema.SCALE: "level", schema.GROUP: "arm"}
+    described = (
+        (f"rmst_days[{SOCIAL_TERM}]", {**arm, schema.GROUP_VALUE: SOCIAL_TERM}),
+        ("rmst_days[not social]", {**arm, schema.GROUP_VALUE: schema.NOT_SOCIAL}),
+        (term_name(target, schema.RMST_OUTCOME), {schema.SCALE: "difference"}),
+    )
     rows = []
-    for j, term in enumerate(
-        (f"rmst_days[{SOCIAL_TERM}]", "rmst_days[not social]", "rmst_diff_days")
-    ):
+    for j, (term, descriptors) in enumerate(described):
         lo, hi = percentile_interval(draws[:, j], level) if n_boot > 1 else (np.nan, np.nan)
         rows.append(
             {
@@ -375,6 +391,11 @@ def rmst_difference(
                 "ci_high": max(hi, point[j]),
                 "n": n,
                 "method": method,
+                schema.ESTIMAND: target,
+                schema.OUTCOME: schema.RMST_OUTCOME,
+                schema.METHOD_KEY: "naive" if model is None else "ipw_km",
+                **_SOCIAL,
+                **descriptors,
             }
         )
     boot = pd.DataFrame(draws, columns=["rmst_social", "rmst_not_social", "rmst_diff"])
@@ -581,8 +602,9 @@ def cox_ph(
     Returns
     -------
     EstimateResult
-        ``table``: row ``social``, the hazard ratio ``exp(beta)`` (above 1 = resolved
-        faster), delta-method standard error, interval ``exp(beta ± z se)``.
+        ``table``: row ``hazard_ratio`` (estimand ``conditional``, scale ``ratio``), the
+        hazard ratio ``exp(beta)`` of social intake (above 1 = resolved faster),
+        delta-method standard error, interval ``exp(beta ± z se)``.
         ``diagnostics["ph_test"]``: Grambsch–Therneau test per covariate;
         ``diagnostics["coefficients"]``: all log hazard ratios.
 
@@ -608,7 +630,7 @@ def cox_ph(
     design = np.hstack(blocks)
     strata_values = None
     if strata is not None:
-        _require(cases, [strata])
+        require_columns(cases, [strata], what="the case table")
         strata_values = cases[strata].astype("object").fillna("(missing)").to_numpy()
     fit = cox_fit(time, event, design, strata_values)
     beta, se = fit["params"][0], float(np.sqrt(fit["cov"][0, 0]))
@@ -617,7 +639,19 @@ def cox_ph(
         + (f", stratified by {strata}" if strata else "")
         + (f", adjusted for {', '.join(covariates)}" if covariates else "")
     )
-    table = result_frame([ratio_row(SOCIAL_TERM, beta, se, len(cases), method, level)])
+    row = ratio_row(
+        "hazard_ratio",
+        beta,
+        se,
+        len(cases),
+        method,
+        level,
+        estimand="conditional",
+        outcome=schema.HAZARD_OUTCOME,
+        method_key="cox",
+        **_SOCIAL,
+    )
+    table = result_frame([row])
     coefficients = pd.DataFrame(
         {
             "term": names,

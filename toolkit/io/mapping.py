@@ -1,10 +1,10 @@
 """How a log's own vocabulary maps onto the canonical event-log contract.
 
-A :class:`Mapping` tells :func:`toolkit.readers.read_events` which of a file's columns are the
+A :class:`Mapping` tells :func:`toolkit.io.readers.read_events` which of a file's columns are the
 canonical ones, how the log spells its channels, activities and agencies, which extra columns to
 keep, and in which time zone naive timestamps were written. It can be built in Python, loaded
-from a small TOML file with :func:`load_mapping`, or taken from the :data:`PRESETS` registry by
-name (``preset="sekat"``). Presets for exports that are not one row per event (XES, city 311
+from a small TOML file with :func:`load_mapping`, or taken by name from the registry
+:data:`toolkit.io.presets.PRESETS` (``preset="sekat"``). Presets for exports that are not one row per event (XES, city 311
 request lists) plug in through :attr:`Mapping.format` and :attr:`Mapping.transform`, so callers
 never change.
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,11 @@ from toolkit.errors import SekatError
 __all__ = [
     "CHANNEL_ALIASES",
     "Mapping",
-    "PRESETS",
+    "TOML_SCALARS",
+    "TOML_SECTIONS",
     "load_mapping",
+    "mapping_from_dict",
     "normalise_label",
-    "resolve_mapping",
 ]
 
 _SEPARATORS = re.compile(r"[\s_\-]+")
@@ -267,8 +268,8 @@ class Mapping:
         return out
 
 
-_TOML_SECTIONS = ("columns", "channels", "activities", "agencies")
-_TOML_SCALARS = ("keep", "source_tz", "dayfirst", "encoding", "format", "name")
+TOML_SECTIONS = ("columns", "channels", "activities", "agencies")
+TOML_SCALARS = ("keep", "source_tz", "dayfirst", "encoding", "format", "name")
 
 
 def mapping_from_dict(data: dict[str, Any], *, source: str | None = None) -> Mapping:
@@ -291,22 +292,22 @@ def mapping_from_dict(data: dict[str, Any], *, source: str | None = None) -> Map
     >>> mapping_from_dict({"columns": {"ticket": "case_id"}, "keep": ["ward"]}).keep
     ('ward',)
     """
-    unknown = sorted(set(data) - set(_TOML_SECTIONS) - set(_TOML_SCALARS))
+    unknown = sorted(set(data) - set(TOML_SECTIONS) - set(TOML_SCALARS))
     if unknown:
         raise SekatError(
             f"unknown mapping key(s) {', '.join(map(repr, unknown))}; expected sections "
-            f"{', '.join(_TOML_SECTIONS)} and keys {', '.join(_TOML_SCALARS)}",
+            f"{', '.join(TOML_SECTIONS)} and keys {', '.join(TOML_SCALARS)}",
             file=source,
         )
     kwargs: dict[str, Any] = {}
-    for section in _TOML_SECTIONS:
+    for section in TOML_SECTIONS:
         table = data.get(section, {})
         if not isinstance(table, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in table.items()
         ):
             raise SekatError(f"mapping [{section}] must be a table of strings", file=source)
         kwargs[section] = dict(table)
-    for key in _TOML_SCALARS:
+    for key in TOML_SCALARS:
         if key in data:
             kwargs[key] = data[key]
     if not isinstance(kwargs.get("keep", []), list | tuple):
@@ -351,82 +352,3 @@ def load_mapping(path: str | Path) -> Mapping:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SekatError(f"not a valid TOML mapping file ({err})", file=str(path)) from None
     return mapping_from_dict(data, source=str(path))
-
-
-#: Named mappings for known log layouts; ``preset="sekat"`` is the canonical layout itself.
-#: :mod:`toolkit.presets` adds the city 311 and Open311 exports (open311, nyc311, boston311,
-#: sf311).
-PRESETS: dict[str, Mapping] = {
-    "sekat": Mapping(name="sekat"),
-    # XES logs, and CSV exports flattened the PM4Py way (trace attributes as "case:<key>").
-    "xes": Mapping(
-        name="xes",
-        columns={
-            "case:concept:name": schema.CASE_ID,
-            "time:timestamp": schema.TIMESTAMP,
-            "org:group": schema.AGENCY,
-            "concept:name": schema.ACTIVITY,
-            "case:channel": schema.CHANNEL,
-            "case:category": schema.CATEGORY,
-            "case:region": schema.REGION,
-        },
-    ),
-}
-
-
-def resolve_mapping(
-    mapping: Mapping | dict[str, Any] | str | Path | None = None, preset: str | None = None
-) -> Mapping:
-    """Combine a preset and a user mapping into the one mapping a reader uses.
-
-    Parameters
-    ----------
-    mapping : Mapping, dict, path or None
-        A mapping object, plain data, or the path of a TOML file. Its non-empty sections are
-        laid over the preset's (user entries win).
-    preset : str, optional
-        A key of :data:`PRESETS`.
-
-    Returns
-    -------
-    Mapping
-
-    Examples
-    --------
-    >>> resolve_mapping({"channels": {"Loket": "walk_in"}}, preset="sekat").name
-    'sekat'
-    """
-    if preset is not None:
-        if preset not in PRESETS:
-            raise SekatError(
-                f"unknown preset {preset!r}; known presets: {', '.join(sorted(PRESETS))}"
-            )
-        base = PRESETS[preset]
-    else:
-        base = Mapping()
-    if mapping is None:
-        return base
-    if isinstance(mapping, str | Path):
-        user = load_mapping(mapping)
-    elif isinstance(mapping, dict):
-        user = mapping_from_dict(mapping)
-    elif isinstance(mapping, Mapping):
-        user = mapping
-    else:
-        raise SekatError(f"mapping must be a Mapping, a dict or a TOML path, not {type(mapping)}")
-    if preset is None:
-        return user
-    changes: dict[str, Any] = {}
-    for section in _TOML_SECTIONS:
-        changes[section] = {**getattr(base, section), **getattr(user, section)}
-    changes["keep"] = tuple(dict.fromkeys(base.keep + user.keep))
-    default = Mapping()
-    for key in ("source_tz", "dayfirst", "encoding", "format", "transform"):
-        if getattr(user, key) != getattr(default, key):
-            changes[key] = getattr(user, key)
-    return replace(base, **changes)
-
-
-# The city 311 and Open311 presets register themselves in PRESETS; importing them here makes
-# them known wherever PRESETS is (the command line builds its --preset choices from it).
-from toolkit import presets as _presets  # noqa: E402, F401

@@ -15,328 +15,50 @@ Three estimators, from the plainest to the most careful:
 :func:`effects_by_group` repeats AIPW within each category (or region) and widens the
 intervals for the number of comparisons.
 
-All models here take categorical covariates only. Their likelihoods then depend on the data
-only through sums within *covariate cells* (one cell per combination of covariate levels
-and treatment), so every fit runs on the cell table, exactly, in a few milliseconds even for
-millions of requests; individual-level quantities (influence functions, weights) are mapped
-back to requests by cell index.
+All models take categorical covariates only and are fitted on covariate cells
+(:mod:`toolkit.estimate.models`), exactly and in milliseconds even for millions of requests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from toolkit import schema
-from toolkit.errors import MissingColumnError, SekatError
+from toolkit.errors import SekatError, require_columns
+from toolkit.estimate.models import (
+    DEFAULT_COVARIATES,
+    SOCIAL_TERM,
+    cluster_covariance,
+    covariate_cells,
+    covariate_codes,
+    dummy_design,
+    fit_cell_glm,
+    propensity_scores,
+    treatment_indicator,
+)
 from toolkit.results import (
+    DEFAULT_ADJUSTMENT,
     EstimateResult,
     adjust_intervals,
-    normal_interval,
     ratio_row,
     result_frame,
+    term_name,
+    wald_row,
 )
 
-#: Name of the derived covariate "calendar month of intake" (from the ``start`` column).
-MONTH = "month"
-#: Covariates the estimators know, besides :data:`MONTH`.
-COVARIATE_COLUMNS = (schema.CATEGORY, schema.REGION, schema.FIRST_AGENCY, schema.CHANNEL)
-#: Default adjustment set: topic, place and time of intake.
-DEFAULT_COVARIATES = (schema.CATEGORY, schema.REGION, MONTH)
-#: Name of the treatment indicator built from the channel.
-SOCIAL_TERM = "social"
+__all__ = [
+    "aipw_hops",
+    "effects_by_group",
+    "hops_regression",
+    "naive_hops",
+    "overlap_diagnostics",
+]
 
-_MISSING_LEVEL = "(missing)"
-
-
-# --- covariate cells ---------------------------------------------------------------------
-
-
-def treatment_indicator(cases: pd.DataFrame) -> np.ndarray:
-    """Social intake as a 0/1 integer array (the main treatment).
-
-    Examples
-    --------
-    >>> treatment_indicator(pd.DataFrame({"channel": ["twitter", "phone"]})).tolist()
-    [1, 0]
-    """
-    _require(cases, [schema.CHANNEL])
-    return schema.is_social(cases[schema.CHANNEL]).to_numpy(dtype=np.int64)
-
-
-def covariate_codes(cases: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
-    """Integer codes of each covariate, with missing values as a level of their own.
-
-    Parameters
-    ----------
-    cases : pandas.DataFrame
-        Case table.
-    covariates : sequence of str
-        Column names of the case table, or :data:`MONTH` for the calendar month (UTC) of
-        ``start``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One int64 column per covariate; the code 0 is the most frequent level (the reference
-        level of dummy coding); ties are ordered by sorted value. ``frame.attrs["levels"]`` maps each covariate to its levels.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"region": ["b", "a", "b", None]})
-    >>> codes = covariate_codes(c, ["region"])
-    >>> codes["region"].tolist(), codes.attrs["levels"]["region"]
-    ([0, 2, 0, 1], ['b', '(missing)', 'a'])
-    """
-    columns = {}
-    levels = {}
-    for name in covariates:
-        if name == MONTH:
-            _require(cases, [schema.START])
-            start = pd.to_datetime(cases[schema.START], utc=True)
-            # integer months: strftime on a million timestamps would take seconds
-            month = (start.dt.year * 12 + start.dt.month - 1).to_numpy(dtype="float64")
-            codes, numbers = pd.factorize(month, sort=True, use_na_sentinel=False)
-            uniques = np.array(
-                [
-                    _MISSING_LEVEL if np.isnan(m) else f"{int(m) // 12:04d}-{int(m) % 12 + 1:02d}"
-                    for m in numbers
-                ],
-                dtype=object,
-            )
-        else:
-            _require(cases, [name])
-            values = cases[name]
-            if isinstance(values.dtype, pd.CategoricalDtype):
-                values = values.cat.remove_unused_categories()
-                codes = values.cat.codes.to_numpy().astype(np.int64)
-                uniques = np.array(list(values.cat.categories.astype(str)), dtype=object)
-                if (codes < 0).any():
-                    uniques = np.append(uniques, _MISSING_LEVEL)
-                    codes = np.where(codes < 0, len(uniques) - 1, codes)
-            else:
-                values = values.astype("object").where(values.notna(), _MISSING_LEVEL)
-                codes, uniques = pd.factorize(values, sort=True)
-        counts = np.bincount(codes, minlength=len(uniques))
-        order = np.argsort(-counts, kind="stable")  # most frequent level first
-        recode = np.empty(len(uniques), dtype=np.int64)
-        recode[order] = np.arange(len(uniques))
-        columns[name] = recode[codes]
-        levels[name] = [str(uniques[i]) for i in order]
-    frame = pd.DataFrame(columns, index=cases.index)
-    frame.attrs["levels"] = levels
-    return frame
-
-
-@dataclass(frozen=True)
-class _Cells:
-    """Requests grouped by covariate cell (and optionally treatment)."""
-
-    index: np.ndarray  # cell of each request
-    codes: np.ndarray  # (n_cells, n_covariates) covariate codes of each cell
-    n_levels: list[int]
-
-
-def _cells(codes: pd.DataFrame, extra: Sequence[np.ndarray] = ()) -> _Cells:
-    arrays = [codes[c].to_numpy() for c in codes.columns] + [np.asarray(a) for a in extra]
-    if not arrays:
-        n = len(codes)
-        return _Cells(np.zeros(n, dtype=np.int64), np.zeros((1, 0), dtype=np.int64), [])
-    sizes = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
-    if float(np.prod(np.array(sizes, dtype=float))) < 2**62:
-        # one mixed-radix integer key per request: far faster than unique rows
-        key = np.zeros(len(arrays[0]), dtype=np.int64)
-        for a, size in zip(arrays, sizes, strict=True):
-            key = key * size + a.astype(np.int64)
-        index, keys = pd.factorize(key, sort=True)
-        unique = np.empty((len(keys), len(arrays)), dtype=np.int64)
-        rest = np.asarray(keys, dtype=np.int64)
-        for j in range(len(arrays) - 1, -1, -1):
-            rest, unique[:, j] = np.divmod(rest, sizes[j])
-    else:
-        stacked = np.column_stack(arrays).astype(np.int64)
-        unique, index = np.unique(stacked, axis=0, return_inverse=True)
-    n_levels = sizes[: codes.shape[1]]
-    return _Cells(index.ravel(), unique, n_levels)
-
-
-def _dummies(cell_codes: np.ndarray, n_levels: Sequence[int]) -> np.ndarray:
-    """Intercept plus treatment-coded dummies (level 0 is the reference) for each cell."""
-    blocks = [np.ones((len(cell_codes), 1))]
-    for j, k in enumerate(n_levels):
-        if k > 1:
-            block = np.zeros((len(cell_codes), k - 1))
-            rows = np.flatnonzero(cell_codes[:, j] > 0)
-            block[rows, cell_codes[rows, j] - 1] = 1.0
-            blocks.append(block)
-    return np.hstack(blocks)
-
-
-# --- generalised linear models on cells --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GLMFit:
-    """A GLM fitted on cell sums.
-
-    Attributes
-    ----------
-    params : numpy.ndarray
-        Coefficients (log scale for Poisson/NB, logit scale for binomial).
-    bread : numpy.ndarray
-        Inverse of the (expected) information matrix.
-    mean : numpy.ndarray
-        Fitted mean per request in each cell (probability for binomial).
-    converged : bool
-        Whether Newton's method met the tolerance.
-    """
-
-    params: np.ndarray
-    bread: np.ndarray
-    mean: np.ndarray
-    converged: bool
-
-
-def fit_cell_glm(
-    design: np.ndarray,
-    total: np.ndarray,
-    count: np.ndarray,
-    *,
-    family: str,
-    alpha: float = 0.0,
-    start: np.ndarray | None = None,
-    max_iter: int = 100,
-    tol: float = 1e-13,
-) -> GLMFit:
-    """Fit a Poisson, NB2 (fixed alpha) or binomial GLM on cell sums by Newton's method.
-
-    Parameters
-    ----------
-    design : numpy.ndarray
-        Design matrix, one row per cell.
-    total : numpy.ndarray
-        Sum of the outcome over the requests of each cell (successes for binomial).
-    count : numpy.ndarray
-        Number of requests in each cell (may be fractional: weights).
-    family : {"poisson", "negbin", "binomial"}
-        Log link for poisson/negbin, logit link for binomial.
-    alpha : float
-        NB2 dispersion, ``Var = mu + alpha * mu**2`` (ignored otherwise).
-
-    Returns
-    -------
-    GLMFit
-
-    Notes
-    -----
-    With categorical covariates every request in a cell has the same linear predictor, so the
-    score ``sum_i x_i (y_i - mu_i) / (1 + alpha mu_i)`` and the expected information are
-    functions of the cell sums only: the fit equals the request-level fit exactly. A tiny
-    ridge (1e-9 x trace) keeps the Newton step defined when a level is empty.
-
-    Examples
-    --------
-    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])
-    >>> fit = fit_cell_glm(X, np.array([10.0, 40.0]), np.array([10.0, 20.0]), family="poisson")
-    >>> np.round(np.exp(fit.params), 6).tolist()
-    [1.0, 2.0]
-    """
-    if family not in ("poisson", "negbin", "binomial"):
-        raise SekatError(f"unknown GLM family {family!r}")
-    k = design.shape[1]
-    keep = count > 0
-    X, y, n = design[keep], total[keep], count[keep]
-    if start is not None:
-        beta = np.array(start, dtype=float)
-    elif family == "binomial":
-        beta = np.zeros(k)
-        beta[0] = np.log((y.sum() + 0.5) / (n.sum() - y.sum() + 0.5))
-    else:
-        beta = np.zeros(k)
-        beta[0] = np.log(max(y.sum() / n.sum(), 1e-12))
-
-    def loglik(b: np.ndarray) -> float:
-        eta = X @ b
-        if family == "binomial":
-            return float(np.sum(y * eta - n * np.logaddexp(0.0, eta)))
-        mu = np.exp(eta)
-        if family == "poisson":
-            return float(np.sum(y * eta - n * mu))
-        # NB2 kernel for fixed alpha, in terms of cell sums
-        return float(np.sum(y * eta - (y + n / alpha) * np.log1p(alpha * mu)))
-
-    converged = False
-    current = loglik(beta)
-    for _ in range(max_iter):
-        eta = X @ beta
-        if family == "binomial":
-            p = expit(eta)
-            resid, w = y - n * p, n * p * (1 - p)
-        elif family == "poisson":
-            mu = np.exp(eta)
-            resid, w = y - n * mu, n * mu
-        else:
-            mu = np.exp(eta)
-            resid, w = (y - n * mu) / (1 + alpha * mu), n * mu / (1 + alpha * mu)
-        score = X.T @ resid
-        info = (X * w[:, None]).T @ X
-        info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
-        step = np.linalg.solve(info, score)
-        # stop on the Newton decrement (promised gain), relative to the log-likelihood: a
-        # test on the change of a log-likelihood of millions of requests meets rounding noise
-        if score @ step < tol * (1.0 + abs(current)):
-            converged = True
-            break
-        halving, slack = 1.0, 1e-12 * (1.0 + abs(current))
-        for _halving in range(30):
-            candidate = beta + halving * step
-            value = loglik(candidate)
-            if value >= current - slack:
-                break
-            halving /= 2
-        beta, current = candidate, value
-    eta = design @ beta
-    mean = expit(eta) if family == "binomial" else np.exp(eta)
-    eta_k = X @ beta
-    if family == "binomial":
-        pk = expit(eta_k)
-        w = n * pk * (1 - pk)
-    else:
-        mk = np.exp(eta_k)
-        w = n * mk / (1 + alpha * mk) if family == "negbin" else n * mk
-    info = (X * w[:, None]).T @ X
-    try:
-        bread = np.linalg.pinv(info)
-    except np.linalg.LinAlgError:
-        # LAPACK's SVD can fail on an information matrix with near-zero weights (a level
-        # (quasi-)separated in a bootstrap resample); the same tiny ridge as in the Newton
-        # steps makes it well-posed without moving the estimate.
-        info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
-        bread = np.linalg.pinv(info)
-    return GLMFit(beta, bread, mean, converged)
-
-
-def _cluster_covariance(
-    design: np.ndarray,
-    score_resid: np.ndarray,
-    cluster: np.ndarray,
-    bread: np.ndarray,
-    n_obs: int,
-) -> tuple[np.ndarray, int]:
-    """Cluster-robust sandwich with the usual small-sample factor G/(G-1) (N-1)/(N-K)."""
-    codes, uniques = pd.factorize(cluster)
-    n_clusters = len(uniques)
-    scores = np.zeros((n_clusters, design.shape[1]))
-    np.add.at(scores, codes, design * score_resid[:, None])
-    meat = scores.T @ scores
-    k = design.shape[1]
-    factor = n_clusters / max(n_clusters - 1, 1) * (n_obs - 1) / max(n_obs - k, 1)
-    return factor * bread @ meat @ bread, n_clusters
-
+#: Descriptors of every effect here: the outcome and the contrast of social intake.
+_HOPS = {schema.OUTCOME: schema.HOPS_OUTCOME, schema.CONTRAST: schema.SOCIAL_CONTRAST}
 
 # --- naive difference ----------------------------------------------------------------------
 
@@ -354,8 +76,10 @@ def naive_hops(cases: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Tidy result: one row ``mean_hops[<group>]`` per channel group present, and the row
-        ``social - not social`` (Welch standard error), method ``naive difference``.
+        Result table: one row ``mean_hops[<group>]`` per channel group present (estimand
+        ``mean``, group ``channel_group``), and the row ``difference_hops``: social minus
+        not social (estimand ``difference``, Welch standard error), method ``naive
+        difference``.
 
     Notes
     -----
@@ -368,10 +92,10 @@ def naive_hops(cases: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
     >>> c = pd.DataFrame({"channel": ["twitter", "whatsapp", "phone", "letter"],
     ...                   "channel_group": ["social", "social", "traditional", "traditional"],
     ...                   "hops": [1, 1, 3, 5]})
-    >>> naive_hops(c).set_index("term")["estimate"].tolist()
-    [1.0, 4.0, -3.0]
+    >>> naive_hops(c)[["term", "estimand", "estimate"]].values.tolist()
+    [['mean_hops[social]', 'mean', 1.0], ['mean_hops[traditional]', 'mean', 4.0], ['difference_hops', 'difference', -3.0]]
     """
-    _require(cases, [schema.CHANNEL, schema.HOPS])
+    require_columns(cases, [schema.CHANNEL, schema.HOPS], what="the case table")
     hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
     observed = hops.notna().to_numpy()
     y = hops.to_numpy()[observed]
@@ -387,12 +111,40 @@ def naive_hops(cases: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
         values = y[groups == group]
         if len(values):
             se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
-            rows.append(_row(f"mean_hops[{group}]", values.mean(), se, len(values), "mean", level))
+            rows.append(
+                wald_row(
+                    f"mean_hops[{group}]",
+                    values.mean(),
+                    se,
+                    len(values),
+                    "mean",
+                    level,
+                    estimand="mean",
+                    outcome=schema.HOPS_OUTCOME,
+                    scale="level",
+                    group=schema.CHANNEL_GROUP,
+                    group_value=group,
+                    method_key="mean",
+                )
+            )
     y1, y0 = y[treated], y[~treated]
     if len(y1) > 1 and len(y0) > 1:
         diff = y1.mean() - y0.mean()
         se = np.sqrt(y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0))
-        rows.append(_row("social - not social", diff, se, len(y), "naive difference", level))
+        rows.append(
+            wald_row(
+                term_name("difference", schema.HOPS_OUTCOME),
+                diff,
+                se,
+                len(y),
+                "naive difference",
+                level,
+                estimand="difference",
+                scale="difference",
+                method_key="naive",
+                **_HOPS,
+            )
+        )
     return result_frame(rows)
 
 
@@ -428,7 +180,8 @@ def hops_regression(
     Returns
     -------
     EstimateResult
-        ``table`` has one row, term ``social``: the incidence-rate ratio ``exp(beta)``,
+        ``table`` has one row, term ``irr_hops`` (estimand ``conditional``, scale ``ratio``):
+        the incidence-rate ratio ``exp(beta)``,
         its delta-method standard error ``IRR * se(beta)`` and the interval
         ``exp(beta ± z se(beta))``. ``diagnostics["fit"]`` holds the log-scale coefficient,
         its SE, alpha, the number of clusters and convergence.
@@ -458,7 +211,7 @@ def hops_regression(
     """
     if family not in ("poisson", "negbin"):
         raise SekatError(f"family must be 'poisson' or 'negbin', got {family!r}")
-    _require(cases, [schema.CHANNEL, schema.HOPS])
+    require_columns(cases, [schema.CHANNEL, schema.HOPS], what="the case table")
     hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
     data = cases.loc[hops.notna().to_numpy()]
     y = hops.to_numpy()[hops.notna().to_numpy()]
@@ -469,12 +222,12 @@ def hops_regression(
     if cluster is None:
         cluster_codes = np.arange(len(data))
     else:
-        _require(data, [cluster])
+        require_columns(data, [cluster], what="the case table")
         cluster_codes = pd.factorize(data[cluster].astype("object"), use_na_sentinel=False)[0]
-    cells = _cells(codes, [treated, cluster_codes])
+    cells = covariate_cells(codes, [treated, cluster_codes])
     n_cov = codes.shape[1]
     design = np.column_stack(
-        [_dummies(cells.codes[:, :n_cov], cells.n_levels), cells.codes[:, n_cov].astype(float)]
+        [dummy_design(cells.codes[:, :n_cov], cells.n_levels), cells.codes[:, n_cov].astype(float)]
     )
     count = np.bincount(cells.index, minlength=len(cells.codes)).astype(float)
     total = np.bincount(cells.index, weights=y, minlength=len(cells.codes))
@@ -488,7 +241,7 @@ def hops_regression(
         alpha = max(float(numerator / np.sum(count * mu**2)), 1e-8)
         fit = fit_cell_glm(design, total, count, family="negbin", alpha=alpha, start=fit.params)
     resid = (total - count * fit.mean) / (1 + alpha * fit.mean)
-    cov, n_clusters = _cluster_covariance(
+    cov, n_clusters = cluster_covariance(
         design, resid, cells.codes[:, n_cov + 1], fit.bread, len(data)
     )
     beta, se = fit.params[-1], float(np.sqrt(cov[-1, -1]))
@@ -497,7 +250,18 @@ def hops_regression(
         f"FE: {', '.join(fixed_effects) or 'none'}; "
         + (f"SE clustered by {cluster}" if cluster else "robust SE")
     )
-    table = result_frame([ratio_row(SOCIAL_TERM, beta, se, len(data), method, level)])
+    row = ratio_row(
+        "irr_hops",
+        beta,
+        se,
+        len(data),
+        method,
+        level,
+        estimand="conditional",
+        method_key="poisson_fe" if family == "poisson" else "negbin_fe",
+        **_HOPS,
+    )
+    table = result_frame([row])
     fit_table = pd.DataFrame(
         {
             "log_irr": [beta],
@@ -509,81 +273,6 @@ def hops_regression(
         }
     )
     return EstimateResult(table, {"fit": fit_table})
-
-
-# --- AIPW ----------------------------------------------------------------------------------
-
-
-class PropensityModel:
-    """Logistic model of social intake on categorical covariates, re-fittable with weights.
-
-    The covariate cells are found once; each :meth:`fit` (e.g. per bootstrap replicate,
-    with resampling counts as weights) then runs on the cell table only.
-
-    Parameters
-    ----------
-    cases : pandas.DataFrame
-        Case table.
-    covariates : sequence of str
-        Categorical covariates, as in :func:`covariate_codes`.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"channel": ["twitter", "phone", "phone", "twitter"],
-    ...                   "region": ["a", "a", "b", "b"]})
-    >>> e, _ = PropensityModel(c, ["region"]).fit()
-    >>> e.round(3).tolist()
-    [0.5, 0.5, 0.5, 0.5]
-    """
-
-    def __init__(self, cases: pd.DataFrame, covariates: Sequence[str]) -> None:
-        self.treated = treatment_indicator(cases).astype(float)
-        cells = _cells(covariate_codes(cases, list(covariates)))
-        self.index = cells.index
-        self.n_cells = len(cells.codes)
-        self.design = _dummies(cells.codes, cells.n_levels)
-
-    def fit(
-        self, weights: np.ndarray | None = None, start: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Propensity of every request and the coefficients, for request weights."""
-        w = np.ones(len(self.index)) if weights is None else np.asarray(weights, dtype=float)
-        count = np.bincount(self.index, weights=w, minlength=self.n_cells)
-        total = np.bincount(self.index, weights=w * self.treated, minlength=self.n_cells)
-        fit = fit_cell_glm(self.design, total, count, family="binomial", start=start)
-        return fit.mean[self.index], fit.params
-
-
-def propensity_scores(
-    cases: pd.DataFrame,
-    covariates: Sequence[str] = DEFAULT_COVARIATES,
-    *,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """Probability of social intake given the covariates (main-effects logistic model).
-
-    Parameters
-    ----------
-    cases : pandas.DataFrame
-        Case table.
-    covariates : sequence of str
-        Categorical covariates, as in :func:`covariate_codes`.
-    weights : numpy.ndarray, optional
-        Request weights (e.g. bootstrap counts).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``P(social | covariates)`` for each request.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"channel": ["twitter", "phone", "twitter", "twitter"],
-    ...                   "region": ["a", "a", "b", "b"]})
-    >>> propensity_scores(c, ["region"]).round(3).tolist()
-    [0.5, 0.5, 1.0, 1.0]
-    """
-    return PropensityModel(cases, covariates).fit(weights)[0]
 
 
 def aipw_hops(
@@ -613,14 +302,14 @@ def aipw_hops(
         Confidence level.
     outcome_covariates : sequence of str, optional
         Covariates of the outcome models, if not ``covariates`` (e.g. a richer propensity
-        model, :func:`toolkit.rollout.with_desk_status`, beside main-effects outcome models
+        model, :func:`toolkit.estimate.rollout.with_desk_status`, beside main-effects outcome models
         that stay stable in small arms).
 
     Returns
     -------
     EstimateResult
-        ``table``: rows ``ate`` (average treatment effect, additive, in hops) and ``att``
-        (effect on the social requests). ``diagnostics``: ``overlap`` (propensity quantiles
+        ``table``: rows ``ate_hops`` (average treatment effect, additive, in hops) and
+        ``att_hops`` (effect on the social requests), estimands ``ate`` and ``att``. ``diagnostics``: ``overlap`` (propensity quantiles
         and effective sample size by arm), ``propensity_histogram`` (counts of requests by
         propensity bin and arm, for plotting) and ``trimming``.
 
@@ -647,12 +336,12 @@ def aipw_hops(
     >>> c = pd.DataFrame({"channel": ["twitter", "phone"] * 4,
     ...                   "region": list("aabbaabb"), "hops": [1, 2, 1, 3, 1, 2, 1, 3]})
     >>> r = aipw_hops(c, covariates=["region"], outcome_model="linear")
-    >>> r.table.set_index("term")["estimate"].round(3).tolist()
-    [-1.5, -1.5]
+    >>> r.table[["term", "estimate"]].round(3).values.tolist()
+    [['ate_hops', -1.5], ['att_hops', -1.5]]
     """
     if outcome_model not in ("poisson", "linear"):
         raise SekatError(f"outcome_model must be 'poisson' or 'linear', got {outcome_model!r}")
-    _require(cases, [schema.CHANNEL, schema.HOPS])
+    require_columns(cases, [schema.CHANNEL, schema.HOPS], what="the case table")
     hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
     observed = hops.notna().to_numpy()
     data = cases.loc[observed]
@@ -688,10 +377,11 @@ def aipw_hops(
         method = method[:-1] + f"; outcome: {', '.join(outcome_covariates)})"
     if trim is not None:
         method += f"; trimmed to propensity in [{trim:g}, {1 - trim:g}]"
+    described = {"scale": "difference", "method_key": "aipw", **_HOPS}
     table = result_frame(
         [
-            _row("ate", ate, ate_se, n, method, level),
-            _row("att", att, att_se, n, method, level),
+            wald_row("ate_hops", ate, ate_se, n, method, level, estimand="ate", **described),
+            wald_row("att_hops", att, att_se, n, method, level, estimand="att", **described),
         ]
     )
     diagnostics = overlap_diagnostics(e, treated)
@@ -705,8 +395,8 @@ def _arm_means(
     codes: pd.DataFrame, y: np.ndarray, treated: np.ndarray, outcome_model: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predicted outcome under treatment and under control, from one model per arm."""
-    cells = _cells(codes)
-    design = _dummies(cells.codes, cells.n_levels)
+    cells = covariate_cells(codes)
+    design = dummy_design(cells.codes, cells.n_levels)
     predictions = []
     for arm in (1, 0):
         in_arm = treated == arm
@@ -803,7 +493,7 @@ def effects_by_group(
     by: str = schema.CATEGORY,
     covariates: Sequence[str] = DEFAULT_COVARIATES,
     estimand: str = "att",
-    adjustment: str = "holm",
+    adjustment: str = DEFAULT_ADJUSTMENT,
     min_requests: int = schema.MIN_CELL_COUNT,
     level: float = 0.95,
     outcome_covariates: Sequence[str] | None = None,
@@ -822,8 +512,9 @@ def effects_by_group(
     estimand : {"att", "ate"}
         Effect on the social requests of the subgroup (default; it needs overlap only for
         them) or on all its requests.
-    adjustment : {"holm", "bonferroni", "sidak", "none"}
-        Multiplicity adjustment of the intervals (see :func:`toolkit.results.adjust_intervals`).
+    adjustment : {"bonferroni", "sidak", "holm", "none"}
+        Multiplicity adjustment of the intervals (see :func:`toolkit.results.adjust_intervals`);
+        default Bonferroni, whose intervals are simultaneous.
     min_requests : int
         Subgroups with fewer social or fewer non-social requests are skipped.
     level : float
@@ -834,8 +525,8 @@ def effects_by_group(
     Returns
     -------
     pandas.DataFrame
-        Tidy result, one row ``<estimand>_hops[<by>=<level>]`` per subgroup (the names of
-        the generator's truth table).
+        Result table, one row ``<estimand>_hops[<by>=<level>]`` per subgroup, with
+        ``group`` = ``by`` and ``group_value`` the level.
 
     Notes
     -----
@@ -850,12 +541,12 @@ def effects_by_group(
     >>> effects_by_group(c, covariates=["region"], estimand="ate")["estimate"].round(3).tolist()
     [-1.0, -2.0]
     """
-    _require(cases, [by])
+    require_columns(cases, [by], what="the case table")
     if estimand not in ("att", "ate"):
         raise SekatError(f"estimand must be 'att' or 'ate', got {estimand!r}")
     rows = []
     groups = cases[by].astype("object")
-    # ``by`` and its copies (e.g. ``region|desk`` of toolkit.rollout.with_desk_status) are
+    # ``by`` and its copies (e.g. ``region|desk`` of toolkit.estimate.rollout.with_desk_status) are
     # constant within a subgroup, or collinear with the rest
     adjust_set = [c for c in covariates if c != by and not c.startswith(f"{by}|")]
     outcome_set = None
@@ -869,33 +560,13 @@ def effects_by_group(
         result = aipw_hops(
             subset, covariates=adjust_set, level=level, outcome_covariates=outcome_set
         ).table
-        row = result.set_index("term").loc[estimand].to_dict()
-        row["term"] = f"{estimand}_hops[{by}={value}]"
+        row = result.loc[result[schema.ESTIMAND] == estimand].iloc[0].to_dict()
+        row.update(
+            term=term_name(estimand, schema.HOPS_OUTCOME, group=by, group_value=value),
+            group=by,
+            group_value=str(value),
+        )
         rows.append(row)
     if not rows:
         return result_frame([])
     return adjust_intervals(result_frame(rows), method=adjustment, level=level)
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _row(term: str, estimate: float, se: float, n: int, method: str, level: float) -> dict:
-    lo, hi = normal_interval(estimate, se, level)
-    return {
-        "term": term,
-        "estimate": float(estimate),
-        "std_error": float(se),
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "n": int(n),
-        "method": method,
-    }
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnError(
-            f"the case table lacks {missing}; found {list(frame.columns)}", column=missing[0]
-        )

@@ -3,9 +3,9 @@
 The house style (:data:`HOUSE_RC`, :func:`house_style`) uses the Okabe-Ito palette, which
 stays distinguishable for readers with the common colour-vision deficiencies, type sizes that
 read on a slide and in print, and no chartjunk (no top/right spines, light grid, no frames).
-Every function draws its words from :mod:`toolkit.labels` in English or Bahasa Indonesia
-(``lang="en"|"id"``), never saves or shows (that is :func:`toolkit.export.export_figure`'s
-job), and passes its table through :func:`toolkit.disclosure.suppress_small_cells` first:
+Every function draws its words from :mod:`toolkit.report.words` in English or Bahasa Indonesia
+(``lang="en"|"id"``), never saves or shows (that is :func:`toolkit.report.export.export_figure`'s
+job), and passes its table through :func:`toolkit.report.disclosure.suppress_small_cells` first:
 no group of fewer than ``threshold`` requests is drawn or labelled. What was left out is kept
 on the figure (:func:`figure_suppression`) so that the exporter's caption can name it.
 
@@ -14,13 +14,12 @@ is registered globally and a notebook shows each figure once.
 
 Figures show no totals of the cells they draw, so only primary suppression applies to them;
 tables exported with published totals get secondary suppression in
-:func:`toolkit.export.export_table`.
+:func:`toolkit.report.export.export_table`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -34,9 +33,9 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from toolkit import schema
-from toolkit.disclosure import Suppression, suppress_small_cells
-from toolkit.errors import MissingColumnError, SekatError
-from toolkit.labels import check_lang, format_compact, format_number, label
+from toolkit.errors import SekatError, require_columns
+from toolkit.report.disclosure import Suppression, suppress_small_cells
+from toolkit.report.words import check_lang, format_compact, format_number, label
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -109,7 +108,7 @@ HOUSE_RC: dict[str, object] = {
     "pdf.fonttype": 42,
 }
 
-#: Attribute of a Figure holding its :class:`~toolkit.disclosure.Suppression`.
+#: Attribute of a Figure holding its :class:`~toolkit.report.disclosure.Suppression`.
 _SUPPRESSION_ATTR = "sekat_suppression"
 
 
@@ -146,17 +145,6 @@ def figure_suppression(fig: Figure) -> pd.DataFrame:
     if suppression is None:
         return pd.DataFrame(columns=["suppression"])
     return suppression.record
-
-
-def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise SekatError(f"{what} needs a DataFrame, got {type(table).__name__}")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise MissingColumnError(
-            f"{what} needs column(s) {missing}; the table has {list(table.columns)}",
-            column=missing[0],
-        )
 
 
 def _new_figure(figsize: tuple[float, float] | None = None) -> tuple[Figure, mpl.axes.Axes]:
@@ -340,7 +328,7 @@ def forest_plot(
     colour and marker across terms, so the figure reads in grey scale too.
     """
     check_lang(lang)
-    _require(results, ["term", "estimate", "ci_low", "ci_high"], "forest_plot")
+    require_columns(results, ["term", "estimate", "ci_low", "ci_high"], what="forest_plot")
     keys = ["term", "method"] if "method" in results.columns else ["term"]
     supp = _suppress_rows(results, n_col, keys, threshold)
     shown = supp.published
@@ -406,7 +394,6 @@ def survival_plot(
     *,
     lang: str = "en",
     group_col: str = "group",
-    time_unit: str = "days",
     max_time: float | None = None,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
@@ -423,8 +410,6 @@ def survival_plot(
         Language of the labels.
     group_col : str, default "group"
         Column naming the curve (e.g. channel group).
-    time_unit : {"days", "hours"}
-        Unit of ``time``, for the axis label.
     max_time : float, optional
         Right end of the time axis. Default: where the slowest curve falls to 5% still open
         (plus a margin), so that a long thin tail does not squeeze the part that matters.
@@ -461,11 +446,11 @@ def survival_plot(
     observations. *Journal of the American Statistical Association*, 53(282), 457-481.
     """
     check_lang(lang)
-    if time_unit not in ("days", "hours"):
-        raise SekatError(f"time_unit must be 'days' or 'hours', got {time_unit!r}")
-    _require(curves, ["time", "survival", "ci_low", "ci_high", group_col], "survival_plot")
+    require_columns(
+        curves, ["time", "survival", "ci_low", "ci_high", group_col], what="survival_plot"
+    )
     size_col = "n" if "n" in curves.columns else "at_risk"
-    _require(curves, [size_col], "survival_plot (group sizes, for disclosure control)")
+    require_columns(curves, [size_col], what="survival_plot (group sizes, for disclosure control)")
     sizes = (
         curves.groupby(group_col, sort=False, observed=True)[size_col]
         .max()
@@ -512,7 +497,7 @@ def survival_plot(
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _localise_axis(ax.xaxis, lang)
         ax.grid(axis="y")
-        ax.set_xlabel(label(f"time_{time_unit}", lang))
+        ax.set_xlabel(label("time_days", lang))
         ax.set_ylabel(_fit(label("share_open", lang), 0.7 * fig.get_figheight()))
         if shown_groups:
             ax.legend(loc="upper right")
@@ -548,7 +533,7 @@ def hops_summary(cases: pd.DataFrame, by: str = schema.CHANNEL_GROUP) -> pd.Data
     -----
     The interval is mean ± 1.96 standard errors (sample standard deviation over sqrt(n)).
     """
-    _require(cases, [schema.HOPS, by], "hops_summary")
+    require_columns(cases, [schema.HOPS, by], what="hops_summary")
     hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
     grouped = hops.groupby(cases[by].astype("object"), sort=False)
     out = pd.DataFrame(
@@ -599,7 +584,7 @@ def hops_by_channel_plot(
     ['Social media', 'Traditional']
     """
     check_lang(lang)
-    _require(table, [by, "hops", "n"], "hops_by_channel_plot")
+    require_columns(table, [by, "hops", "n"], what="hops_by_channel_plot")
     supp = _suppress_rows(table, "n", [by], threshold)
     shown = supp.published
     order = _ordered(shown[by])
@@ -644,24 +629,18 @@ def hops_by_channel_plot(
         return _finish(fig, ax, title, "title_hops", lang, supp)
 
 
-_EVENT_TERM = re.compile(r"^(?:(?P<outcome>.+):)?(?P<kind>event|twfe_event)\[e=(?P<e>-?\d+)\]$")
-
-
-def event_study_table(
-    results: pd.DataFrame, outcome: str | None = None, naive_term: str = "twfe"
-) -> pd.DataFrame:
+def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.DataFrame:
     """The rows of a rollout result that :func:`event_study_plot` draws, with ``event_time``.
 
     Parameters
     ----------
     results : pandas.DataFrame
-        A tidy result with terms ``[<outcome>:]event[e=E]`` (robust event study),
-        ``[<outcome>:]twfe_event[e=E]`` (naive dynamic TWFE) and ``[<outcome>:]twfe``
-        (naive static TWFE), as :func:`toolkit.rollout.rollout_event_study` returns.
+        A result table with the rows of :func:`toolkit.estimate.rollout_event_study`: the
+        robust event-time effects (method key ``callaway_santanna`` with an ``event_time``),
+        naive dynamic TWFE (``twfe`` with an ``event_time``) and the static TWFE estimate
+        (``twfe`` without one), read by their descriptors.
     outcome : str, optional
-        Keep only terms prefixed ``<outcome>:``.
-    naive_term : str, default "twfe"
-        The static naive term (drawn as a level after adoption).
+        Keep only rows of this outcome (``hops``, ``rmst_days``).
 
     Returns
     -------
@@ -671,45 +650,46 @@ def event_study_table(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> res = pd.DataFrame({"term": ["hops:event[e=-1]", "hops:event[e=0]", "hops:twfe",
-    ...                              "hops:simple"], "estimate": [0.0, -0.5, -0.2, -0.4],
-    ...                     "ci_low": [-0.1, -0.7, -0.3, -0.6], "ci_high": [0.1, -0.3, -0.1, -0.2],
-    ...                     "n": [12, 12, 288, 12]})
+    >>> from toolkit.results import result_frame
+    >>> res = result_frame([{"term": t, "estimate": e, "ci_low": e - 0.1, "ci_high": e + 0.1,
+    ...     "n": 12, "method": "m", "estimand": "att", "outcome": "hops", "event_time": k,
+    ...     "method_key": key} for t, e, k, key in (("es_hops[e=-1]", 0.0, -1, "callaway_santanna"),
+    ...     ("es_hops[e=0]", -0.5, 0, "callaway_santanna"), ("att_rollout_hops", -0.2, None, "twfe"),
+    ...     ("att_rollout_hops", -0.4, None, "callaway_santanna"))])
     >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]
        event_time  estimate       method
     0        -1.0       0.0  event_study
     1         0.0      -0.5  event_study
     2         NaN      -0.2         twfe
     """
-    _require(results, ["term", "estimate", "ci_low", "ci_high"], "event_study_table")
-    rows = []
-    for record in results.to_dict("records"):
-        term = str(record["term"])
-        prefix, _, bare = term.rpartition(":")
-        if outcome is not None and prefix != outcome:
-            continue
-        match = _EVENT_TERM.match(term)
-        if match:
-            event_time = float(match["e"])
-            method = "event_study" if match["kind"] == "event" else "twfe"
-        elif bare == naive_term:
-            event_time, method = np.nan, "twfe"
-        else:
-            continue
-        rows.append(
-            {
-                "event_time": event_time,
-                "estimate": record["estimate"],
-                "ci_low": record["ci_low"],
-                "ci_high": record["ci_high"],
-                "n": record.get("n", np.nan),
-                "method": method,
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method"]
+    require_columns(
+        results,
+        ["estimate", "ci_low", "ci_high", schema.METHOD_KEY, schema.EVENT_TIME, schema.GROUP],
+        what="event_study_table",
     )
+    rows = results.loc[results[schema.GROUP].isna()]
+    if outcome is not None:
+        rows = rows.loc[(rows[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)]
+    key = rows[schema.METHOD_KEY]
+    timed = rows[schema.EVENT_TIME].notna()
+    robust = (key == "callaway_santanna").fillna(False) & timed
+    naive = (key == "twfe").fillna(False)
+    if schema.ESTIMAND in rows.columns:
+        naive &= (rows[schema.ESTIMAND] == "att").fillna(False)
+    keep = rows.loc[(robust | naive).to_numpy(dtype=bool)]
+    return pd.DataFrame(
+        {
+            "event_time": keep[schema.EVENT_TIME].astype("Float64").astype(float).to_numpy(),
+            "estimate": keep["estimate"].to_numpy(dtype=float),
+            "ci_low": keep["ci_low"].to_numpy(dtype=float),
+            "ci_high": keep["ci_high"].to_numpy(dtype=float),
+            "n": keep["n"].astype("Float64").astype(float).to_numpy() if "n" in keep else np.nan,
+            "method": np.where(
+                (keep[schema.METHOD_KEY] == "twfe").to_numpy(dtype=bool), "twfe", "event_study"
+            ),
+        },
+        columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method"],
+    ).reset_index(drop=True)
 
 
 def event_study_plot(
@@ -774,7 +754,7 @@ def event_study_plot(
     time periods. *Journal of Econometrics*, 225(2), 200-230.
     """
     check_lang(lang)
-    _require(table, ["event_time", "estimate", "ci_low", "ci_high"], "event_study_plot")
+    require_columns(table, ["event_time", "estimate", "ci_low", "ci_high"], what="event_study_plot")
     if "method" not in table.columns:
         table = table.assign(method="event_study")
     supp = _suppress_rows(table, n_col, ["event_time", "method"], threshold)
@@ -881,7 +861,9 @@ def _edge_list(flows: pd.DataFrame | nx.DiGraph) -> pd.DataFrame:
             for u, v, data in flows.edges(data=True)
         ]
         return pd.DataFrame(rows, columns=[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT])
-    _require(flows, [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT], "network_plot")
+    require_columns(
+        flows, [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT], what="network_plot"
+    )
     return (
         flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)[
             schema.COUNT
@@ -1077,14 +1059,14 @@ def impact_plot(
     lang : {"en", "id"}
         Language of the labels.
     measure : str, default "hours_saved"
-        What the estimate measures (a :data:`toolkit.labels.LABELS` key such as
+        What the estimate measures (a :data:`toolkit.report.words.LABELS` key such as
         "hops_saved", "hours_saved", "days_saved", "cost_saved", or a text).
     unit : str or mapping of term to str, optional
         Unit shown after the measure, e.g. "IDR million per year"; with ``panels``, a unit
         per term (e.g. ``{"staff_cost_saved": "IDR per year"}``).
     panels : bool, default False
         One panel with its own scale per row, for rows in different units (the rows of
-        :func:`toolkit.impact.scenario_impact`); otherwise all rows share one axis (the same
+        :func:`toolkit.estimate.impact.scenario_impact`); otherwise all rows share one axis (the same
         measure under several scenarios).
     title : str, optional
         Title; default a title in ``lang``; "" for none.
@@ -1110,7 +1092,7 @@ def impact_plot(
     2
     """
     check_lang(lang)
-    _require(table, ["term", "estimate", "ci_low", "ci_high"], "impact_plot")
+    require_columns(table, ["term", "estimate", "ci_low", "ci_high"], what="impact_plot")
     supp = _suppress_rows(table, n_col, ["term"], threshold)
     shown = supp.published
     terms = shown["term"].astype("object").tolist()
@@ -1259,7 +1241,7 @@ def validation_plot(
     check_lang(lang)
     if not isinstance(counts, pd.DataFrame):
         counts = validation_counts(counts)
-    _require(counts, ["reason", "count"], "validation_plot")
+    require_columns(counts, ["reason", "count"], what="validation_plot")
     counts = counts.loc[pd.to_numeric(counts["count"], errors="coerce") != 0]
     supp = _suppress_rows(counts, "count", ["reason"], threshold)
     shown = supp.published
@@ -1350,7 +1332,7 @@ def overlap_plot(
     ----------
     histogram : pandas.DataFrame
         ``bin_low``, ``bin_high`` and one count column per arm, ``social`` and
-        ``not social`` (the ``propensity_histogram`` of :func:`toolkit.effects.aipw_hops`).
+        ``not social`` (the ``propensity_histogram`` of :func:`toolkit.estimate.effects.aipw_hops`).
     lang : {"en", "id"}
         Language of the labels.
     title : str, optional
@@ -1387,7 +1369,7 @@ def overlap_plot(
     """
     check_lang(lang)
     arms = (schema.SOCIAL, "not social")
-    _require(histogram, ["bin_low", "bin_high", *arms], "overlap_plot")
+    require_columns(histogram, ["bin_low", "bin_high", *arms], what="overlap_plot")
     long = pd.DataFrame(
         {
             "bin": np.tile(np.arange(len(histogram)), len(arms)),

@@ -4,7 +4,7 @@
 byte the same on a rerun, and records its caption, alt text and what was suppressed, in
 English and Bahasa Indonesia, in ``index.csv`` and ``README.md`` beside it.
 :func:`export_table` writes a CSV only after small-cell suppression
-(:func:`toolkit.disclosure.suppress_small_cells`) and after escaping cells a spreadsheet would
+(:func:`toolkit.report.disclosure.suppress_small_cells`) and after escaping cells a spreadsheet would
 run as a formula (CSV injection). Every write is atomic: a temporary file in the target
 folder, then a rename, so an interrupted run never leaves half a file behind.
 """
@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +23,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from toolkit import schema
-from toolkit.disclosure import SUPPRESSION_REASON, Suppression, suppress_small_cells
 from toolkit.errors import SekatError
-from toolkit.figures import figure_suppression
-from toolkit.labels import LANGS, bilingual, suppression_note
+from toolkit.io.writers import FORMULA_TRIGGERS, atomic_write, csv_text, write_text
+from toolkit.report.disclosure import (
+    SUPPRESSION_REASON,
+    Suppression,
+    check_threshold,
+    suppress_small_cells,
+)
+from toolkit.report.figures import figure_suppression
+from toolkit.report.words import LANGS, bilingual, suppression_note
 
 #: Formats :func:`export_figure` writes by default.
 FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
@@ -45,11 +50,8 @@ INDEX_COLUMNS: tuple[str, ...] = (
     *(f"alt_text_{lang}" for lang in LANGS),
     *(f"suppressed_{lang}" for lang in LANGS),
 )
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
 _SVG_SALT = "sekat"
 _METADATA = {
@@ -57,83 +59,6 @@ _METADATA = {
     "pdf": {"CreationDate": None, "ModDate": None},
     "png": {"Software": None},
 }
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    tmp_path = Path(tmp)
-    try:
-        write(tmp_path)
-        # mkstemp makes the file private (0600); outputs are meant to be shared.
-        tmp_path.chmod(0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_bytes(text.encode("utf-8")))
-
-
-def escape_cell(value: object) -> object:
-    """Defuse a cell a spreadsheet would run as a formula, by a leading apostrophe.
-
-    Parameters
-    ----------
-    value : object
-        A cell. Only strings are changed.
-
-    Returns
-    -------
-    object
-        ``"'" + value`` if the string starts with =, +, -, @, a tab or a carriage return and
-        is not a plain number; else ``value`` unchanged.
-
-    Examples
-    --------
-    >>> escape_cell("=cmd|' /C calc'!A0")
-    "'=cmd|' /C calc'!A0"
-    >>> escape_cell("-12.5"), escape_cell("@SUM(A1)"), escape_cell(-3)
-    ('-12.5', "'@SUM(A1)", -3)
-
-    Notes
-    -----
-    A plain number (``-12.5``, ``+3``, ``-1e-3``) is left alone: spreadsheets read it as
-    the number it is, and an apostrophe would turn it into text.
-
-    References
-    ----------
-    OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        if not _PLAIN_NUMBER.match(value):
-            return "'" + value
-    return value
-
-
-def escape_csv_injection(table: pd.DataFrame) -> pd.DataFrame:
-    """Apply :func:`escape_cell` to every text cell and column name of a table.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> escape_csv_injection(pd.DataFrame({"agency": ["=1+1", "-5", "Roads"]}))["agency"].tolist()
-    ["'=1+1", '-5', 'Roads']
-    """
-    out = table.copy()
-    for column in out.columns:
-        series = out[column]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype("object")
-        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-            out[column] = series.map(escape_cell, na_action="ignore")
-    out.columns = [escape_cell(str(c)) for c in out.columns]
-    return out
 
 
 def _resolve_count_col(table: pd.DataFrame, count_col: str | None) -> str | None:
@@ -177,7 +102,7 @@ def export_table(
         Column counting the requests behind each row; "auto" takes ``count`` or else ``n``.
         ``None`` only for a table that describes no group of requests (no suppression).
     threshold, group_cols, totals, value_cols
-        Passed to :func:`toolkit.disclosure.suppress_small_cells`; by default every one-way
+        Passed to :func:`toolkit.report.disclosure.suppress_small_cells`; by default every one-way
         margin total is assumed published, so secondary suppression protects against it.
 
     Returns
@@ -208,6 +133,7 @@ def export_table(
     a reader which cells are small. Whole-number counts are written as integers.
     """
     path = Path(path)
+    check_threshold(threshold)
     count_col = _resolve_count_col(table, count_col)
     suppression = None
     out = table
@@ -224,8 +150,7 @@ def export_table(
         counts = out[count_col]
         if pd.api.types.is_float_dtype(counts) and (counts.dropna() % 1 == 0).all():
             out[count_col] = counts.astype("Int64")
-    text = escape_csv_injection(out).to_csv(index=False, lineterminator="\n")
-    _atomic_write_text(path, text)
+    write_text(path, csv_text(out))
     return suppression
 
 
@@ -249,9 +174,9 @@ def _suppression_record(fig: Figure, suppressed: object) -> tuple[pd.DataFrame, 
     if suppressed is None:
         if getattr(fig, "sekat_suppression", None) is None:
             raise SekatError(
-                "this figure was not drawn by toolkit.figures, so nothing says it passed "
+                "this figure was not drawn by toolkit.report.figures, so nothing says it passed "
                 "small-cell suppression; run its table through "
-                "toolkit.disclosure.suppress_small_cells and pass suppressed=<the result>"
+                "toolkit.report.disclosure.suppress_small_cells and pass suppressed=<the result>"
             )
         record = figure_suppression(fig)
         threshold = fig.sekat_suppression.threshold
@@ -308,7 +233,7 @@ def _readme(index: pd.DataFrame) -> str:
     lines = [
         "# Figures",
         "",
-        "Written by `toolkit.export.export_figure`; rebuilt on every export, do not edit by "
+        "Written by `toolkit.report.export.export_figure`; rebuilt on every export, do not edit by "
         "hand. Each figure comes as PNG (300 dpi), SVG and PDF, with its caption and alt text "
         "in English and Bahasa Indonesia. No figure draws a group of fewer than "
         f"{schema.MIN_CELL_COUNT} requests; what was left out is named under each figure.",
@@ -353,19 +278,19 @@ def export_figure(
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        A figure, e.g. from :mod:`toolkit.figures`.
+        A figure, e.g. from :mod:`toolkit.report.figures`.
     name : str
         File stem: letters, digits, ``_``, ``-``, ``.``; no folders.
     caption, alt_text : mapping of language to str
-        In every language of :data:`toolkit.labels.LANGS`, e.g.
+        In every language of :data:`toolkit.report.words.LANGS`, e.g.
         ``{"en": "...", "id": "..."}``. Alt text describes what the figure shows for a
         reader who cannot see it.
     out_dir : path-like, default "figures"
         Folder of the figures, ``index.csv`` and ``README.md``.
     suppressed : Suppression or DataFrame, optional
         What the figure leaves out; default what the figure function recorded
-        (:func:`toolkit.figures.figure_suppression`). Required for a figure not drawn by
-        :mod:`toolkit.figures`: pass the :class:`~toolkit.disclosure.Suppression` of its
+        (:func:`toolkit.report.figures.figure_suppression`). Required for a figure not drawn by
+        :mod:`toolkit.report.figures`: pass the :class:`~toolkit.report.disclosure.Suppression` of its
         table (an empty record declares that nothing was left out).
     formats : sequence of str, default ("png", "svg", "pdf")
         Formats to write.
@@ -380,7 +305,7 @@ def export_figure(
     Examples
     --------
     >>> import pandas as pd, tempfile
-    >>> from toolkit.figures import hops_by_channel_plot
+    >>> from toolkit.report.figures import hops_by_channel_plot
     >>> fig = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social", "other"],
     ...                                          "hops": [1.2, 2.0], "n": [50, 4]}))
     >>> done = export_figure(fig, "hops", out_dir=tempfile.mkdtemp(),
@@ -407,6 +332,7 @@ def export_figure(
     captions = bilingual(caption, "caption")
     alt_texts = bilingual(alt_text, "alt text")
     record, threshold = _suppression_record(fig, suppressed)
+    check_threshold(threshold)
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     # Vector formats first: a raster save at 300 dpi nudges the layout, and with it the SVG
@@ -416,10 +342,10 @@ def export_figure(
         for fmt in ordered:
             target = out_dir / f"{name}.{fmt}"
 
-            def save(tmp: Path, fmt: str = fmt) -> None:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+            def save(handle, fmt: str = fmt) -> None:
+                fig.savefig(handle, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
 
-            _atomic_write(target, save)
+            atomic_write(target, save)
             files[fmt] = target
     files = {fmt: files[fmt] for fmt in dict.fromkeys(formats)}
     row = {
@@ -435,8 +361,6 @@ def export_figure(
         index = index.loc[index["name"] != name]
         index = pd.concat([index, pd.DataFrame([row], dtype="str")], ignore_index=True)
         index = index.sort_values("name", kind="stable").reset_index(drop=True)
-        _atomic_write_text(
-            index_path, escape_csv_injection(index).to_csv(index=False, lineterminator="\n")
-        )
-        _atomic_write_text(out_dir / INDEX_README, _readme(index))
+        write_text(index_path, csv_text(index))
+        write_text(out_dir / INDEX_README, _readme(index))
     return FigureExport(files=files, index_row=row)

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit import schema
-from toolkit.effects import _require
-from toolkit.errors import SekatError
+from toolkit.errors import SekatError, require_columns
 from toolkit.results import percentile_interval, result_frame
 
 #: Channels whose intake the default scenario moves to social media.
@@ -115,8 +114,8 @@ def scenario_impact(
     hops_effect, days_effect : tidy row, Series of draws or array of draws
         Effect of social intake on hops per request, and on days unresolved within the RMST
         horizon (negative = fewer / faster), e.g. the ``att`` row of
-        :func:`toolkit.effects.aipw_hops` and the bootstrap column ``rmst_diff`` of
-        :func:`toolkit.survival.rmst_difference`.
+        :func:`toolkit.estimate.effects.aipw_hops` and the bootstrap column ``rmst_diff`` of
+        :func:`toolkit.estimate.survival.rmst_difference`.
     share : float
         Share of the ``channels`` intake that moves, in [0, 1].
     channels : sequence of str
@@ -136,7 +135,7 @@ def scenario_impact(
     Returns
     -------
     pandas.DataFrame
-        Tidy result, rows ``requests_moved``, ``handoffs_saved``, ``staff_hours_saved``,
+        Result table (estimand ``scenario``, ``outcome`` the quantity), rows ``requests_moved``, ``handoffs_saved``, ``staff_hours_saved``,
         ``staff_cost_saved``, ``citizen_days_saved``, ``citizen_time_value`` and
         ``total_value`` (money in ``costs.currency``). ``estimate`` is the value at the point
         estimates, ``std_error`` the SD of the draws, the interval their percentiles.
@@ -163,14 +162,14 @@ def scenario_impact(
     if not 0 <= share <= 1:
         raise SekatError(f"share must lie in [0, 1], got {share}")
     costs = costs or UnitCosts()
-    _require(cases, [schema.CHANNEL])
+    require_columns(cases, [schema.CHANNEL], what="the case table")
     unknown = sorted(set(channels) - set(schema.CHANNELS))
     if unknown:
         raise SekatError(f"unknown channels {unknown}; known: {list(schema.CHANNELS)}")
     volume = float(cases[schema.CHANNEL].astype("object").isin(list(channels)).sum())
     span = "window of the log"
     if per_year:
-        _require(cases, [schema.START])
+        require_columns(cases, [schema.START], what="the case table")
         start = pd.to_datetime(cases[schema.START], utc=True)
         days = (start.max() - start.min()) / pd.Timedelta(days=1)
         if not days > 0:
@@ -223,6 +222,11 @@ def scenario_impact(
                 "ci_high": max(hi, float(value)),
                 "n": len(cases),
                 "method": method,
+                schema.ESTIMAND: "scenario",
+                schema.OUTCOME: term,
+                schema.SCALE: "level",
+                schema.CONTRAST: f"{share:g} of {'/'.join(channels)} intake to social",
+                schema.METHOD_KEY: "scenario",
             }
         )
     return result_frame(rows)

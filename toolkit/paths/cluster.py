@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit import paths, schema
+from toolkit import schema
+from toolkit.errors import require_columns
+from toolkit.paths import walk
 
 __all__ = [
     "case_table_dask",
@@ -62,7 +64,7 @@ def is_dask(frame: Any) -> bool:
 def _with_position(frame: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
     position = np.arange(len(frame), dtype=np.int64) + number * _PARTITION_STRIDE
-    return frame.assign(**{paths._POSITION: position})
+    return frame.assign(**{walk.POSITION_COLUMN: position})
 
 
 def _positioned_by_case(events: Any, npartitions: int | None) -> Any:
@@ -73,7 +75,7 @@ def _positioned_by_case(events: Any, npartitions: int | None) -> Any:
 
 def _global_cutoff(events: Any, cutoff: Any) -> Any:
     if cutoff is not None:
-        return pd.Timestamp(paths._as_cutoff_ns(cutoff), tz="UTC")
+        return pd.Timestamp(walk.as_cutoff_ns(cutoff), tz="UTC")
     return events[schema.TIMESTAMP].max()
 
 
@@ -111,13 +113,13 @@ def case_table_dask(events: Any, cutoff: Any = None, npartitions: int | None = N
     >>> cases.compute().sort_values("case_id")["hops"].tolist()
     [1, 0]
     """
-    paths._require(events, schema.REQUIRED_COLUMNS)
+    require_columns(events, schema.REQUIRED_COLUMNS, what="the event log")
     shuffled = _positioned_by_case(events, npartitions)
-    meta = paths._case_table(shuffled._meta, cutoff=0, position_column=paths._POSITION)
+    meta = walk.case_table_frame(shuffled._meta, cutoff=0, position_column=walk.POSITION_COLUMN)
     return shuffled.map_partitions(
-        paths._case_table,
+        walk.case_table_frame,
         _global_cutoff(events, cutoff),
-        position_column=paths._POSITION,
+        position_column=walk.POSITION_COLUMN,
         meta=meta,
         enforce_metadata=False,
     )
@@ -164,10 +166,10 @@ def handovers_dask(
     >>> flows[["from_agency", "to_agency", "count", "median_hours"]].to_dict("records")
     [{'from_agency': 'X', 'to_agency': 'Y', 'count': 2, 'median_hours': 36.0}]
     """
-    by_columns = paths._by_columns(by)
-    paths._require(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY))
+    by_columns = walk.group_columns(by)
+    require_columns(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY), what="the event log")
     if schema.CHANNEL_GROUP in by_columns and schema.CHANNEL_GROUP not in events.columns:
-        paths._require(events, (schema.CHANNEL,))
+        require_columns(events, (schema.CHANNEL,), what="the event log")
         events = events.assign(
             **{
                 schema.CHANNEL_GROUP: events[schema.CHANNEL].map_partitions(
@@ -177,19 +179,21 @@ def handovers_dask(
         )
     shuffled = _positioned_by_case(events, npartitions)
     cutoff_value = None if cutoff is None else _global_cutoff(events, cutoff)
-    row_meta = paths._handoff_rows(shuffled._meta, by=by_columns, position_column=paths._POSITION)
+    row_meta = walk.handoff_rows(
+        shuffled._meta, by=by_columns, position_column=walk.POSITION_COLUMN
+    )
     rows = shuffled.map_partitions(
-        paths._handoff_rows,
+        walk.handoff_rows,
         by=by_columns,
         cutoff=cutoff_value,
-        position_column=paths._POSITION,
+        position_column=walk.POSITION_COLUMN,
         meta=row_meta,
         enforce_metadata=False,
     )
     pairs = rows.shuffle(on=[schema.FROM_AGENCY, schema.TO_AGENCY], npartitions=npartitions)
-    meta = paths._aggregate_handoffs(row_meta, by_columns)
+    meta = walk.aggregate_handoffs(row_meta, by_columns)
     return pairs.map_partitions(
-        paths._aggregate_handoffs, by_columns, meta=meta, enforce_metadata=False
+        walk.aggregate_handoffs, by_columns, meta=meta, enforce_metadata=False
     )
 
 

@@ -1,0 +1,448 @@
+"""The models the estimators share: covariate cells, GLMs fitted on them, the propensity model.
+
+Every model in sekat takes categorical covariates only (topic, district, month of intake,
+desk status, ...). Its likelihood then depends on the data only through sums within
+*covariate cells* (one cell per combination of covariate levels and treatment), so every fit
+runs on the cell table, exactly, in milliseconds even for millions of requests;
+request-level quantities (influence functions, weights) are mapped back to requests by cell
+index. :func:`covariate_codes` codes the covariates, :func:`covariate_cells` groups requests
+into cells, :func:`fit_cell_glm` fits Poisson, NB2 and logistic models on them and
+:class:`PropensityModel` is the logistic model of social intake that AIPW and the weighted
+Kaplan-Meier curves re-fit in every bootstrap replicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from toolkit import schema
+from toolkit.errors import SekatError, require_columns
+
+__all__ = [
+    "CONTROLS",
+    "COVARIATE_COLUMNS",
+    "DEFAULT_COVARIATES",
+    "MONTH",
+    "SOCIAL_TERM",
+    "Cells",
+    "GLMFit",
+    "PropensityModel",
+    "cluster_covariance",
+    "comparison_cases",
+    "covariate_cells",
+    "covariate_codes",
+    "dummy_design",
+    "fit_cell_glm",
+    "propensity_scores",
+    "treatment_indicator",
+]
+
+#: Name of the derived covariate "calendar month of intake" (from the ``start`` column).
+MONTH = "month"
+#: Covariates the estimators know, besides :data:`MONTH`.
+COVARIATE_COLUMNS = (schema.CATEGORY, schema.REGION, schema.FIRST_AGENCY, schema.CHANNEL)
+#: Default adjustment set: topic, place and time of intake.
+DEFAULT_COVARIATES = (schema.CATEGORY, schema.REGION, MONTH)
+#: Name of the treatment indicator built from the channel.
+SOCIAL_TERM = "social"
+
+_MISSING_LEVEL = "(missing)"
+
+
+# --- covariate cells ---------------------------------------------------------------------
+
+
+def treatment_indicator(cases: pd.DataFrame) -> np.ndarray:
+    """Social intake as a 0/1 integer array (the main treatment).
+
+    Examples
+    --------
+    >>> treatment_indicator(pd.DataFrame({"channel": ["twitter", "phone"]})).tolist()
+    [1, 0]
+    """
+    require_columns(cases, [schema.CHANNEL], what="the case table")
+    return schema.is_social(cases[schema.CHANNEL]).to_numpy(dtype=np.int64)
+
+
+#: Comparison groups a contrast may use: every request not from social media, or one
+#: channel group.
+CONTROLS = (schema.NOT_SOCIAL, schema.DIGITAL, schema.TRADITIONAL)
+
+
+def comparison_cases(cases: pd.DataFrame, control: str = schema.NOT_SOCIAL) -> pd.DataFrame:
+    """The requests of a contrast: social intake and the chosen comparison group.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    control : {"not_social", "digital", "traditional"}
+        ``not_social`` keeps every request; a channel group keeps social requests and that
+        group's, so that "not social" in every estimator means that group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows, index reset.
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"channel": ["twitter", "web", "letter"]})
+    >>> comparison_cases(cases, "traditional")["channel"].tolist()
+    ['twitter', 'letter']
+    """
+    if control not in CONTROLS:
+        raise SekatError(f"control must be one of {CONTROLS}, got {control!r}")
+    if control == schema.NOT_SOCIAL:
+        return cases.reset_index(drop=True)
+    require_columns(cases, [schema.CHANNEL], what="the case table")
+    groups = schema.channel_group(cases[schema.CHANNEL]).astype("object")
+    keep = groups.isin([schema.SOCIAL, control]).to_numpy()
+    return cases.loc[keep].reset_index(drop=True)
+
+
+def covariate_codes(cases: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Integer codes of each covariate, with missing values as a level of their own.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    covariates : sequence of str
+        Column names of the case table, or :data:`MONTH` for the calendar month (UTC) of
+        ``start``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One int64 column per covariate; the code 0 is the most frequent level (the reference
+        level of dummy coding); ties are ordered by sorted value. ``frame.attrs["levels"]`` maps each covariate to its levels.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"region": ["b", "a", "b", None]})
+    >>> codes = covariate_codes(c, ["region"])
+    >>> codes["region"].tolist(), codes.attrs["levels"]["region"]
+    ([0, 2, 0, 1], ['b', '(missing)', 'a'])
+    """
+    columns = {}
+    levels = {}
+    for name in covariates:
+        if name == MONTH:
+            require_columns(cases, [schema.START], what="the case table")
+            start = pd.to_datetime(cases[schema.START], utc=True)
+            # integer months: strftime on a million timestamps would take seconds
+            month = (start.dt.year * 12 + start.dt.month - 1).to_numpy(dtype="float64")
+            codes, numbers = pd.factorize(month, sort=True, use_na_sentinel=False)
+            uniques = np.array(
+                [
+                    _MISSING_LEVEL if np.isnan(m) else f"{int(m) // 12:04d}-{int(m) % 12 + 1:02d}"
+                    for m in numbers
+                ],
+                dtype=object,
+            )
+        else:
+            require_columns(cases, [name], what="the case table")
+            values = cases[name]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.cat.remove_unused_categories()
+                codes = values.cat.codes.to_numpy().astype(np.int64)
+                uniques = np.array(list(values.cat.categories.astype(str)), dtype=object)
+                if (codes < 0).any():
+                    uniques = np.append(uniques, _MISSING_LEVEL)
+                    codes = np.where(codes < 0, len(uniques) - 1, codes)
+            else:
+                values = values.astype("object").where(values.notna(), _MISSING_LEVEL)
+                codes, uniques = pd.factorize(values, sort=True)
+        counts = np.bincount(codes, minlength=len(uniques))
+        order = np.argsort(-counts, kind="stable")  # most frequent level first
+        recode = np.empty(len(uniques), dtype=np.int64)
+        recode[order] = np.arange(len(uniques))
+        columns[name] = recode[codes]
+        levels[name] = [str(uniques[i]) for i in order]
+    frame = pd.DataFrame(columns, index=cases.index)
+    frame.attrs["levels"] = levels
+    return frame
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Requests grouped by covariate cell (and optionally treatment)."""
+
+    index: np.ndarray  # cell of each request
+    codes: np.ndarray  # (n_cells, n_covariates) covariate codes of each cell
+    n_levels: list[int]
+
+
+def covariate_cells(codes: pd.DataFrame, extra: Sequence[np.ndarray] = ()) -> Cells:
+    arrays = [codes[c].to_numpy() for c in codes.columns] + [np.asarray(a) for a in extra]
+    if not arrays:
+        n = len(codes)
+        return Cells(np.zeros(n, dtype=np.int64), np.zeros((1, 0), dtype=np.int64), [])
+    sizes = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
+    if float(np.prod(np.array(sizes, dtype=float))) < 2**62:
+        # one mixed-radix integer key per request: far faster than unique rows
+        key = np.zeros(len(arrays[0]), dtype=np.int64)
+        for a, size in zip(arrays, sizes, strict=True):
+            key = key * size + a.astype(np.int64)
+        index, keys = pd.factorize(key, sort=True)
+        unique = np.empty((len(keys), len(arrays)), dtype=np.int64)
+        rest = np.asarray(keys, dtype=np.int64)
+        for j in range(len(arrays) - 1, -1, -1):
+            rest, unique[:, j] = np.divmod(rest, sizes[j])
+    else:
+        stacked = np.column_stack(arrays).astype(np.int64)
+        unique, index = np.unique(stacked, axis=0, return_inverse=True)
+    n_levels = sizes[: codes.shape[1]]
+    return Cells(index.ravel(), unique, n_levels)
+
+
+def dummy_design(cell_codes: np.ndarray, n_levels: Sequence[int]) -> np.ndarray:
+    """Intercept plus treatment-coded dummies (level 0 is the reference) for each cell."""
+    blocks = [np.ones((len(cell_codes), 1))]
+    for j, k in enumerate(n_levels):
+        if k > 1:
+            block = np.zeros((len(cell_codes), k - 1))
+            rows = np.flatnonzero(cell_codes[:, j] > 0)
+            block[rows, cell_codes[rows, j] - 1] = 1.0
+            blocks.append(block)
+    return np.hstack(blocks)
+
+
+# --- generalised linear models on cells --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GLMFit:
+    """A GLM fitted on cell sums.
+
+    Attributes
+    ----------
+    params : numpy.ndarray
+        Coefficients (log scale for Poisson/NB, logit scale for binomial).
+    bread : numpy.ndarray
+        Inverse of the (expected) information matrix.
+    mean : numpy.ndarray
+        Fitted mean per request in each cell (probability for binomial).
+    converged : bool
+        Whether Newton's method met the tolerance.
+    """
+
+    params: np.ndarray
+    bread: np.ndarray
+    mean: np.ndarray
+    converged: bool
+
+
+def fit_cell_glm(
+    design: np.ndarray,
+    total: np.ndarray,
+    count: np.ndarray,
+    *,
+    family: str,
+    alpha: float = 0.0,
+    start: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-13,
+) -> GLMFit:
+    """Fit a Poisson, NB2 (fixed alpha) or binomial GLM on cell sums by Newton's method.
+
+    Parameters
+    ----------
+    design : numpy.ndarray
+        Design matrix, one row per cell.
+    total : numpy.ndarray
+        Sum of the outcome over the requests of each cell (successes for binomial).
+    count : numpy.ndarray
+        Number of requests in each cell (may be fractional: weights).
+    family : {"poisson", "negbin", "binomial"}
+        Log link for poisson/negbin, logit link for binomial.
+    alpha : float
+        NB2 dispersion, ``Var = mu + alpha * mu**2`` (ignored otherwise).
+
+    Returns
+    -------
+    GLMFit
+
+    Notes
+    -----
+    With categorical covariates every request in a cell has the same linear predictor, so the
+    score ``sum_i x_i (y_i - mu_i) / (1 + alpha mu_i)`` and the expected information are
+    functions of the cell sums only: the fit equals the request-level fit exactly. A tiny
+    ridge (1e-9 x trace) keeps the Newton step defined when a level is empty.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> fit = fit_cell_glm(X, np.array([10.0, 40.0]), np.array([10.0, 20.0]), family="poisson")
+    >>> np.round(np.exp(fit.params), 6).tolist()
+    [1.0, 2.0]
+    """
+    if family not in ("poisson", "negbin", "binomial"):
+        raise SekatError(f"unknown GLM family {family!r}")
+    k = design.shape[1]
+    keep = count > 0
+    X, y, n = design[keep], total[keep], count[keep]
+    if start is not None:
+        beta = np.array(start, dtype=float)
+    elif family == "binomial":
+        beta = np.zeros(k)
+        beta[0] = np.log((y.sum() + 0.5) / (n.sum() - y.sum() + 0.5))
+    else:
+        beta = np.zeros(k)
+        beta[0] = np.log(max(y.sum() / n.sum(), 1e-12))
+
+    def loglik(b: np.ndarray) -> float:
+        eta = X @ b
+        if family == "binomial":
+            return float(np.sum(y * eta - n * np.logaddexp(0.0, eta)))
+        mu = np.exp(eta)
+        if family == "poisson":
+            return float(np.sum(y * eta - n * mu))
+        # NB2 kernel for fixed alpha, in terms of cell sums
+        return float(np.sum(y * eta - (y + n / alpha) * np.log1p(alpha * mu)))
+
+    converged = False
+    current = loglik(beta)
+    for _ in range(max_iter):
+        eta = X @ beta
+        if family == "binomial":
+            p = expit(eta)
+            resid, w = y - n * p, n * p * (1 - p)
+        elif family == "poisson":
+            mu = np.exp(eta)
+            resid, w = y - n * mu, n * mu
+        else:
+            mu = np.exp(eta)
+            resid, w = (y - n * mu) / (1 + alpha * mu), n * mu / (1 + alpha * mu)
+        score = X.T @ resid
+        info = (X * w[:, None]).T @ X
+        info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
+        step = np.linalg.solve(info, score)
+        # stop on the Newton decrement (promised gain), relative to the log-likelihood: a
+        # test on the change of a log-likelihood of millions of requests meets rounding noise
+        if score @ step < tol * (1.0 + abs(current)):
+            converged = True
+            break
+        halving, slack = 1.0, 1e-12 * (1.0 + abs(current))
+        for _halving in range(30):
+            candidate = beta + halving * step
+            value = loglik(candidate)
+            if value >= current - slack:
+                break
+            halving /= 2
+        beta, current = candidate, value
+    eta = design @ beta
+    mean = expit(eta) if family == "binomial" else np.exp(eta)
+    eta_k = X @ beta
+    if family == "binomial":
+        pk = expit(eta_k)
+        w = n * pk * (1 - pk)
+    else:
+        mk = np.exp(eta_k)
+        w = n * mk / (1 + alpha * mk) if family == "negbin" else n * mk
+    info = (X * w[:, None]).T @ X
+    try:
+        bread = np.linalg.pinv(info)
+    except np.linalg.LinAlgError:
+        # LAPACK's SVD can fail on an information matrix with near-zero weights (a level
+        # (quasi-)separated in a bootstrap resample); the same tiny ridge as in the Newton
+        # steps makes it well-posed without moving the estimate.
+        info[np.diag_indices(k)] += 1e-9 * max(np.trace(info), 1.0) / k
+        bread = np.linalg.pinv(info)
+    return GLMFit(beta, bread, mean, converged)
+
+
+def cluster_covariance(
+    design: np.ndarray,
+    score_resid: np.ndarray,
+    cluster: np.ndarray,
+    bread: np.ndarray,
+    n_obs: int,
+) -> tuple[np.ndarray, int]:
+    """Cluster-robust sandwich with the usual small-sample factor G/(G-1) (N-1)/(N-K)."""
+    codes, uniques = pd.factorize(cluster)
+    n_clusters = len(uniques)
+    scores = np.zeros((n_clusters, design.shape[1]))
+    np.add.at(scores, codes, design * score_resid[:, None])
+    meat = scores.T @ scores
+    k = design.shape[1]
+    factor = n_clusters / max(n_clusters - 1, 1) * (n_obs - 1) / max(n_obs - k, 1)
+    return factor * bread @ meat @ bread, n_clusters
+
+
+class PropensityModel:
+    """Logistic model of social intake on categorical covariates, re-fittable with weights.
+
+    The covariate cells are found once; each :meth:`fit` (e.g. per bootstrap replicate,
+    with resampling counts as weights) then runs on the cell table only.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    covariates : sequence of str
+        Categorical covariates, as in :func:`covariate_codes`.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"channel": ["twitter", "phone", "phone", "twitter"],
+    ...                   "region": ["a", "a", "b", "b"]})
+    >>> e, _ = PropensityModel(c, ["region"]).fit()
+    >>> e.round(3).tolist()
+    [0.5, 0.5, 0.5, 0.5]
+    """
+
+    def __init__(self, cases: pd.DataFrame, covariates: Sequence[str]) -> None:
+        self.treated = treatment_indicator(cases).astype(float)
+        cells = covariate_cells(covariate_codes(cases, list(covariates)))
+        self.index = cells.index
+        self.n_cells = len(cells.codes)
+        self.design = dummy_design(cells.codes, cells.n_levels)
+
+    def fit(
+        self, weights: np.ndarray | None = None, start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Propensity of every request and the coefficients, for request weights."""
+        w = np.ones(len(self.index)) if weights is None else np.asarray(weights, dtype=float)
+        count = np.bincount(self.index, weights=w, minlength=self.n_cells)
+        total = np.bincount(self.index, weights=w * self.treated, minlength=self.n_cells)
+        fit = fit_cell_glm(self.design, total, count, family="binomial", start=start)
+        return fit.mean[self.index], fit.params
+
+
+def propensity_scores(
+    cases: pd.DataFrame,
+    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    *,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Probability of social intake given the covariates (main-effects logistic model).
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        Case table.
+    covariates : sequence of str
+        Categorical covariates, as in :func:`covariate_codes`.
+    weights : numpy.ndarray, optional
+        Request weights (e.g. bootstrap counts).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``P(social | covariates)`` for each request.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"channel": ["twitter", "phone", "twitter", "twitter"],
+    ...                   "region": ["a", "a", "b", "b"]})
+    >>> propensity_scores(c, ["region"]).round(3).tolist()
+    [0.5, 0.5, 1.0, 1.0]
+    """
+    return PropensityModel(cases, covariates).fit(weights)[0]

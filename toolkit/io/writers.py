@@ -1,0 +1,290 @@
+"""Writing files: atomically, reproducibly, and safe to open in a spreadsheet.
+
+Every file sekat writes goes through :func:`atomic_write`: the bytes go to a hidden temporary
+file beside the target, are flushed and synced to disk, get the one permission every output
+has (:data:`FILE_MODE`, readable by all, writable by the owner), and the temporary file is then
+renamed over the target, so a reader never sees half a file and an interrupted run leaves the
+old file in place. On top of it: :func:`write_text`, :func:`write_bytes`, deterministic Parquet
+(:func:`write_parquet`), CSV with cells a spreadsheet would run as a formula defused
+(:func:`write_csv`, :func:`escape_csv_injection`) and :func:`write_table`, which picks the
+format from the file name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from toolkit.errors import SekatError
+
+__all__ = [
+    "FILE_MODE",
+    "FORMULA_TRIGGERS",
+    "TABLE_SUFFIXES",
+    "atomic_write",
+    "csv_text",
+    "escape_cell",
+    "escape_csv_injection",
+    "fsync_dir",
+    "parquet_bytes",
+    "table_suffix",
+    "write_bytes",
+    "write_csv",
+    "write_parquet",
+    "write_table",
+    "write_text",
+]
+
+#: Permission of every file sekat writes: figures, tables and the brief are meant to be shared,
+#: and the prepared data are protected by pseudonyms and by where the user keeps them, not by
+#: a mode a copy would lose.
+FILE_MODE = 0o644
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: Suffixes :func:`write_table` understands.
+TABLE_SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Sync a directory, so that a rename inside it survives a crash (where the OS allows)."""
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a file through ``write(handle)`` into a temporary file, then rename it into place.
+
+    Parameters
+    ----------
+    path : path-like
+        The target; its folder is created if needed.
+    write : callable
+        Called with a binary handle open for writing.
+
+    Returns
+    -------
+    pathlib.Path
+        The target.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "note.txt"
+    >>> _ = atomic_write(target, lambda handle: handle.write(b"hello"))
+    >>> target.read_bytes(), oct(target.stat().st_mode & 0o777)
+    (b'hello', '0o644')
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, FILE_MODE)  # os.open honours the umask; outputs get one mode
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+    return target
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write bytes atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 text atomically (:func:`atomic_write`)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def parquet_bytes(frame: Any) -> bytes:
+    """A frame as Parquet bytes, deterministically: the same frame gives the same bytes.
+
+    The index is not written and ``DataFrame.attrs`` are left out (they would be stored in the
+    schema metadata); Parquet holds no write time, so the bytes depend only on the data, the
+    schema and the pyarrow version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parquet_bytes(pd.DataFrame({"a": [1]})) == parquet_bytes(pd.DataFrame({"a": [1]}))
+    True
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plain = frame.reset_index(drop=True)
+    plain.attrs = {}
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(plain, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet(frame: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a frame to Parquet deterministically (:func:`parquet_bytes`) and atomically.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_parquet(pd.DataFrame({"a": [1]}), d / "x.parquet")
+    >>> pd.read_parquet(d / "x.parquet")["a"].tolist()
+    [1]
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plain = frame.reset_index(drop=True)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    return atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+
+
+def escape_cell(value: object) -> object:
+    """Defuse a cell a spreadsheet would run as a formula, by a leading apostrophe.
+
+    Parameters
+    ----------
+    value : object
+        A cell. Only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` if the string starts with =, +, -, @, a tab or a carriage return and
+        is not a plain number; else ``value`` unchanged.
+
+    Examples
+    --------
+    >>> escape_cell("=cmd|' /C calc'!A0")
+    "'=cmd|' /C calc'!A0"
+    >>> escape_cell("-12.5"), escape_cell("@SUM(A1)"), escape_cell(-3)
+    ('-12.5', "'@SUM(A1)", -3)
+
+    Notes
+    -----
+    A plain number (``-12.5``, ``+3``, ``-1e-3``) is left alone: spreadsheets read it as
+    the number it is, and an apostrophe would turn it into text.
+
+    References
+    ----------
+    OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        if not _PLAIN_NUMBER.match(value):
+            return "'" + value
+    return value
+
+
+def escape_csv_injection(table: Any) -> Any:
+    """Apply :func:`escape_cell` to every text cell and column name of a table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> escape_csv_injection(pd.DataFrame({"agency": ["=1+1", "-5", "Roads"]}))["agency"].tolist()
+    ["'=1+1", '-5', 'Roads']
+    """
+    import pandas as pd
+
+    out = table.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype("object")
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(escape_cell, na_action="ignore")
+    out.columns = [escape_cell(str(c)) for c in out.columns]
+    return out
+
+
+def csv_text(table: Any, **to_csv: Any) -> str:
+    """A table as CSV text with formula cells defused, ``\\n`` line ends and no index."""
+    return escape_csv_injection(table).to_csv(index=False, lineterminator="\n", **to_csv)
+
+
+def write_csv(table: Any, path: str | os.PathLike[str], **to_csv: Any) -> Path:
+    """Write a table as CSV (:func:`csv_text`), atomically.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = write_csv(pd.DataFrame({"a": ["=1+1"]}), p)
+    >>> p.read_text()
+    "a\\n'=1+1\\n"
+    """
+    return write_text(path, csv_text(table, **to_csv))
+
+
+def table_suffix(path: str | os.PathLike[str]) -> str:
+    """The table format of a file name (one of :data:`TABLE_SUFFIXES`), or a SekatError.
+
+    Examples
+    --------
+    >>> table_suffix("log.CSV.gz")
+    '.csv.gz'
+    """
+    name = Path(path).name
+    for suffix in TABLE_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return suffix
+    raise SekatError(
+        f"cannot tell the format from the name; end it in {', '.join(TABLE_SUFFIXES)}",
+        file=str(path),
+    )
+
+
+def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a table as CSV, gzipped CSV or Parquet (by suffix), atomically and reproducibly.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table; its index is not written.
+    path : path-like
+        Ends in ``.csv``, ``.csv.gz`` or ``.parquet``.
+
+    Notes
+    -----
+    Gzip members are written with mtime 0 and no file name, so the same table gives the same
+    bytes on every run. CSV cells a spreadsheet would run as a formula are defused
+    (:func:`escape_csv_injection`); Parquet keeps every value as it is.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv.gz"
+    >>> _ = write_table(pd.DataFrame({"a": [1, 2]}), p)
+    >>> pd.read_csv(p)["a"].tolist()
+    [1, 2]
+    """
+    suffix = table_suffix(path)
+    if suffix == ".parquet":
+        return write_parquet(table, path)
+    text = csv_text(table).encode("utf-8")
+    if suffix == ".csv":
+        return write_bytes(path, text)
+
+    def packed(handle: IO[bytes]) -> None:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as stream:
+            stream.write(text)
+
+    return atomic_write(path, packed)
