@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit import schema
 from toolkit.errors import KeyMissingError, MissingColumnError
@@ -288,12 +290,36 @@ def rare_values(
     """
     if below <= 1 or column not in frame.columns or len(frame) == 0:
         return frozenset()
-    text = frame[column].astype("str")
+    # Counted on integer codes: distinct (value, request) pairs, then pairs per value.
+    codes, values = _distinct_codes(frame[column])
     if by in frame.columns:
-        held = frame[by].astype("str").groupby(text, observed=True, dropna=True).nunique()
+        requests, _ = _distinct_codes(frame[by])
+        both = (codes >= 0) & (requests >= 0)
+        pairs = np.unique(codes[both].astype(np.int64) * (int(requests.max()) + 1) + requests[both])
+        held = np.bincount(pairs // (int(requests.max()) + 1), minlength=len(values))
     else:
-        held = text.value_counts(dropna=True)
-    return frozenset(str(v) for v in held.index[held.to_numpy() < below])
+        held = np.bincount(codes[codes >= 0], minlength=len(values))
+    seen = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
+    return frozenset(str(v) for v in values[seen & (held < below)])
+
+
+def _distinct_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column's values as text (-1 = missing) and the distinct texts."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        text = values.cat.categories.astype("str")
+        # categories that read as the same text share one code
+        first, uniques = pd.factorize(text)
+        return np.append(first, -1)[codes], np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(values.astype("str"))
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _present_texts(values: pd.Series) -> frozenset[str]:
+    """The distinct texts a column holds (missing values aside)."""
+    codes, uniques = _distinct_codes(values)
+    seen = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
+    return frozenset(str(u) for u in uniques[seen])
 
 
 def _scrub_column(
@@ -302,11 +328,13 @@ def _scrub_column(
     rare: frozenset[str] = frozenset(),
     key: bytes = b"",
 ) -> tuple[pd.Series, dict[str, int]]:
-    text = column.astype("str")
-    frequency = text.value_counts(dropna=True)
+    codes, uniques = _distinct_codes(column)
+    times_seen = np.bincount(codes[codes >= 0], minlength=len(uniques))
     replacements: dict[str, str] = {}
     totals: dict[str, int] = {}
-    for value, times in frequency.items():
+    for value, times in zip(uniques, times_seen, strict=True):
+        if not times:
+            continue
         cleaned, found = scrub_text(value, raw_ids)
         if value in rare:  # what it held is still counted, then the whole value goes
             replacements[value] = pseudonym(value, key, RARE_PREFIX)
@@ -318,7 +346,11 @@ def _scrub_column(
                 totals[kind] = totals.get(kind, 0) + n * int(times)
     if not replacements:
         return column, totals
-    scrubbed = text.map(lambda v: replacements.get(v, v), na_action="ignore").astype("str")
+    # Replaced once per distinct value; the rows take the new text by integer code.
+    new_text = pa.array([replacements.get(u, u) for u in uniques], type=pa.large_string())
+    scrubbed = pd.Series(
+        new_text.take(pa.array(codes, mask=codes < 0)), index=column.index, dtype="str"
+    )
     if isinstance(column.dtype, pd.CategoricalDtype):
         scrubbed = scrubbed.astype("category")
     return scrubbed, totals
@@ -438,13 +470,14 @@ def pseudonymise(
     raw_ids: set[str] = set()
     pseudonymised: dict[str, int] = {}
     for column in id_columns:
-        values = frame[column]
-        text = values.astype("str")
-        uniques = text.dropna().unique()
+        # Each distinct id is hashed once; the rows take their pseudonym by integer code.
+        codes, uniques = _distinct_codes(frame[column])
         raw_ids.update(uniques)
         prefix = _PREFIX.get(column, _DEFAULT_PREFIX)
-        table = {u: pseudonym(u, secret, prefix) for u in uniques}
-        frame[column] = text.map(table, na_action="ignore").astype("str")
+        hashed = pa.array([pseudonym(u, secret, prefix) for u in uniques], type=pa.large_string())
+        frame[column] = pd.Series(
+            hashed.take(pa.array(codes, mask=codes < 0)), index=frame.index, dtype="str"
+        )
         pseudonymised[column] = len(uniques)
 
     ids = frozenset(raw_ids | {str(i) for i in extra_ids})
@@ -473,11 +506,11 @@ def pseudonymise(
             frame[column] = frame[column].cat.remove_unused_categories()
         rare: frozenset[str] = frozenset()
         if rare_below > 1 and column not in _NOT_LOG_TEXT:
-            held = frozenset(frame[column].dropna().astype("str").unique())
+            held = _present_texts(frame[column])
             # A value the population lacks is held by no request of it: rare.
             common = held - rare_values(counted_over, column, rare_below)
             if column in counted_over.columns:
-                common &= frozenset(counted_over[column].dropna().astype("str").unique())
+                common &= _present_texts(counted_over[column])
             else:
                 common = frozenset()
             rare = held - common
