@@ -53,6 +53,7 @@ from toolkit.io.prepared import (
 )
 from toolkit.io.presets import resolve_mapping
 from toolkit.io.writers import fsync_dir, write_bytes, write_parquet
+from toolkit.paths.walk import event_order
 
 __all__ = [
     "PrepareResult",
@@ -168,10 +169,9 @@ def _paths_tables(
     events: pd.DataFrame, cutoff: Any, scheduler: str | None
 ) -> dict[str, pd.DataFrame]:
     if scheduler is None:
-        return {
-            CASES_FILE: paths.case_table(events, cutoff=cutoff),
-            HANDOVERS_FILE: paths.handovers(events),
-        }
+        # The events are already in walk order (see prepare): neither table sorts again.
+        cases, flows = paths.case_table_and_handovers(events, cutoff=cutoff)
+        return {CASES_FILE: cases, HANDOVERS_FILE: flows}
     import dask.dataframe as dd
 
     from toolkit.paths import cluster
@@ -350,9 +350,9 @@ def prepare(
     anon = pseudonymise(
         checked.clean, key=secret, keep=resolved.keep, rare_below=rare_below, population=events
     )
-    anon = anon.sort_values(
-        [schema.CASE_ID, schema.TIMESTAMP, schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
-    ).reset_index(drop=True)
+    # The one ordering of the rows: (case, time, source file, source row), found on integer
+    # codes; events.parquet is written in it, and the path tables recognise it.
+    anon = anon.take(event_order(anon)).reset_index(drop=True)
     quarantine = checked.quarantine.drop(
         columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP], errors="ignore"
     )
