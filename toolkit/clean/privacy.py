@@ -186,7 +186,7 @@ def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
     >>> pseudonym("REQ-1", b"k") == pseudonym("REQ-1", b"other key")
     False
     """
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.digest(key, value.encode("utf-8"), "sha256").hex()  # the one-shot C path
     return prefix + digest[:PSEUDONYM_HEX_CHARS]
 
 
@@ -290,17 +290,24 @@ def rare_values(
     """
     if below <= 1 or column not in frame.columns or len(frame) == 0:
         return frozenset()
-    # Counted on integer codes: distinct (value, request) pairs, then pairs per value.
-    codes, values = _distinct_codes(frame[column])
-    if by in frame.columns:
-        requests, _ = _distinct_codes(frame[by])
-        both = (codes >= 0) & (requests >= 0)
-        pairs = np.unique(codes[both].astype(np.int64) * (int(requests.max()) + 1) + requests[both])
-        held = np.bincount(pairs // (int(requests.max()) + 1), minlength=len(values))
+    requests = _distinct_codes(frame[by])[0] if by in frame.columns else None
+    return _rare_texts(*_distinct_codes(frame[column]), requests, below)
+
+
+def _rare_texts(
+    codes: np.ndarray, uniques: np.ndarray, requests: np.ndarray | None, below: int
+) -> frozenset[str]:
+    """:func:`rare_values` on integer codes: distinct (value, request) pairs per value."""
+    present = codes >= 0
+    seen = np.bincount(codes[present], minlength=len(uniques)) > 0
+    if requests is None:
+        held = np.bincount(codes[present], minlength=len(uniques))
     else:
-        held = np.bincount(codes[codes >= 0], minlength=len(values))
-    seen = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
-    return frozenset(str(v) for v in values[seen & (held < below)])
+        both = present & (requests >= 0)
+        width = int(requests.max()) + 1 if both.any() else 1
+        pairs = pd.unique(codes[both] * width + requests[both])
+        held = np.bincount(pairs // width, minlength=len(uniques))
+    return frozenset(str(v) for v in uniques[seen & (held < below)])
 
 
 def _distinct_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -315,9 +322,8 @@ def _distinct_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _present_texts(values: pd.Series) -> frozenset[str]:
-    """The distinct texts a column holds (missing values aside)."""
-    codes, uniques = _distinct_codes(values)
+def _present_texts(codes: np.ndarray, uniques: np.ndarray) -> frozenset[str]:
+    """The distinct texts a coded column holds (missing values aside)."""
     seen = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
     return frozenset(str(u) for u in uniques[seen])
 
@@ -327,8 +333,9 @@ def _scrub_column(
     raw_ids: frozenset[str],
     rare: frozenset[str] = frozenset(),
     key: bytes = b"",
+    coded: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pd.Series, dict[str, int]]:
-    codes, uniques = _distinct_codes(column)
+    codes, uniques = coded if coded is not None else _distinct_codes(column)
     times_seen = np.bincount(codes[codes >= 0], minlength=len(uniques))
     replacements: dict[str, str] = {}
     totals: dict[str, int] = {}
@@ -484,6 +491,7 @@ def pseudonymise(
     removed = {kind: 0 for kind in (*PII_PATTERNS, "id", "rare_value")}
     rare_counted: dict[str, int] = {}
     counted_over = events if population is None else population
+    requests: np.ndarray | None = None  # request codes of the population, made when needed
     by_column: dict[str, dict[str, int]] = {}
     for column in frame.columns:
         if column in id_columns:
@@ -504,17 +512,21 @@ def pseudonymise(
             # An unused category is still written (Parquet stores the whole dictionary): a
             # value seen only in the other part of the log would leak through it.
             frame[column] = frame[column].cat.remove_unused_categories()
+        coded = _distinct_codes(frame[column])
         rare: frozenset[str] = frozenset()
         if rare_below > 1 and column not in _NOT_LOG_TEXT:
-            held = _present_texts(frame[column])
+            held = _present_texts(*coded)
             # A value the population lacks is held by no request of it: rare.
-            common = held - rare_values(counted_over, column, rare_below)
             if column in counted_over.columns:
-                common &= _present_texts(counted_over[column])
+                if requests is None and schema.CASE_ID in counted_over.columns:
+                    requests = _distinct_codes(counted_over[schema.CASE_ID])[0]  # once
+                population_coded = _distinct_codes(counted_over[column])
+                common = held - _rare_texts(*population_coded, requests, rare_below)
+                common &= _present_texts(*population_coded)
             else:
                 common = frozenset()
             rare = held - common
-        frame[column], found = _scrub_column(frame[column], ids, rare, secret)
+        frame[column], found = _scrub_column(frame[column], ids, rare, secret, coded)
         if rare:
             rare_counted[str(column)] = len(rare)
         if found:
