@@ -677,8 +677,9 @@ def canonicalise(
     # values are turned into text (a native datetime column is never formatted).
     faulty = (issues.notna() & (issues != AMBIGUOUS_LOCAL_TIME)).to_numpy()
     timestamp_raw = _text_column(None, n)
-    if faulty.any():
-        timestamp_raw[faulty] = frame[schema.TIMESTAMP][faulty].astype("str")
+    raw_times = frame[schema.TIMESTAMP]
+    if faulty.any() and not pd.api.types.is_datetime64_any_dtype(raw_times.dtype):
+        timestamp_raw[faulty] = raw_times[faulty].astype("str")
     out[TIMESTAMP_RAW] = timestamp_raw
     out[TIMESTAMP_ISSUE] = issues
     out[CHANNEL_UNMAPPED] = pd.Series(channel_unmapped, index=index)

@@ -262,7 +262,7 @@ GZIP_LEVEL = 6
 def _csv_field(text: str) -> str:
     """One text cell as pandas' CSV writer puts it: defused, quoted where it must be."""
     text = escape_cell(text)
-    if any(ch in text for ch in ',"\r\n'):
+    if any(ch in text for ch in ',"\n'):  # what pandas' writer quotes with "\n" line ends
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -348,7 +348,7 @@ def _csv_column(values: Any) -> Any:
         )
     if isinstance(dtype, pd.StringDtype):
         text = pa.array(values.array).cast(pa.large_string())
-        special = pc.match_substring_regex(text, r'[,"\r\n]|^[=+\-@\t\r]')
+        special = pc.match_substring_regex(text, r'[,"\n]|^[=+\-@\t\r]')
         if pc.any(special).as_py():
             rows = np.flatnonzero(pc.fill_null(special, False).to_numpy(zero_copy_only=False))
             fixed = pa.array(
