@@ -43,12 +43,13 @@ ROOT = HERE.parent
 DATA = HERE / "data"
 sys.path.insert(0, str(HERE))
 
-from bench_paths import (  # noqa: E402  (the shared measuring helpers)
+from bench_paths import (  # noqa: E402  (the shared measuring helpers and the floor)
     BENCH_PYTHON,
     machine,
     peak_rss_mb,
     reset_peak_rss,
     rss_mb,
+    work_floor,
 )
 
 #: The goals of issue 13: (row, ratio to its floor or peer that must not be exceeded).
@@ -79,20 +80,6 @@ def work_read_events(path: str, out: str) -> dict:
         "baseline_rss_mb": base,
         "core_peak_rss_mb": peak,
     }
-
-
-def work_floor(path: str, out: str) -> dict:
-    import numpy as np
-    import pandas as pd
-
-    base = rss_mb()
-    start = time.perf_counter()
-    events = pd.read_parquet(path)
-    codes, _ = pd.factorize(events["case_id"])
-    order = np.lexsort((events["timestamp"].array.asi8, codes))
-    seconds = time.perf_counter() - start
-    assert len(order) == len(events)
-    return {"seconds": seconds, "baseline_rss_mb": base, "core_peak_rss_mb": peak_rss_mb()}
 
 
 def work_front_door(path: str, out: str) -> dict:
