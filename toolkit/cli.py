@@ -104,6 +104,7 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
         help="event log to write: .csv, .csv.gz or .parquet; the truth table, "
         "rollout dates and parameters are written beside it",
     )
+    _add_output_options(parser)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
@@ -111,7 +112,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from toolkit.synthetic import simulate
 
     stem = args.out.name[: -len(table_suffix(args.out))]
+    began = time.perf_counter()
     sim = simulate(n_cases=args.cases, seed=args.seed)
+    _log.debug("drawing the requests and their events: %.2f s", time.perf_counter() - began)
     folder = args.out.parent
     write_table(sim.events, args.out)
     write_table(sim.truth, folder / f"{stem}.truth.csv")
@@ -119,6 +122,18 @@ def _run_simulate(args: argparse.Namespace) -> int:
     write_text(
         folder / f"{stem}.params.json",
         json.dumps(sim.params, indent=2, sort_keys=True, default=str) + "\n",
+    )
+    _emit_json(
+        args,
+        {
+            "command": "simulate",
+            "status": "simulated",
+            "out": str(args.out),
+            "requests": args.cases,
+            "events": len(sim.events),
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - began, 3),
+        },
     )
     _say(
         f"simulated {args.cases} requests ({len(sim.events)} events, seed {args.seed}) -> "
