@@ -22,6 +22,7 @@ LAYERS = {
     "schema": 0,
     "errors": 0,
     "results": 0,
+    "progress": 0,
     "io": 1,
     "synthetic": 1,
     "clean": 2,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -33,8 +35,33 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+_log = logging.getLogger("toolkit.cli")
+
+
 def _say(message: str) -> None:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    """A message for the person at the terminal (a log record, shown by :func:`main`)."""
+    _log.info(message)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """--quiet, --verbose and --json, for the commands that take a while."""
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", help="print warnings and errors only, no progress"
+    )
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="also print how long each step took"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a machine-readable summary (one JSON object) on standard output",
+    )
+
+
+def _emit_json(args: argparse.Namespace, summary: dict) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(summary, sort_keys=True, default=str), flush=True)
 
 
 # --- sekat simulate -------------------------------------------------------------------------------
@@ -77,6 +104,7 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
         help="event log to write: .csv, .csv.gz or .parquet; the truth table, "
         "rollout dates and parameters are written beside it",
     )
+    _add_output_options(parser)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
@@ -84,7 +112,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from toolkit.synthetic import simulate
 
     stem = args.out.name[: -len(table_suffix(args.out))]
+    began = time.perf_counter()
     sim = simulate(n_cases=args.cases, seed=args.seed)
+    _log.debug("drawing the requests and their events: %.2f s", time.perf_counter() - began)
     folder = args.out.parent
     write_table(sim.events, args.out)
     write_table(sim.truth, folder / f"{stem}.truth.csv")
@@ -92,6 +122,18 @@ def _run_simulate(args: argparse.Namespace) -> int:
     write_text(
         folder / f"{stem}.params.json",
         json.dumps(sim.params, indent=2, sort_keys=True, default=str) + "\n",
+    )
+    _emit_json(
+        args,
+        {
+            "command": "simulate",
+            "status": "simulated",
+            "out": str(args.out),
+            "requests": args.cases,
+            "events": len(sim.events),
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - began, 3),
+        },
     )
     _say(
         f"simulated {args.cases} requests ({len(sim.events)} events, seed {args.seed}) -> "
@@ -167,12 +209,14 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
         "than N requests by keyed pseudonyms: names and free text hide there "
         "(default 10; 0 keeps every value)",
     )
+    _add_output_options(parser)
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
     from toolkit import schema
     from toolkit.pipeline import prepare
 
+    began = time.perf_counter()
     result = prepare(
         args.inputs,
         args.out,
@@ -188,6 +232,28 @@ def _run_prepare(args: argparse.Namespace) -> int:
         rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
     )
     report = result.report
+    _emit_json(
+        args,
+        {
+            "command": "prepare",
+            "status": "up_to_date" if result.skipped else "prepared",
+            "out": str(args.out),
+            "seconds": round(time.perf_counter() - began, 3),
+            **{
+                key: report.get(key)
+                for key in (
+                    "rows_in",
+                    "rows_kept",
+                    "rows_quarantined",
+                    "reasons",
+                    "cases_in",
+                    "cases_kept",
+                    "hops_observed",
+                )
+            },
+            "outputs": sorted(str(p) for p in result.outputs),
+        },
+    )
     if result.skipped:
         _say(f"{args.out} is up to date (inputs and parameters unchanged); nothing to do")
         return 0
@@ -297,6 +363,7 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         default=CONTROLS[0],
         help="what social intake is compared with (default: every other request)",
     )
+    _add_output_options(parser)
 
 
 def _check_truth_columns(path: Path) -> None:
@@ -341,22 +408,37 @@ def _run_estimate(args: argparse.Namespace) -> int:
     if args.truth is not None:
         # The estimates take a while; a truth table that cannot serve fails before them.
         _check_truth_columns(args.truth)
-    table = run_estimate(
-        args.prepared,
-        args.out,
-        truth=args.truth,
-        rollout=args.rollout,
-        seed=args.seed,
-        tau_days=args.tau_days,
-        n_boot=args.n_boot,
-        control=args.control,
-    )
+    from toolkit import progress
+
+    began = time.perf_counter()
+    with progress.bar(None, "sekat estimate", unit="s") as shown:
+        shown.set_description_str("estimating (the bootstrap takes longest)")
+        table = run_estimate(
+            args.prepared,
+            args.out,
+            truth=args.truth,
+            rollout=args.rollout,
+            seed=args.seed,
+            tau_days=args.tau_days,
+            n_boot=args.n_boot,
+            control=args.control,
+        )
+    summary = {
+        "command": "estimate",
+        "status": "estimated",
+        "out": str(args.out),
+        "seconds": round(time.perf_counter() - began, 3),
+        "estimates": len(table),
+        "methods": int(table["method"].nunique()),
+    }
     message = f"wrote {len(table)} estimates ({table['method'].nunique()} methods) to {args.out}"
     if "covered" in table.columns:
         planted = table["covered"].dropna()
         message += (
             f"; the planted value lies inside {int(planted.sum())} of {len(planted)} intervals"
         )
+        summary.update(covered=int(planted.sum()), compared=len(planted))
+    _emit_json(args, summary)
     _say(message)
     return 0
 
@@ -426,21 +508,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     2
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    logger = logging.getLogger("toolkit")
+    # Messages go to this call's stderr (a test may have replaced it), as "sekat: ...".
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    args = None
+    failure = None
     try:
         args = build_parser(_command(argv) or "").parse_args(argv)
+        quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+        handler.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+        logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+        if quiet:
+            from toolkit import progress
+
+            progress.set_enabled(False)
         return args.run(args)
     except _UsageError as err:
-        _say(f"error: {err} (see '{PROG} --help')")
+        failure = f"{err} (see '{PROG} --help')"
     except SekatError as err:
-        _say(f"error: {err}")
+        failure = str(err)
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as err:
         where = f"{err.filename}: " if err.filename else ""
-        _say(f"error: {where}{err.strerror or err}")
+        failure = f"{where}{err.strerror or err}"
     except OSError as err:
-        _say(f"error: {err}")
+        failure = str(err)
     except KeyboardInterrupt:
-        _say("interrupted")
+        _log.error("interrupted")
         return 130
+    finally:
+        if failure is not None:
+            _log.error("error: %s", failure)  # one line, shown even with --quiet
+            if args is not None:
+                _emit_json(args, {"command": args.command, "status": "error", "error": failure})
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        if getattr(args, "quiet", False):
+            from toolkit import progress
+
+            progress.set_enabled(None)
     return USAGE_ERROR
 
 

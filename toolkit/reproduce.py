@@ -2,7 +2,7 @@
 
 Each notebook in ``notebooks/`` whose name starts with two digits (``01_data.ipynb``, ...) is run
 top to bottom with papermill, in name order, and the executed copy is written to the output
-folder. A progress line per notebook goes to stderr. Parameters given here are passed to every
+folder. A progress bar (on a terminal) and a log line per notebook go to stderr. Parameters given here are passed to every
 notebook that declares them in its ``parameters`` cell (papermill ignores the rest with a warning,
 so the check is done here and only declared ones are passed).
 
@@ -18,9 +18,13 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import sys
+import logging
 import time
 from pathlib import Path
+
+from toolkit import progress
+
+_log = logging.getLogger("toolkit.reproduce")  # also when run as __main__
 
 
 def numbered_notebooks(folder: Path) -> list[Path]:
@@ -117,35 +121,30 @@ def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> Non
     if not notebooks:
         raise SystemExit(f"sekat: error: no numbered notebooks in {folder}")
     out.mkdir(parents=True, exist_ok=True)
-    for number, notebook in enumerate(notebooks, start=1):
-        declared = declared_parameters(notebook)
-        chosen = {k: v for k, v in parameters.items() if k in declared}
-        began = time.perf_counter()
-        print(f"[{number}/{len(notebooks)}] {notebook.name} ...", file=sys.stderr, flush=True)
-        papermill.execute_notebook(
-            str(notebook),
-            str(out / notebook.name),
-            parameters=chosen,
-            cwd=str(notebook.parent),
-            progress_bar=False,
-            kernel_name="python3",
-        )
-        seconds = time.perf_counter() - began
-        print(
-            f"[{number}/{len(notebooks)}] {notebook.name} done in {seconds:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        target = brief_target(notebook, chosen)
-        if target is not None:
-            from toolkit.report.brief import export_html
-
-            written = export_html(out / notebook.name, target)
-            print(
-                f"[{number}/{len(notebooks)}] brief written to {written.resolve()}",
-                file=sys.stderr,
-                flush=True,
+    with progress.bar(len(notebooks), "notebooks", unit="notebook") as shown:
+        for number, notebook in enumerate(notebooks, start=1):
+            declared = declared_parameters(notebook)
+            chosen = {k: v for k, v in parameters.items() if k in declared}
+            began = time.perf_counter()
+            shown.set_description_str(notebook.name)
+            _log.info("[%d/%d] %s ...", number, len(notebooks), notebook.name)
+            papermill.execute_notebook(
+                str(notebook),
+                str(out / notebook.name),
+                parameters=chosen,
+                cwd=str(notebook.parent),
+                progress_bar=False,
+                kernel_name="python3",
             )
+            seconds = time.perf_counter() - began
+            _log.info("[%d/%d] %s done in %.0f s", number, len(notebooks), notebook.name, seconds)
+            shown.update()
+            target = brief_target(notebook, chosen)
+            if target is not None:
+                from toolkit.report.brief import export_html
+
+                written = export_html(out / notebook.name, target)
+                _log.info("[%d/%d] brief written to %s", number, len(notebooks), written.resolve())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,9 +163,13 @@ def main(argv: list[str] | None = None) -> None:
         help="a notebook parameter; numbers and True/False are read as such, the rest as text",
     )
     args = parser.parse_args(argv)
-    run_notebooks(
-        args.notebooks, args.out, {name: parse_value(value) for name, value in args.parameter}
-    )
+    handler = progress.show_messages(prefix="sekat: ")
+    try:
+        run_notebooks(
+            args.notebooks, args.out, {name: parse_value(value) for name, value in args.parameter}
+        )
+    finally:
+        progress.LOGGER.removeHandler(handler)
 
 
 if __name__ == "__main__":

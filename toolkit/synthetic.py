@@ -758,62 +758,68 @@ def _potential_outcome(
 
 
 def _route(
-    req: dict[str, Any], city: dict[str, Any], intake: np.ndarray, hops: np.ndarray
+    req: dict[str, Any],
+    city: dict[str, Any],
+    intake: np.ndarray,
+    hops: np.ndarray,
+    rows: np.ndarray,
+    k: np.ndarray,
 ) -> np.ndarray:
-    """Agency code held after each hop (n x hop_max; entries past the last hop unused)."""
+    """Agency code held after hop ``k`` (0-based) of request ``rows``, for each pair given.
+
+    Only the hops that happen are drawn out (not a requests x hop_max matrix): the same
+    values, a fraction of the work.
+    """
     crn, n = req["crn"], req["n"]
-    hop_max = crn["z_delay"].shape[1]
     cat, region = req["category"], req["region"]
     resp = city["responsible"][cat]
     kec = city["kecamatan"][region]
     n_wrong = city["n_wrong"][cat]
 
-    def wrong_agency(u: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        idx = np.minimum((u * n_wrong[rows]).astype(np.int64), n_wrong[rows] - 1)
-        code = city["wrong"][cat[rows], idx]
-        return np.where(code == -1, kec[rows], code)
+    def wrong_agency(u: np.ndarray, at: np.ndarray) -> np.ndarray:
+        idx = np.minimum((u * n_wrong[at]).astype(np.int64), n_wrong[at] - 1)
+        code = city["wrong"][cat[at], idx]
+        return np.where(code == -1, kec[at], code)
 
-    rows = np.arange(n)
+    every = np.arange(n)
     u_det = crn["u_detour"]
     at_kelurahan = np.isin(intake, city["kelurahan"].ravel())
     detour = np.where(
         at_kelurahan & (u_det < 0.7),
         kec,
-        np.where(u_det < 0.3, city["code"][_SEKDA], wrong_agency(crn["u_wrong"][:, 0], rows)),
+        np.where(u_det < 0.3, city["code"][_SEKDA], wrong_agency(crn["u_wrong"][:, 0], every)),
     )
     # a detour must differ from the intake office (e.g. Sekda for a letter)
     sekda = city["code"][_SEKDA]
     detour = np.where(detour == intake, np.where(intake == sekda, kec, sekda), detour)
 
-    detoured = (hops >= 2) & (hops % 2 == 0)  # an odd remainder ends at the right agency
-    k = np.arange(hop_max)[None, :]  # hop index, 0-based
-    j = k - detoured[:, None]  # position after the optional detour
-    pair = np.maximum(j, 0) // 2  # ping-pong number
-    pair = np.minimum(pair, crn["u_wrong"].shape[1] - 1)
-    u_w = np.take_along_axis(crn["u_wrong"], pair, axis=1)
-    u_r = np.take_along_axis(crn["u_return"], pair, axis=1)
-    rr = np.broadcast_to(rows[:, None], u_w.shape)
-    wrong = wrong_agency(u_w.ravel(), rr.ravel()).reshape(u_w.shape)
-    wrong = np.where(u_r < 0.2, intake[:, None], wrong)  # sent back to the front office
-    route = np.where(j % 2 == 0, resp[:, None], wrong)
-    route = np.where(j < 0, detour[:, None], route)
-    return route
+    detoured = (hops[rows] >= 2) & (hops[rows] % 2 == 0)  # an odd remainder ends right
+    j = k - detoured  # position after the optional detour
+    pair = np.minimum(np.maximum(j, 0) // 2, crn["u_wrong"].shape[1] - 1)  # ping-pong number
+    wrong = wrong_agency(crn["u_wrong"][rows, pair], rows)
+    wrong = np.where(crn["u_return"][rows, pair] < 0.2, intake[rows], wrong)  # sent back
+    route = np.where(j % 2 == 0, resp[rows], wrong)
+    return np.where(j < 0, detour[rows], route)
 
 
 def _case_ids(req: dict[str, Any], params: dict[str, Any]) -> pa.Array:
     """Raw-looking ids: REQ-<year>-<number in order of submission within the year>."""
+    if "ids" in req:  # made once: the outcome table and the events share them
+        return req["ids"]
     start_ns = pd.Timestamp(params["start"]).as_unit("ns").value
     year = pd.DatetimeIndex(start_ns + req["t0"] * 1_000_000_000, tz="UTC").year.to_numpy()
     rank = np.arange(req["n"])  # requests are in submission order
     first = np.searchsorted(year, year, side="left")  # years are sorted too
     number = rank - first + 1
     width = max(6, len(str(int(number.max()))))
-    return pa.compute.binary_join_element_wise(
-        pa.array(np.full(req["n"], "REQ")),
-        pa.array(year.astype(str)),
-        pa.compute.utf8_lpad(pa.array(number.astype(str)), width=width, padding="0"),
-        "-",
+    text = pa.string()
+    req["ids"] = pa.compute.binary_join_element_wise(
+        pa.scalar("REQ", text),
+        pa.compute.cast(pa.array(year), text),
+        pa.compute.utf8_lpad(pa.compute.cast(pa.array(number), text), width=width, padding="0"),
+        pa.scalar("-", text),
     )
+    return req["ids"]
 
 
 def _outcome_frame(
@@ -893,7 +899,6 @@ def _realise_events(
     )
     social_office = np.where(req["open"], city["desk"][req["region"]], code[_HUMAS])
     intake = np.where(social, social_office, ns_office)
-    route = _route(req, city, intake, obs["hops"])
     # the agency that does the work: the responsible one, or the intake office itself
     resp = np.where(obs["hops"] > 0, city["responsible"][req["category"]], intake)
 
@@ -915,7 +920,7 @@ def _realise_events(
         (
             hop_rows,
             req["t0"][hop_rows] + hop_time[hop_rows, hop_k],
-            route[hop_rows, hop_k],
+            _route(req, city, intake, hops, hop_rows, hop_k),
             np.full(hop_rows.size, _ACT[schema.FORWARDED]),
             2 + hop_k,
         )

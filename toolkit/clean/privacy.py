@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit import schema
 from toolkit.errors import KeyMissingError, MissingColumnError
@@ -184,7 +186,7 @@ def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
     >>> pseudonym("REQ-1", b"k") == pseudonym("REQ-1", b"other key")
     False
     """
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.digest(key, value.encode("utf-8"), "sha256").hex()  # the one-shot C path
     return prefix + digest[:PSEUDONYM_HEX_CHARS]
 
 
@@ -288,12 +290,42 @@ def rare_values(
     """
     if below <= 1 or column not in frame.columns or len(frame) == 0:
         return frozenset()
-    text = frame[column].astype("str")
-    if by in frame.columns:
-        held = frame[by].astype("str").groupby(text, observed=True, dropna=True).nunique()
+    requests = _distinct_codes(frame[by])[0] if by in frame.columns else None
+    return _rare_texts(*_distinct_codes(frame[column]), requests, below)
+
+
+def _rare_texts(
+    codes: np.ndarray, uniques: np.ndarray, requests: np.ndarray | None, below: int
+) -> frozenset[str]:
+    """:func:`rare_values` on integer codes: distinct (value, request) pairs per value."""
+    present = codes >= 0
+    seen = np.bincount(codes[present], minlength=len(uniques)) > 0
+    if requests is None:
+        held = np.bincount(codes[present], minlength=len(uniques))
     else:
-        held = text.value_counts(dropna=True)
-    return frozenset(str(v) for v in held.index[held.to_numpy() < below])
+        both = present & (requests >= 0)
+        width = int(requests.max()) + 1 if both.any() else 1
+        pairs = pd.unique(codes[both] * width + requests[both])
+        held = np.bincount(pairs // width, minlength=len(uniques))
+    return frozenset(str(v) for v in uniques[seen & (held < below)])
+
+
+def _distinct_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column's values as text (-1 = missing) and the distinct texts."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        text = values.cat.categories.astype("str")
+        # categories that read as the same text share one code
+        first, uniques = pd.factorize(text)
+        return np.append(first, -1)[codes], np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(values.astype("str"))
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _present_texts(codes: np.ndarray, uniques: np.ndarray) -> frozenset[str]:
+    """The distinct texts a coded column holds (missing values aside)."""
+    seen = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
+    return frozenset(str(u) for u in uniques[seen])
 
 
 def _scrub_column(
@@ -301,12 +333,15 @@ def _scrub_column(
     raw_ids: frozenset[str],
     rare: frozenset[str] = frozenset(),
     key: bytes = b"",
+    coded: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pd.Series, dict[str, int]]:
-    text = column.astype("str")
-    frequency = text.value_counts(dropna=True)
+    codes, uniques = coded if coded is not None else _distinct_codes(column)
+    times_seen = np.bincount(codes[codes >= 0], minlength=len(uniques))
     replacements: dict[str, str] = {}
     totals: dict[str, int] = {}
-    for value, times in frequency.items():
+    for value, times in zip(uniques, times_seen, strict=True):
+        if not times:
+            continue
         cleaned, found = scrub_text(value, raw_ids)
         if value in rare:  # what it held is still counted, then the whole value goes
             replacements[value] = pseudonym(value, key, RARE_PREFIX)
@@ -318,7 +353,11 @@ def _scrub_column(
                 totals[kind] = totals.get(kind, 0) + n * int(times)
     if not replacements:
         return column, totals
-    scrubbed = text.map(lambda v: replacements.get(v, v), na_action="ignore").astype("str")
+    # Replaced once per distinct value; the rows take the new text by integer code.
+    new_text = pa.array([replacements.get(u, u) for u in uniques], type=pa.large_string())
+    scrubbed = pd.Series(
+        new_text.take(pa.array(codes, mask=codes < 0)), index=column.index, dtype="str"
+    )
     if isinstance(column.dtype, pd.CategoricalDtype):
         scrubbed = scrubbed.astype("category")
     return scrubbed, totals
@@ -438,19 +477,21 @@ def pseudonymise(
     raw_ids: set[str] = set()
     pseudonymised: dict[str, int] = {}
     for column in id_columns:
-        values = frame[column]
-        text = values.astype("str")
-        uniques = text.dropna().unique()
+        # Each distinct id is hashed once; the rows take their pseudonym by integer code.
+        codes, uniques = _distinct_codes(frame[column])
         raw_ids.update(uniques)
         prefix = _PREFIX.get(column, _DEFAULT_PREFIX)
-        table = {u: pseudonym(u, secret, prefix) for u in uniques}
-        frame[column] = text.map(table, na_action="ignore").astype("str")
+        hashed = pa.array([pseudonym(u, secret, prefix) for u in uniques], type=pa.large_string())
+        frame[column] = pd.Series(
+            hashed.take(pa.array(codes, mask=codes < 0)), index=frame.index, dtype="str"
+        )
         pseudonymised[column] = len(uniques)
 
     ids = frozenset(raw_ids | {str(i) for i in extra_ids})
     removed = {kind: 0 for kind in (*PII_PATTERNS, "id", "rare_value")}
     rare_counted: dict[str, int] = {}
     counted_over = events if population is None else population
+    requests: np.ndarray | None = None  # request codes of the population, made when needed
     by_column: dict[str, dict[str, int]] = {}
     for column in frame.columns:
         if column in id_columns:
@@ -471,17 +512,21 @@ def pseudonymise(
             # An unused category is still written (Parquet stores the whole dictionary): a
             # value seen only in the other part of the log would leak through it.
             frame[column] = frame[column].cat.remove_unused_categories()
+        coded = _distinct_codes(frame[column])
         rare: frozenset[str] = frozenset()
         if rare_below > 1 and column not in _NOT_LOG_TEXT:
-            held = frozenset(frame[column].dropna().astype("str").unique())
+            held = _present_texts(*coded)
             # A value the population lacks is held by no request of it: rare.
-            common = held - rare_values(counted_over, column, rare_below)
             if column in counted_over.columns:
-                common &= frozenset(counted_over[column].dropna().astype("str").unique())
+                if requests is None and schema.CASE_ID in counted_over.columns:
+                    requests = _distinct_codes(counted_over[schema.CASE_ID])[0]  # once
+                population_coded = _distinct_codes(counted_over[column])
+                common = held - _rare_texts(*population_coded, requests, rare_below)
+                common &= _present_texts(*population_coded)
             else:
                 common = frozenset()
             rare = held - common
-        frame[column], found = _scrub_column(frame[column], ids, rare, secret)
+        frame[column], found = _scrub_column(frame[column], ids, rare, secret, coded)
         if rare:
             rare_counted[str(column)] = len(rare)
         if found:

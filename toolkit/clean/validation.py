@@ -267,19 +267,36 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         )
     frame = original
     n = len(frame)
-    reason = pd.Series(pd.NA, index=frame.index, dtype="str")
+    # Every check runs on integer codes: a reason code per row (0 = kept, i = REASONS[i - 1]),
+    # a case code per row (-1 = missing id), per-case reductions by bincount.
+    reason = np.zeros(n, dtype=np.int8)
 
     def assign(mask: pd.Series | np.ndarray, code: str) -> None:
-        mask = pd.Series(np.asarray(mask, dtype=bool), index=frame.index) & reason.isna()
-        reason[mask] = code
+        mask = np.asarray(mask, dtype=bool) & (reason == 0)
+        reason[mask] = REASONS.index(code) + 1
 
-    assign(frame[schema.CASE_ID].isna(), MISSING_CASE_ID)
+    cases = frame[schema.CASE_ID]
+    case_code, case_names = pd.factorize(cases)
+    case_code = case_code.astype(np.int64)
+    n_cases = len(case_names)
+
+    def per_case(mask: np.ndarray) -> np.ndarray:
+        """Whether each row's case has a row where ``mask`` holds."""
+        hit = np.zeros(n_cases + 1, dtype=bool)
+        hit[case_code[mask]] = True
+        hit[-1] = False  # rows without a case id belong to no case
+        return hit[case_code]
+
+    assign(case_code < 0, MISSING_CASE_ID)
     issue = frame[readers.TIMESTAMP_ISSUE]
-    for code in _TIMESTAMP_REASONS:
-        assign(issue == code, code)
-    assign(frame[schema.TIMESTAMP].isna(), timestamps.MISSING_TIMESTAMP)
-    assign(frame[schema.AGENCY].isna(), MISSING_AGENCY)
-    channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool)
+    if issue.notna().any():
+        for code in _TIMESTAMP_REASONS:
+            assign((issue == code).to_numpy(dtype=bool, na_value=False), code)
+    stamps = frame[schema.TIMESTAMP]
+    time_ns = stamps.dt.as_unit("ns").array.asi8
+    assign(stamps.isna().to_numpy(), timestamps.MISSING_TIMESTAMP)
+    assign(frame[schema.AGENCY].isna().to_numpy(), MISSING_AGENCY)
+    channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool).to_numpy()
     if strict_channels:
         assign(channel_unmapped, UNKNOWN_CHANNEL)
 
@@ -288,44 +305,78 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         for c in frame.columns
         if c not in (schema.SOURCE_FILE, schema.SOURCE_ROW) and c not in readers.READ_MARKERS
     ]
-    alive = reason.isna()
-    duplicated = frame.loc[alive, content].duplicated(keep="first")
-    assign(duplicated.reindex(frame.index, fill_value=False), DUPLICATE_EVENT)
+    # Two events are equal only if their case and time are: hash those to find the few
+    # candidate rows, and compare every column on them alone.
+    alive = reason == 0
+    mixed = (time_ns.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ case_code.view(np.uint64)
+    candidate = alive & pd.Series(mixed).duplicated(keep=False).to_numpy()
+    if candidate.any():
+        at = np.flatnonzero(candidate)
+        duplicated = np.zeros(n, dtype=bool)
+        duplicated[at[frame.iloc[at][content].duplicated(keep="first").to_numpy()]] = True
+        assign(duplicated, DUPLICATE_EVENT)
 
     # A request closed before it was opened: its duration would be negative; set it all aside.
-    alive = reason.isna()
-    cases = frame[schema.CASE_ID]
-    activity = frame[schema.ACTIVITY].astype("object")
-    stamps = frame[schema.TIMESTAMP]
-    opened_at = stamps.where(alive & (activity == schema.SUBMITTED)).groupby(cases).transform("min")
-    terminal = alive & activity.isin(schema.TERMINAL_ACTIVITIES)
-    early = terminal & (stamps < opened_at).fillna(False)
-    assign(alive & cases.isin(cases[early].unique()), CLOSED_BEFORE_OPENED)
+    alive = reason == 0
+    activity = frame[schema.ACTIVITY]
+    activity_codes = (
+        activity.cat.codes.to_numpy() if isinstance(activity.dtype, pd.CategoricalDtype) else None
+    )
+
+    def is_activity(names: tuple[str, ...]) -> np.ndarray:
+        if activity_codes is None:
+            return activity.astype("object").isin(names).to_numpy()
+        wanted = np.append(activity.cat.categories.isin(names), False)
+        return wanted[activity_codes]
+
+    submitted = alive & is_activity((schema.SUBMITTED,))
+    opened_at = np.full(n_cases + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(opened_at, case_code[submitted], time_ns[submitted])
+    terminal = alive & is_activity(schema.TERMINAL_ACTIVITIES)
+    opened = opened_at[case_code]
+    early = terminal & (case_code >= 0) & (opened != np.iinfo(np.int64).max) & (time_ns < opened)
+    assign(alive & per_case(early), CLOSED_BEFORE_OPENED)
 
     # The channel is a case attribute: fill gaps from the case, quarantine disagreeing cases.
-    alive = reason.isna()
-    channel = frame[schema.CHANNEL].astype("object")
-    per_case = channel[alive].groupby(cases[alive], sort=False).nunique(dropna=True)
-    conflicting = per_case.index[per_case > 1]
-    assign(alive & cases.isin(conflicting), CHANNEL_CHANGES_WITHIN_CASE)
-    alive = reason.isna()
-    known = channel[alive].dropna()
-    case_channel = known.groupby(cases[known.index], sort=False).first()
-    filled = channel.where(channel.notna(), cases.map(case_channel))
-    no_channel = alive & filled.isna()
+    alive = reason == 0
+    channel_code = frame[schema.CHANNEL].astype(schema.CHANNEL_DTYPE).cat.codes.to_numpy()
+    channel_code = channel_code.astype(np.int64)
+    known = alive & (channel_code >= 0)
+    low = np.full(n_cases + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    high = np.full(n_cases + 1, -1, dtype=np.int64)
+    np.minimum.at(low, case_code[known], channel_code[known])
+    np.maximum.at(high, case_code[known], channel_code[known])
+    conflicting = (high >= 0) & (low != high)
+    conflicting[-1] = False
+    assign(alive & conflicting[case_code], CHANNEL_CHANGES_WITHIN_CASE)
+    alive = reason == 0
+    # The alive rows of a case that does not conflict name one channel (its highest code).
+    case_channel = np.where(conflicting, -1, high)
+    case_channel[-1] = -1
+    filled_code = np.where(channel_code >= 0, channel_code, case_channel[case_code])
+    no_channel = alive & (filled_code < 0)
     if strict_channels:
         assign(no_channel, MISSING_CHANNEL)
     else:
-        filled = filled.where(~no_channel, schema.UNKNOWN_CHANNEL)
+        other = schema.CHANNELS.index(schema.UNKNOWN_CHANNEL)
+        filled_code = np.where(no_channel, other, filled_code)
+    filled = pd.Series(
+        pd.Categorical.from_codes(filled_code, dtype=schema.CHANNEL_DTYPE), index=frame.index
+    )
 
     # Events made from one source row (a request export's opening and closing) stand or fall
     # together: keeping the closing alone would turn a request into a zero-length one.
     if frame[schema.SOURCE_ROW].duplicated().any():
         origin = [frame[schema.SOURCE_FILE].fillna(""), frame[schema.SOURCE_ROW]]
-        first_reason = reason.groupby(origin, sort=False).transform("first")
-        reason = reason.fillna(first_reason).astype("str")
+        codes = pd.Series(reason).where(reason > 0)
+        first_reason = codes.groupby(origin, sort=False).transform("first")
+        reason = np.where(reason > 0, reason, first_reason.fillna(0).to_numpy()).astype(np.int8)
 
-    kept = reason.isna()
+    kept = reason == 0
+    reason_text = pd.Series(
+        pd.Categorical.from_codes(reason.astype(np.int64) - 1, categories=list(REASONS)),
+        index=frame.index,
+    ).astype("str")
     clean = frame.loc[kept].copy()
     clean[schema.CHANNEL] = filled[kept].astype(schema.CHANNEL_DTYPE)
     clean = clean.drop(columns=list(readers.READ_MARKERS)).reset_index(drop=True)
@@ -334,15 +385,21 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     for column in (schema.SOURCE_FILE, schema.SOURCE_ROW, readers.TIMESTAMP_RAW):
         if column not in quarantine:
             quarantine[column] = frame.loc[~kept, column]
-    quarantine[REASON] = reason[~kept].astype("str")
+    quarantine[REASON] = reason_text[~kept].astype("str")
     quarantine = quarantine.reset_index(drop=True)
 
-    events_per_case = clean[schema.CASE_ID].value_counts(sort=False)
+    kept_codes = case_code[kept]
+    held = np.bincount(kept_codes[kept_codes >= 0], minlength=n_cases)
+    lost = np.zeros(n_cases + 1, dtype=bool)
+    lost[case_code[~kept]] = True
+    lost = lost[:-1]
+    events_per_case = held[held > 0]
+    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)
     report: dict[str, Any] = {
         "rows_in": n,
         "rows_kept": int(kept.sum()),
         "rows_quarantined": int((~kept).sum()),
-        "reasons": {code: int((reason == code).sum()) for code in REASONS},
+        "reasons": {code: int(by_reason[i + 1]) for i, code in enumerate(REASONS)},
         "channels_mapped_to_other": {},
         "unmapped_activities": _counts(
             frame.loc[frame[readers.ACTIVITY_UNMAPPED].astype(bool), schema.ACTIVITY_RAW].fillna(
@@ -350,15 +407,9 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
             )
         ),
         "ambiguous_local_times": int((issue == timestamps.AMBIGUOUS_LOCAL_TIME).sum()),
-        "cases_in": int(cases.nunique(dropna=True)),
-        "cases_kept": int(clean[schema.CASE_ID].nunique()),
-        "cases_with_quarantined_rows": int(
-            clean[schema.CASE_ID]
-            .isin(cases[~kept].dropna().unique())
-            .groupby(clean[schema.CASE_ID])
-            .any()
-            .sum()
-        ),
+        "cases_in": n_cases,
+        "cases_kept": int((held > 0).sum()),
+        "cases_with_quarantined_rows": int(((held > 0) & lost).sum()),
         "strict_channels": bool(strict_channels),
         "timestamp_formats": _counts(frame[readers.TIMESTAMP_FORMAT].dropna().astype("str")),
         "events_per_case_max": int(events_per_case.max()) if len(events_per_case) else 0,
@@ -366,8 +417,8 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         "agency_near_duplicates": near_duplicate_agencies(clean[schema.AGENCY]).to_dict("records"),
     }
     if schema.HOPS_OBSERVED in clean:
-        observed = clean[schema.HOPS_OBSERVED].astype(bool).groupby(clean[schema.CASE_ID]).all()
-        report["cases_without_observed_hops"] = int((~observed).sum())
+        unobserved = kept & ~frame[schema.HOPS_OBSERVED].astype(bool).to_numpy()
+        report["cases_without_observed_hops"] = int(np.unique(case_code[unobserved]).size)
     if not strict_channels:
         raw_other = frame.loc[kept & channel_unmapped, schema.CHANNEL_RAW]
         truly_missing = kept & no_channel & ~channel_unmapped

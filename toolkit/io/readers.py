@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
@@ -178,7 +180,7 @@ def _wanted_columns(mapping: Mapping) -> Callable[[str], bool] | None:
 
 
 def _read_csv_columns(path: Path, wanted: Any, options: dict[str, Any]) -> pd.DataFrame:
-    """Read a CSV, keeping the columns ``wanted`` accepts (all when it is None)."""
+    """Read a CSV with pandas, keeping the columns ``wanted`` accepts (all when it is None)."""
     if wanted is None:
         return pd.read_csv(path, **options)
     # In chunks, keeping only the columns the mapping can use: a wide export costs the
@@ -192,9 +194,98 @@ def _read_csv_columns(path: Path, wanted: Any, options: dict[str, Any]) -> pd.Da
     return frame
 
 
+#: The texts pandas reads as missing in a CSV (its default ``na_values``); the Arrow reader is
+#: given the same list, so that both read a file to the same values.
+CSV_NA_VALUES: tuple[str, ...] = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+#: Bytes the Arrow CSV reader parses per block (each thread takes blocks).
+_ARROW_BLOCK_BYTES = 8 << 20
+
+
+def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> pd.DataFrame | None:
+    """Read a CSV with Arrow's multi-threaded reader; None where it cannot serve.
+
+    Arrow reads a well-formed UTF-8 file to the same values as pandas (every field as text,
+    the same texts as missing). Where the two could differ it declines and pandas reads the
+    file instead: another encoding, a header pandas would rename (a blank or repeated column
+    name), and any row Arrow cannot parse (a row with fewer or more fields than the header,
+    a line of blanks, invalid UTF-8), for which pandas also gives the error message naming
+    the line.
+    """
+    import codecs
+
+    import pyarrow.csv as pa_csv
+
+    try:
+        if codecs.lookup(mapping.encoding).name != "utf-8":
+            return None
+        header = pd.read_csv(
+            path,
+            nrows=0,
+            dtype=str,
+            compression="gzip" if compressed else None,
+            encoding="utf-8",
+            index_col=False,
+        )
+    except (LookupError, ValueError, OSError, EOFError, zlib.error):
+        return None  # pandas names the fault
+    names = [str(c) for c in header.columns]
+    compression = "gzip" if compressed else None
+    # A header pandas renamed (a blank or repeated name) names columns Arrow does not have:
+    # include_columns then fails and pandas reads the file.
+    chosen = names if wanted is None else [c for c in names if wanted(c)]
+    try:
+        with pa.input_stream(str(path), compression=compression) as stream:
+            table = pa_csv.read_csv(
+                stream,
+                read_options=pa_csv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={name: pa.string() for name in chosen},
+                    include_columns=chosen,
+                    null_values=list(CSV_NA_VALUES),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+    except (pa.ArrowInvalid, pa.ArrowKeyError, OSError, EOFError, zlib.error):
+        return None
+    if table.column_names != chosen:
+        return None
+    frame = pd.DataFrame(
+        {name: pd.Series(table.column(name), dtype="str", copy=False) for name in chosen},
+        index=pd.RangeIndex(table.num_rows),
+    )
+    if wanted is not None:
+        frame.attrs[IGNORED_COLUMNS] = [c for c in names if not wanted(c)]
+    return frame
+
+
 def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
     wanted = _wanted_columns(mapping)
+    fast = _arrow_csv(path, compressed, wanted, mapping)
+    if fast is not None:
+        return fast
     options: dict[str, Any] = {
         "dtype": str,
         "compression": "gzip" if compressed else None,
@@ -234,6 +325,42 @@ def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
         raise SekatError(f"corrupt or truncated gzip file ({err})", file=str(path)) from None
 
 
+def _parquet_column(column: Any, as_text: bool) -> pd.Series:
+    """One Parquet column as the reader hands it on: native times, text as ``str``.
+
+    Timestamps stay datetimes (never formatted as text), dictionary columns stay categorical
+    (their few distinct values are what later steps look at), text stays Arrow text, integers
+    are cast to text by Arrow; other types become text as pandas writes them. ``as_text``
+    (a preset's transform reads text) turns categories into text as well.
+    """
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return column.to_pandas()
+    if pa.types.is_dictionary(kind):
+        values = column.to_pandas()
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            return values.astype("str")
+        categories = values.cat.categories
+        if not pd.api.types.is_string_dtype(categories.dtype):
+            values = values.cat.rename_categories(categories.astype("str"))
+        return values.astype("str") if as_text else values
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pd.Series(column, dtype="str", copy=False)
+    if pa.types.is_integer(kind):
+        return pd.Series(pc.cast(column, pa.large_string()), dtype="str", copy=False)
+    nullable = column.to_pandas(types_mapper=_NULLABLE.get)
+    return nullable.astype("str").where(nullable.notna(), None).astype("str")
+
+
+#: Arrow types read as pandas' nullable types, so that a float or boolean column with gaps
+#: becomes the text pandas writes for each value (``1.5``, ``True``) and missing stays missing.
+_NULLABLE: dict[Any, Any] = {
+    pa.float32(): pd.Float32Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
 def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
@@ -241,19 +368,14 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
         names = [str(n) for n in pq.read_schema(path).names]
         wanted = _wanted_columns(mapping)
         chosen = [n for n in names if wanted is None or wanted(n)]
-        frame = pd.read_parquet(path, dtype_backend="numpy_nullable", columns=chosen)
+        table = pq.read_table(path, columns=chosen)
+        as_text = mapping.transform is not None
+        out = {
+            str(name): _parquet_column(table.column(name), as_text) for name in table.column_names
+        }
     except Exception as err:  # pyarrow raises many types for a broken file
         raise SekatError(f"not a readable Parquet file ({err})", file=str(path)) from None
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
-            column.dtype
-        ):
-            out[str(name)] = column
-        else:
-            out[str(name)] = column.astype("str").where(column.notna(), None).astype("str")
-    result = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    result = pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
     result.attrs[IGNORED_COLUMNS] = [n for n in names if n not in chosen]
     return result
 
@@ -355,21 +477,79 @@ FORMATS: dict[str, Callable[[Path, Mapping], pd.DataFrame]] = {
 
 
 def _strip_text(values: pd.Series) -> pd.Series:
-    text = values.astype("str").str.strip()
-    return text.where(text != "")
+    """Text without surrounding whitespace, blanks as missing (``str``), computed by Arrow.
+
+    A categorical column is stripped on its categories, not on every row.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _category_text(_text_category(values))
+    text = values if pd.api.types.is_string_dtype(values.dtype) else values.astype("str")
+    array = pc.utf8_trim_whitespace(pa.array(text.array))
+    blank = pc.equal(array, "")
+    if pc.any(blank).as_py():
+        array = pc.if_else(blank, pa.scalar(None, array.type), array)
+    return pd.Series(array, index=values.index, dtype="str", copy=False)
+
+
+def _category_text(values: pd.Series) -> pd.Series:
+    """A categorical column as ``str``, by one Arrow take from its categories."""
+    categories = pa.array(values.cat.categories.astype("str").array)
+    codes = values.cat.codes.to_numpy()
+    text = categories.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(text, index=values.index, dtype="str", copy=False)
+
+
+def _text_column(value: str | None, n: int) -> pd.Series:
+    """A ``str`` column of ``n`` copies of one value (missing when None), built by Arrow."""
+    scalar = pa.scalar(value, pa.large_string())
+    return pd.Series(pa.repeat(scalar, n), dtype="str", copy=False)
+
+
+def _text_category(values: pd.Series) -> pd.Series:
+    """``_strip_text(values).astype("category")``, on the categories of a categorical column.
+
+    The categories are the distinct stripped texts that occur, sorted, as pandas makes them
+    from text; a categorical input (a Parquet dictionary column) keeps its codes.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return _strip_text(values).astype("category")
+    codes = values.cat.codes.to_numpy()
+    used = np.zeros(len(values.cat.categories) + 1, dtype=bool)
+    used[codes] = True  # code -1 marks the extra last slot
+    stripped = _strip_text(pd.Series(values.cat.categories.astype("str"), dtype="str"))
+    stripped = stripped.where(used[:-1])
+    categories = pd.Index(stripped.dropna().unique(), dtype="str").sort_values()
+    remap = np.append(categories.get_indexer(stripped), -1)
+    return pd.Series(
+        pd.Categorical.from_codes(remap[codes], categories=categories),
+        index=values.index,
+    )
+
+
+def _map_distinct(values: pd.Series, function: Callable[[str], str]) -> pd.Series:
+    """``values.map(function)`` (missing stays missing), calling it once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    mapped = pd.array([function(str(u)) for u in uniques], dtype="str")
+    return pd.Series(mapped.take(codes, allow_fill=True), index=values.index, dtype="str")
 
 
 def _map_vocabulary(
     raw: pd.Series, table: dict[str, str], vocabulary: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes into ``vocabulary`` (-1 = unknown or missing) and a mask of missing raw values."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    """Codes into ``vocabulary`` (-1 = unknown or missing) and a mask of missing raw values.
+
+    The table is looked up once per distinct value (the codes of a dictionary), never per row.
+    """
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes, uniques = raw.cat.codes.to_numpy(), raw.cat.categories
+    else:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     position = {name: i for i, name in enumerate(vocabulary)}
     mapped = np.array(
         [position.get(table.get(normalise_label(u), ""), -1) for u in uniques], dtype=np.int64
     )
-    out = np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1, -1)
-    return out, codes < 0
+    lookup = np.append(mapped, -1)  # code -1 (missing) takes the last entry
+    return lookup[codes], codes < 0
 
 
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
@@ -442,27 +622,28 @@ def canonicalise(
     agency = _strip_text(frame[schema.AGENCY])
     aliases = mapping.agency_table()
     if aliases:
-        canonical = agency.map(lambda a: aliases.get(normalise_label(a), a), na_action="ignore")
-        agency = canonical.astype("str")
+        agency = _map_distinct(agency, lambda a: aliases.get(normalise_label(a), a))
     out[schema.AGENCY] = agency
 
+    # Vocabularies are mapped on the distinct values (a dictionary), the raw text is kept
+    # as it was read (stripped): the same Arrow array when the column serves both.
+    activity_source = _text_category(frame[schema.ACTIVITY])
     activity_raw = (
         _strip_text(frame[schema.ACTIVITY_RAW])
         if schema.ACTIVITY_RAW in frame
-        else _strip_text(frame[schema.ACTIVITY])
+        else _category_text(activity_source)
     )
-    activity_source = _strip_text(frame[schema.ACTIVITY])
     codes, _ = _map_vocabulary(activity_source, mapping.activity_table(), schema.ACTIVITIES)
     activity_unmapped = codes < 0
     codes = np.where(activity_unmapped, schema.ACTIVITIES.index(schema.UNMAPPED_ACTIVITY), codes)
     out[schema.ACTIVITY] = pd.Categorical.from_codes(codes, dtype=schema.ACTIVITY_DTYPE)
 
+    channel_source = _text_category(frame[schema.CHANNEL])
     channel_raw = (
         _strip_text(frame[schema.CHANNEL_RAW])
         if schema.CHANNEL_RAW in frame
-        else _strip_text(frame[schema.CHANNEL])
+        else _category_text(channel_source)
     )
-    channel_source = _strip_text(frame[schema.CHANNEL])
     codes, missing = _map_vocabulary(channel_source, mapping.channel_table(), schema.CHANNELS)
     channel_unmapped = (codes < 0) & ~missing
     if not strict_channels:
@@ -471,16 +652,16 @@ def canonicalise(
 
     for optional in schema.OPTIONAL_COLUMNS:
         if optional in frame:
-            out[optional] = _strip_text(frame[optional]).astype("category")
+            out[optional] = _text_category(frame[optional])
         else:
-            out[optional] = pd.Series(pd.NA, index=index, dtype="str").astype("category")
+            out[optional] = _text_column(None, n).astype("category")
 
     out[schema.ACTIVITY_RAW] = activity_raw
     out[schema.CHANNEL_RAW] = channel_raw
     if schema.SOURCE_FILE in frame:
         out[schema.SOURCE_FILE] = frame[schema.SOURCE_FILE].astype("str")
     else:
-        out[schema.SOURCE_FILE] = pd.Series(source_file, index=index, dtype="str")
+        out[schema.SOURCE_FILE] = _text_column(source_file, n)
     if schema.SOURCE_ROW in frame:
         out[schema.SOURCE_ROW] = frame[schema.SOURCE_ROW].astype("int64")
     else:
@@ -492,13 +673,24 @@ def canonicalise(
             column = frame[extra]
             out[extra] = column.astype("str") if column.dtype == object else column
 
-    raw_text = frame[schema.TIMESTAMP].astype("str")
-    faulty = issues.notna() & (issues != AMBIGUOUS_LOCAL_TIME)
-    out[TIMESTAMP_RAW] = raw_text.where(faulty)
+    # The raw text of a timestamp is kept only where it could not be read, and only those
+    # values are turned into text (a native datetime column is never formatted).
+    faulty = (issues.notna() & (issues != AMBIGUOUS_LOCAL_TIME)).to_numpy()
+    timestamp_raw = _text_column(None, n)
+    raw_times = frame[schema.TIMESTAMP]
+    if faulty.any() and not pd.api.types.is_datetime64_any_dtype(raw_times.dtype):
+        timestamp_raw[faulty] = raw_times[faulty].astype("str")
+    out[TIMESTAMP_RAW] = timestamp_raw
     out[TIMESTAMP_ISSUE] = issues
     out[CHANNEL_UNMAPPED] = pd.Series(channel_unmapped, index=index)
     out[ACTIVITY_UNMAPPED] = pd.Series(activity_unmapped, index=index)
-    out[TIMESTAMP_FORMAT] = shapes.astype("category")
+    out[TIMESTAMP_FORMAT] = (
+        shapes.astype("category")
+        if shapes.notna().any()
+        else pd.Series(
+            pd.Categorical.from_codes(np.full(n, -1, np.int8), categories=pd.Index([], dtype="str"))
+        )
+    )
     result = pd.DataFrame(out, index=index)
     for column in (
         schema.CASE_ID,
@@ -743,7 +935,7 @@ def read_events(
         used = set(chosen.values()) if resolved.transform is None else set(file_columns)
     if schema.SOURCE_ROW in raw.columns:
         selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()
-    selected[schema.SOURCE_FILE] = path.name
+    selected[schema.SOURCE_FILE] = _text_column(path.name, len(selected))
     events = canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)
     events.attrs[IGNORED_COLUMNS] = skipped + [c for c in file_columns if c not in used]
     return events

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from toolkit import schema
 from toolkit.errors import SekatError
@@ -87,7 +88,7 @@ def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Ser
     if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
         parsed = pd.Series(pd.NaT, index=values.index, dtype=unit)
     parsed = parsed.astype(unit)
-    formats = pd.Series(pd.NA, index=values.index, dtype="str")
+    formats = _missing_text(values.index)
     formats[parsed.notna()] = ISO_8601
     if not utc:
         for fmt in _DAY_FIRST_FORMATS if dayfirst else _MONTH_FIRST_FORMATS:
@@ -117,6 +118,12 @@ def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Ser
         parsed[failed] = fixed
         parsed = pd.to_datetime(parsed, utc=utc)
     return parsed.astype(unit), formats
+
+
+def _missing_text(index: pd.Index) -> pd.Series:
+    """A ``str`` column of missing values (Arrow nulls: no per-row work)."""
+    column = pd.Series(pa.nulls(len(index), pa.large_string()), dtype="str", copy=False)
+    return column if index.equals(column.index) else column.set_axis(index)
 
 
 _DIGIT = re.compile(r"\d")
@@ -196,11 +203,16 @@ def parse_timestamps_with_shapes(
     """:func:`parse_timestamps` plus the written shape of every present value (a third series)."""
     tz = zone(source_tz)
     index = values.index
-    issues = pd.Series(pd.NA, index=index, dtype="str")
-    shapes = pd.Series(pd.NA, index=index, dtype="str")
+    issues = _missing_text(index)
+    shapes = _missing_text(index)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        utc = values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-        issues[utc.isna()] = MISSING_TIMESTAMP
+        # Native instants are converted, never formatted as text and read back.
+        utc = values.dt.tz_convert("UTC")
+        if utc.dt.unit != "ns":
+            utc = utc.astype("datetime64[us, UTC]")
+        missing = utc.isna().to_numpy()
+        if missing.any():
+            issues[missing] = MISSING_TIMESTAMP
         return (*_bound(utc, issues), shapes)
     if pd.api.types.is_datetime64_dtype(values.dtype):
         naive = values.astype("datetime64[us]")
@@ -211,6 +223,14 @@ def parse_timestamps_with_shapes(
     missing = text.isna() | (text == "")
     issues[missing] = MISSING_TIMESTAMP
     present = text[~missing]
+    by_arrow = _read_iso_by_arrow(present)
+    if by_arrow is not None:
+        parsed, aware = by_arrow
+        shapes[present.index] = ISO_8601
+        utc = parsed if aware else _localise(parsed, tz, issues)
+        if len(present) < len(index):
+            utc = utc.reindex(index)
+        return (*_bound(utc, issues), shapes)
     has_offset = present.str.contains(_OFFSET, na=False)
     aware, aware_format = _parse_text(present[has_offset], utc=True, dayfirst=dayfirst)
     naive, naive_format = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
@@ -229,6 +249,34 @@ def parse_timestamps_with_shapes(
     return (*_bound(utc, issues), shapes)
 
 
+def _read_iso_by_arrow(present: pd.Series) -> tuple[pd.Series, bool] | None:
+    """Values all in ISO 8601, all with an offset or all without, read by Arrow at once.
+
+    Returns the parsed values (UTC instants if ``aware``, else wall-clock times) and
+    ``aware``; None when a value has another form (then pandas reads them one format at a
+    time). Arrow's ISO 8601 reader accepts a subset of what pandas' does, and reads it to the
+    same instants, so the result does not depend on which of the two read a log.
+    """
+    if present.empty:
+        return None
+    import pyarrow.compute as pc
+
+    array = pa.array(present.array)
+    has_offset = pc.match_substring_regex(array, _OFFSET.pattern, ignore_case=True)
+    with_offset = int(pc.sum(has_offset).as_py() or 0)
+    if with_offset == len(present):
+        target, aware = pa.timestamp("us", tz="UTC"), True
+    elif with_offset == 0:
+        target, aware = pa.timestamp("us"), False
+    else:
+        return None
+    try:
+        parsed = pc.cast(array, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_pandas().array, index=present.index), aware
+
+
 def _localise(naive: pd.Series, zone: ZoneInfo, issues: pd.Series) -> pd.Series:
     if naive.empty:
         return naive.dt.tz_localize("UTC")
@@ -243,6 +291,8 @@ def _localise(naive: pd.Series, zone: ZoneInfo, issues: pd.Series) -> pd.Series:
 
 
 def _bound(utc: pd.Series, issues: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if utc.dt.unit == "ns":  # nanosecond datetimes cannot lie outside the nanosecond range
+        return utc.astype(schema.TIMESTAMP_DTYPE), issues
     outside = (utc < _NS_MIN) | (utc > _NS_MAX)
     issues[outside[outside].index] = TIMESTAMP_OUT_OF_RANGE
     inside = utc.where(~outside)

@@ -35,6 +35,7 @@ __all__ = [
     "handoff_codes",
     "handoff_rows",
     "handovers_frame",
+    "event_order",
     "order_events",
     "split_path",
 ]
@@ -154,11 +155,118 @@ def _factorize_sorted(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.
     return sorted_codes, uniques.take(order)
 
 
+def _sorted_text_codes(
+    values: pd.Series,
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray] | None:
+    """Codes of a text column already in sorted order (a prepared log), by adjacent compares.
+
+    None when the column is not sorted, has missing values or is not Arrow text: then
+    :func:`_factorize_sorted` hashes it.
+    """
+    if not isinstance(values.dtype, pd.StringDtype) or len(values) < 2:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count:
+        return None
+    head, tail = array.slice(0, len(array) - 1), array.slice(1)
+    if pc.any(pc.less(tail, head)).as_py():
+        return None
+    change = pc.not_equal(tail, head).to_numpy(zero_copy_only=False)
+    codes = np.empty(len(array), dtype=np.int32 if len(array) < 2**31 - 1 else np.int64)
+    codes[0] = 0
+    np.cumsum(change, out=codes[1:])
+    starts = np.r_[0, np.flatnonzero(change) + 1]
+    return codes, values.array.take(starts)
+
+
+def _in_order(keys: list[np.ndarray]) -> bool:
+    """Whether rows are already in the order ``np.lexsort(keys)`` gives (last key first)."""
+    tied = None
+    for key in reversed(keys):
+        later, earlier = key[1:], key[:-1]
+        wrong = later < earlier
+        if (wrong if tied is None else wrong & tied).any():
+            return False
+        same = later == earlier
+        tied = same if tied is None else tied & same
+    return True
+
+
+def _order_keys(
+    kept: pd.DataFrame, time_kept: np.ndarray, case_codes: np.ndarray, position_column: str | None
+) -> list[np.ndarray]:
+    # np.lexsort sorts by the last key first and is stable, so the frame order decides
+    # whatever the keys leave tied.
+    keys: list[np.ndarray] = []
+    if position_column is not None:
+        keys.append(kept[position_column].to_numpy(dtype=np.int64))
+    if schema.SOURCE_ROW in kept.columns:
+        keys.append(kept[schema.SOURCE_ROW].to_numpy(dtype=np.int64, na_value=-1))
+    if schema.SOURCE_FILE in kept.columns:
+        files = kept[schema.SOURCE_FILE]
+        single = files.notna().all() and (len(files) == 0 or (files == files.iloc[0]).all())
+        if not single:  # one input file (the usual case) leaves nothing to order
+            keys.append(_factorize_sorted(files)[0])
+    keys += [time_kept, case_codes]
+    return keys
+
+
+def event_order(events: pd.DataFrame, position_column: str | None = None) -> np.ndarray:
+    """The permutation that puts a log's rows in walk order: case, time, source position.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A canonical event log (``case_id``, ``timestamp``; ``source_file``/``source_row``
+        break ties when present, then the frame's own order).
+    position_column : str, optional
+        A further tie-break column (the global row position on Dask).
+
+    Returns
+    -------
+    numpy.ndarray
+        Row positions: ``events.take(event_order(events))`` is in the order of
+        :func:`order_events`, the order ``sekat prepare`` writes events.parquet in.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"case_id": ["b", "a", "a"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"], utc=True)})
+    >>> event_order(ev).tolist()
+    [2, 1, 0]
+    """
+    require_columns(events, (schema.CASE_ID, schema.TIMESTAMP), what="the event log")
+    time_all = _timestamps_ns(events)
+    sorted_codes = _sorted_text_codes(events[schema.CASE_ID])
+    codes = sorted_codes[0] if sorted_codes is not None else None
+    if codes is None:
+        codes, _ = _factorize_sorted(events[schema.CASE_ID])
+    keys = _order_keys(events, time_all, codes, position_column)
+    if _in_order(keys):
+        return np.arange(len(events))
+    return np.lexsort(keys)
+
+
 def order_events(
     events: pd.DataFrame, cutoff: Any = None, position_column: str | None = None
 ) -> EventWalk:
-    """Order the events of a log and find each request's agency segments."""
+    """Order the events of a log and find each request's agency segments.
+
+    A log already in walk order (a prepared events.parquet) is recognised by comparing
+    neighbouring rows, without hashing or sorting its case ids. The last walk is remembered
+    for the frame it was made from (:func:`cached_walk`), so that ``case_table`` and
+    ``handovers`` called one after the other on the same events order them once.
+    """
     require_columns(events, (schema.CASE_ID, schema.TIMESTAMP, schema.AGENCY), what="the event log")
+    cached = _WALKS.get(events, cutoff, position_column)
+    if cached is not None:
+        return cached
     time_all = _timestamps_ns(events)
     if cutoff is None:
         cutoff_ns = int(time_all.max()) if len(time_all) else 0
@@ -169,7 +277,11 @@ def order_events(
     kept = events if rows_kept is None else events.iloc[rows_kept]
     time_kept = time_all if rows_kept is None else time_all[rows_kept]
 
-    case_codes, case_ids = _factorize_sorted(kept[schema.CASE_ID])
+    presorted = _sorted_text_codes(kept[schema.CASE_ID])
+    if presorted is not None:
+        case_codes, case_ids = presorted
+    else:
+        case_codes, case_ids = _factorize_sorted(kept[schema.CASE_ID])
     if (case_codes < 0).any():
         first = int(np.flatnonzero(case_codes < 0)[0])
         first = first if rows_kept is None else int(rows_kept[first])
@@ -179,22 +291,16 @@ def order_events(
             column=schema.CASE_ID,
             row=_row_label(events, first),
         )
-    # np.lexsort sorts by the last key first and is stable, so the frame order decides
-    # whatever the keys leave tied.
-    keys: list[np.ndarray] = []
-    if position_column is not None:
-        keys.append(kept[position_column].to_numpy(dtype=np.int64))
-    if schema.SOURCE_ROW in kept.columns:
-        keys.append(kept[schema.SOURCE_ROW].to_numpy(dtype=np.int64, na_value=-1))
-    if schema.SOURCE_FILE in kept.columns:
-        keys.append(_factorize_sorted(kept[schema.SOURCE_FILE])[0])
-    keys += [time_kept, case_codes]
-    order = np.lexsort(keys)
+    keys = _order_keys(kept, time_kept, case_codes, position_column)
+    order = None if _in_order(keys) else np.lexsort(keys)
 
-    case = case_codes[order]
+    case = case_codes if order is None else case_codes[order]
     agency_codes, agencies = _factorize_sorted(kept[schema.AGENCY])
-    agency = agency_codes[order]
-    rows = order if rows_kept is None else rows_kept[order]
+    agency = agency_codes if order is None else agency_codes[order]
+    if order is None:
+        rows = np.arange(len(kept)) if rows_kept is None else rows_kept
+    else:
+        rows = order if rows_kept is None else rows_kept[order]
     n = len(case)
     case_start = np.flatnonzero(np.r_[True, case[1:] != case[:-1]]) if n else np.zeros(0, int)
 
@@ -205,10 +311,10 @@ def order_events(
         (known_case[1:] != known_case[:-1]) | (known_agency[1:] != known_agency[:-1]),
     ][: len(known)]
     segment_start = np.flatnonzero(new_segment)
-    return EventWalk(
+    walk = EventWalk(
         rows=rows,
         case=case,
-        time=time_kept[order],
+        time=time_kept if order is None else time_kept[order],
         case_ids=case_ids,
         agencies=agencies,
         agency=agency,
@@ -219,6 +325,88 @@ def order_events(
         segment_case=known_case[segment_start],
         segment_agency=known_agency[segment_start],
     )
+    _WALKS.put(events, cutoff, position_column, walk)
+    return walk
+
+
+#: Columns whose values decide a walk.
+_WALK_COLUMNS = (
+    schema.CASE_ID,
+    schema.TIMESTAMP,
+    schema.AGENCY,
+    schema.SOURCE_FILE,
+    schema.SOURCE_ROW,
+)
+
+
+def _column_token(values: pd.Series) -> tuple[Any, ...]:
+    """What identifies a column's data: its array object, or its numpy buffer."""
+    array = values.array
+    if isinstance(array, pd.arrays.DatetimeArray):
+        data = array.asi8
+    elif isinstance(array, pd.arrays.NumpyExtensionArray):
+        data = array.to_numpy()
+    else:
+        return ("array", id(array), len(array), str(values.dtype))
+    return ("buffer", data.__array_interface__["data"][0], data.strides, len(data), str(data.dtype))
+
+
+class _WalkCache:
+    """The last walk, remembered for the frame it was made from (one entry).
+
+    A hit needs the same frame object, cut-off and tie-break column, and the same column
+    data. The entry keeps a lazy copy of the frame's walk columns: under pandas'
+    copy-on-write, any later change to those columns of the frame then writes to new
+    buffers, so a changed frame never meets its old walk. The entry goes when the frame is
+    garbage-collected.
+    """
+
+    def __init__(self) -> None:
+        self._entry: dict[str, Any] | None = None
+
+    @staticmethod
+    def _tokens(events: pd.DataFrame, position_column: str | None) -> tuple[Any, ...]:
+        names = [c for c in (*_WALK_COLUMNS, position_column) if c is not None and c in events]
+        return (len(events), tuple(names), tuple(_column_token(events[c]) for c in names))
+
+    def get(self, events: pd.DataFrame, cutoff: Any, position_column: str | None) -> Any:
+        entry = self._entry
+        if entry is None or entry["frame"]() is not events:
+            return None
+        if entry["cutoff"] != repr(cutoff) or entry["position"] != position_column:
+            return None
+        if entry["tokens"] != self._tokens(events, position_column):
+            return None
+        return entry["walk"]
+
+    def put(
+        self, events: pd.DataFrame, cutoff: Any, position_column: str | None, walk: EventWalk
+    ) -> None:
+        import weakref
+
+        def forget(dead: Any) -> None:
+            if self._entry is not None and self._entry["frame"] is dead:
+                self._entry = None
+
+        try:
+            frame = weakref.ref(events, forget)
+        except TypeError:
+            return
+        names = [c for c in (*_WALK_COLUMNS, position_column) if c is not None and c in events]
+        self._entry = {
+            "frame": frame,
+            "view": events[names],  # shares the buffers: a later write copies them
+            "cutoff": repr(cutoff),
+            "position": position_column,
+            "tokens": self._tokens(events, position_column),
+            "walk": walk,
+        }
+
+    def clear(self) -> None:
+        self._entry = None
+
+
+_WALKS = _WalkCache()
 
 
 def _first_per_case(walk: EventWalk, values: pd.Series) -> pd.api.extensions.ExtensionArray:
@@ -453,13 +641,13 @@ def handoff_codes(
     walk: EventWalk | None = None,
 ) -> tuple[list[np.ndarray], list[Any], np.ndarray]:
     """Every hand-off as integer codes: ([*by codes, from, to], their uniques, hours)."""
+    if walk is None:  # before any column is added: the walk of this very frame may be known
+        walk = order_events(events, cutoff=cutoff, position_column=position_column)
     if schema.CHANNEL_GROUP in by and schema.CHANNEL_GROUP not in events.columns:
         require_columns(events, (schema.CHANNEL,), what="the event log")
         groups = _channel_groups(events[schema.CHANNEL].array)
         events = events.assign(**{schema.CHANNEL_GROUP: groups})
     require_columns(events, by, what="the event log")
-    if walk is None:
-        walk = order_events(events, cutoff=cutoff, position_column=position_column)
     known_case = walk.case[walk.known]
     # A hand-off is a segment start that is not the first segment of its case.
     later = walk.segment_start[1:]
