@@ -110,6 +110,8 @@ HOUSE_RC: dict[str, object] = {
 
 #: Attribute of a Figure holding its :class:`~toolkit.report.disclosure.Suppression`.
 _SUPPRESSION_ATTR = "sekat_suppression"
+#: Attribute of a Figure holding the language it was drawn in (the exporter names files by it).
+FIGURE_LANG_ATTR = "sekat_lang"
 
 
 @contextlib.contextmanager
@@ -147,6 +149,20 @@ def figure_suppression(fig: Figure) -> pd.DataFrame:
     return suppression.record
 
 
+def figure_is_empty(fig: Figure) -> bool:
+    """Whether a figure of this module draws nothing (no row of its table survived).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> figure_is_empty(hops_by_channel_plot(pd.DataFrame({"channel_group": ["other"],
+    ...                                                    "hops": [2.0], "n": [4]})))
+    True
+    """
+    suppression = getattr(fig, _SUPPRESSION_ATTR, None)
+    return suppression is not None and len(suppression.published) == 0
+
+
 def _new_figure(figsize: tuple[float, float] | None = None) -> tuple[Figure, mpl.axes.Axes]:
     fig = Figure(figsize=figsize or FIGSIZE, layout="constrained")
     ax = fig.subplots()
@@ -167,6 +183,7 @@ def _finish(fig: Figure, ax, title: str | None, default_title: str, lang: str, s
         # A figure title flush with the left edge, wherever the axes start.
         fig.suptitle(title, x=0.01, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
     setattr(fig, _SUPPRESSION_ATTR, supp)
+    setattr(fig, FIGURE_LANG_ATTR, lang)
     return fig
 
 
@@ -284,6 +301,7 @@ def forest_plot(
     log_scale: bool = False,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    sort: bool = False,
 ) -> Figure:
     """Estimates with their confidence intervals, one row per term (and method).
 
@@ -307,6 +325,10 @@ def forest_plot(
         else (regions, months) and the estimates describe no small group of requests.
     threshold : int, default 10
         Estimates whose ``n_col`` is smaller are not drawn (rows without it are drawn).
+    sort : bool, default False
+        List the terms by the estimate of the first method, smallest (most negative) at the
+        top, so that a reader sees at once where the effect is largest; rows of other
+        methods (a planted truth) stay beside their term.
 
     Returns
     -------
@@ -327,13 +349,17 @@ def forest_plot(
     Terms are listed top to bottom in the order they first appear; each method keeps its
     colour and marker across terms, so the figure reads in grey scale too.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(results, ["term", "estimate", "ci_low", "ci_high"], what="forest_plot")
     keys = ["term", "method"] if "method" in results.columns else ["term"]
     supp = _suppress_rows(results, n_col, keys, threshold)
     shown = supp.published
     terms = list(dict.fromkeys(shown["term"].astype("object")))
     methods = list(dict.fromkeys(shown["method"].astype("object"))) if "method" in shown else [None]
+    if sort and terms:
+        first = shown if methods == [None] else shown.loc[shown["method"] == methods[0]]
+        order = dict(zip(first["term"].astype("object"), first["estimate"].astype(float), strict=False))
+        terms.sort(key=lambda t: (order.get(t, np.inf), str(t)))
     colours = _colours_for(methods)
     markers = ["o", "s", "D", "^", "v", "P"]
     height = max(2.8, 1.2 + 0.55 * len(terms) * max(1, len(methods) * 0.6))
@@ -445,7 +471,7 @@ def survival_plot(
     Kaplan, E. L. and Meier, P. (1958). Nonparametric estimation from incomplete
     observations. *Journal of the American Statistical Association*, 53(282), 457-481.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(
         curves, ["time", "survival", "ci_low", "ci_high", group_col], what="survival_plot"
     )
@@ -583,7 +609,7 @@ def hops_by_channel_plot(
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['Social media', 'Traditional']
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, [by, "hops", "n"], what="hops_by_channel_plot")
     supp = _suppress_rows(table, "n", [by], threshold)
     shown = supp.published
@@ -753,7 +779,7 @@ def event_study_plot(
     Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple
     time periods. *Journal of Econometrics*, 225(2), 200-230.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, ["event_time", "estimate", "ci_low", "ci_high"], what="event_study_plot")
     if "method" not in table.columns:
         table = table.assign(method="event_study")
@@ -926,7 +952,7 @@ def network_plot(
     from the top in order of published hand-offs, so a rerun draws the same picture and
     labels never sit on each other; curved arrows keep A→B and B→A apart.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     edges = _edge_list(flows)
     edges = edges.loc[edges[schema.FROM_AGENCY] != edges[schema.TO_AGENCY]]
     supp = _suppress_rows(edges, schema.COUNT, [schema.FROM_AGENCY, schema.TO_AGENCY], threshold)
@@ -1091,7 +1117,7 @@ def impact_plot(
     >>> len(impact_plot(rows, panels=True, unit={"total_value": "IDR"}).axes)
     2
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, ["term", "estimate", "ci_low", "ci_high"], what="impact_plot")
     supp = _suppress_rows(table, n_col, ["term"], threshold)
     shown = supp.published
@@ -1238,7 +1264,7 @@ def validation_plot(
                 reason suppression
     0  unknown_channel     primary
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if not isinstance(counts, pd.DataFrame):
         counts = validation_counts(counts)
     require_columns(counts, ["reason", "count"], what="validation_plot")
@@ -1367,7 +1393,7 @@ def overlap_plot(
     Crump, R. K., Hotz, V. J., Imbens, G. W. and Mitnik, O. A. (2009). Dealing with limited
     overlap in estimation of average treatment effects. *Biometrika*, 96(1), 187-199.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     arms = (schema.SOCIAL, "not social")
     require_columns(histogram, ["bin_low", "bin_high", *arms], what="overlap_plot")
     long = pd.DataFrame(

@@ -48,16 +48,17 @@ MAX_NOTE_ITEMS: int = 5
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if it is one of :data:`LANGS`, else raise a SekatError.
+    """``lang`` as one of :data:`LANGS` (any case, spaces ignored), else a SekatError.
 
     Examples
     --------
-    >>> check_lang("id")
-    'id'
+    >>> check_lang("id"), check_lang(" ID ")
+    ('id', 'id')
     """
-    if lang not in LANGS:
+    code = lang.strip().lower() if isinstance(lang, str) else lang
+    if code not in LANGS:
         raise SekatError(f"language must be one of {list(LANGS)}, got {lang!r}")
-    return lang
+    return code
 
 
 def humanise(code: object) -> str:
@@ -99,7 +100,7 @@ def label(key: object, lang: str = "en", default: str | None = None) -> str:
     >>> label("missing_agency")
     'Missing agency'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     entry = LABELS.get(key) if isinstance(key, str) else None
     if entry is not None:
         return entry[lang]
@@ -155,7 +156,7 @@ def suppression_note(
     not shown either, and a reader deserves to know why. The groups are named in the order
     of ``record``; the count of the others is exact.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     threshold = schema.MIN_CELL_COUNT if threshold is None else threshold
     if record is None or len(record) == 0:
         return LABELS["suppressed_none"][lang]
@@ -169,6 +170,23 @@ def suppression_note(
         more = format_number(len(rows) - len(named), lang, decimals=0)
         items = LABELS["suppressed_more"][lang].format(items=items, more=more)
     return LABELS["suppressed_note"][lang].format(threshold=threshold, items=items)
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+!|~"
+
+
+def escape_markdown(value: object) -> str:
+    r"""Text from the data made inert in Markdown: no markup, no HTML, no link.
+
+    Every character Markdown or HTML could read as syntax is escaped with a backslash, so a
+    category named ``<img src=x onerror=...>`` or ``**bold**`` is shown as written.
+
+    Examples
+    --------
+    >>> escape_markdown("<img src=x onerror=alert(1)> *Roads*")
+    '\\<img src=x onerror=alert\\(1\\)\\> \\*Roads\\*'
+    """
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in str(value))
 
 
 def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, str]:
@@ -231,7 +249,7 @@ def format_number(x: float, lang: str = "en", decimals: int | None = None) -> st
     -----
     A value that rounds to zero is written without a sign.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if x is None or not math.isfinite(float(x)):
         return "–"
     x = float(x)
@@ -263,7 +281,7 @@ def format_compact(x: float, lang: str = "en") -> str:
     >>> format_compact(88_184_622, "id"), format_compact(3_730_290), format_compact(-12_400)
     ('88,2 juta', '3.73 million', '−12,400')
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if x is None or not math.isfinite(float(x)):
         return "–"
     for scale, word in _SCALES:
@@ -277,6 +295,40 @@ def format_compact(x: float, lang: str = "en") -> str:
                 text = text.rstrip("0").rstrip(mark)
             return f"{text} {word[lang]}"
     return format_number(x, lang)
+
+
+#: How a currency code is written before an amount, by language (others: the code itself).
+CURRENCY_SIGNS: dict[str, dict[str, str]] = {"IDR": {"en": "IDR", "id": "Rp"}}
+
+
+def format_money(x: float, currency: str = "IDR", lang: str = "en", compact: bool = False) -> str:
+    """An amount of money as a reader of ``lang`` writes it: IDR 40,000 / Rp 40.000.
+
+    Parameters
+    ----------
+    x : float
+        The amount.
+    currency : str
+        ISO code (``IDR`` is written ``Rp`` in Indonesian) or any label.
+    lang : {"en", "id"}
+        Language.
+    compact : bool
+        Large amounts in words (:func:`format_compact`): IDR 1.39 billion, Rp 1,39 miliar.
+
+    Examples
+    --------
+    >>> format_money(40000, "IDR", "id"), format_money(40000, "IDR", "en")
+    ('Rp 40.000', 'IDR 40,000')
+    >>> format_money(-1_390_000_000, "IDR", "id", compact=True)
+    '−Rp 1,39 miliar'
+    """
+    lang = check_lang(lang)
+    sign = CURRENCY_SIGNS.get(str(currency).upper(), {}).get(lang, str(currency))
+    if x is None or not math.isfinite(float(x)):
+        return f"{sign} –"
+    amount = format_compact(abs(x), lang) if compact else format_number(abs(x), lang, decimals=0)
+    negative = round(float(x)) < 0 if not compact else amount != format_compact(0.0, lang) and x < 0
+    return f"{'−' if negative else ''}{sign} {amount}"
 
 
 class _LocalFormatter(string.Formatter):
@@ -327,7 +379,7 @@ def text(section: str, key: str, lang: str = "en", **values: object) -> str:
     >>> text("phrases", "per_year", "id")
     'per tahun'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     try:
         return _LocalFormatter(lang).format(_entry(section, key)[lang], **values)
     except (KeyError, IndexError, ValueError) as error:
@@ -342,7 +394,7 @@ def template(section: str, key: str, lang: str = "en") -> str:
     >>> template("brief.words", "pattern", "id")
     '{n} {unit} {dir}'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     return _entry(section, key)[lang]
 
 
