@@ -1083,6 +1083,11 @@ def brief_markdown(brief: Brief) -> str:
     return "\n".join(lines)
 
 
+def write_brief(brief: Brief, out_dir: str | os.PathLike[str]) -> Path:
+    """Write one brief as ``policy_brief_<lang>.html`` in ``out_dir`` (atomically, mode 0644)."""
+    return write_text(Path(out_dir) / brief_file(brief.lang), render_html(brief))
+
+
 def write_briefs(
     results,
     out_dir: str | os.PathLike[str],
@@ -1111,7 +1116,7 @@ def write_briefs(
     written = {}
     for lang in langs:
         brief = build_brief(results, lang=lang, **options)
-        written[brief.lang] = write_text(Path(out_dir) / brief_file(brief.lang), render_html(brief))
+        written[brief.lang] = write_brief(brief, out_dir)
     return written
 
 
@@ -1141,6 +1146,7 @@ __all__ = [
     "limitations",
     "magnitude",
     "render_html",
+    "write_brief",
     "skipped_parts",
     "write_briefs",
 ]

@@ -16,6 +16,7 @@ import ast
 import difflib
 import io
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ from toolkit.report.words import (
     LANGS,
     check_lang,
     estimand_label,
+    figure_text,
     format_number,
     label,
     method_label,
@@ -155,6 +157,30 @@ def passed_parameters(history: Sequence[str]) -> tuple[list[str], list[str]]:
     return declared, injected
 
 
+def one_line_errors() -> bool:
+    """In a notebook, show a SekatError as its one line rather than a traceback.
+
+    The user's mistake (a mistyped parameter, a missing file) is then the first and only
+    thing papermill and the notebook print; errors of any other kind keep their traceback.
+    Returns whether an IPython kernel was there to set it up in.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        line = f"sekat: error: {value}"
+        print(line, file=sys.stderr)
+        return [line]
+
+    shell.set_custom_exc((SekatError,), handler)
+    return True
+
+
 def check_parameters(namespace: Mapping[str, object] | None = None, /, **values: object) -> dict:
     """Check a notebook's parameters before any work; a wrong one raises one clear line.
 
@@ -186,6 +212,7 @@ def check_parameters(namespace: Mapping[str, object] | None = None, /, **values:
     """
     given: dict[str, object] = {}
     if namespace is not None:
+        one_line_errors()
         declared, injected = passed_parameters(list(namespace.get("In", []) or []))
         unknown = [name for name in injected if declared and name not in declared]
         if unknown:
@@ -215,6 +242,96 @@ def check_parameters(namespace: Mapping[str, object] | None = None, /, **values:
     if namespace is not None and "lang" in checked and isinstance(namespace, dict):
         namespace["lang"] = checked["lang"]
     return checked
+
+
+def contrast_values(contrast: Contrast) -> dict[str, dict[str, str]]:
+    """The words of a contrast for captions: field -> language -> text (see :func:`in_lang`).
+
+    Examples
+    --------
+    >>> contrast_values(Contrast("twitter", "phone"))["treatment"]["id"]
+    'permohonan lewat Twitter/X'
+    """
+    from toolkit.report.brief import contrast_words
+
+    per_lang = {lang: contrast_words(contrast, lang) for lang in LANGS}
+    return {field: {lang: per_lang[lang][field] for lang in LANGS} for field in per_lang["en"]}
+
+
+def in_lang(values: Mapping[str, object], lang: str) -> dict[str, object]:
+    """Values of one language from values given per language (others as they are).
+
+    Examples
+    --------
+    >>> in_lang({"treatment": {"en": "a", "id": "b"}, "tau_days": 30}, "id")
+    {'treatment': 'b', 'tau_days': 30}
+    """
+    lang = check_lang(lang)
+    return {k: v[lang] if isinstance(v, Mapping) and lang in v else v for k, v in values.items()}
+
+
+def money_values(costs) -> dict[str, object]:
+    """The unit costs of a scenario as caption fields, money written per language.
+
+    Examples
+    --------
+    >>> from toolkit.estimate import UnitCosts
+    >>> money_values(UnitCosts())["wage"]["id"]
+    'Rp 40.000'
+    """
+    from toolkit.report.words import format_money
+
+    currency = getattr(costs, "currency", "IDR")
+    return {
+        "currency": {lang: format_money(0, currency, lang).split(" ")[0] for lang in LANGS},
+        "staff_minutes_per_handoff": float(costs.staff_minutes_per_handoff),
+        "wage": {lang: format_money(costs.wage_per_hour, currency, lang) for lang in LANGS},
+        "day": {lang: format_money(costs.citizen_day_value, currency, lang) for lang in LANGS},
+    }
+
+
+def arm_names(contrast: Contrast) -> dict[str, str]:
+    """The estimators' arm names ("social", "not social") -> the contrast's arms, joined by +."""
+    return {
+        schema.SOCIAL: "+".join(contrast.treatment),
+        "not social": "+".join(contrast.control),
+    }
+
+
+def arm_labels(arms: pd.Series, names: Mapping[str, str], lang: str) -> pd.Series:
+    """Arm values of a diagnostic table in words of ``lang`` (each name of an arm labelled)."""
+    lang = check_lang(lang)
+
+    def word(value: object) -> str:
+        key = names.get(str(value), str(value))
+        return " + ".join(label(part, lang) for part in key.split("+"))
+
+    return arms.astype("object").map(word)
+
+
+def not_estimated(
+    rows: pd.DataFrame, cases: pd.DataFrame, group: str, min_cell: int
+) -> dict[str, str] | None:
+    """The groups of ``cases`` that have no row (too few requests to estimate), named per language.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"group_value": ["roads"]})
+    >>> not_estimated(rows, pd.DataFrame({"category": ["roads", "health"]}), "category", 10)["en"]
+    'Not estimated (fewer than 10 requests in one of the two arms): Health.'
+    """
+    if group not in cases.columns:
+        return None
+    estimated = set(rows[schema.GROUP_VALUE].astype(str))
+    missing = sorted({str(v) for v in cases[group].dropna().unique()} - estimated)
+    if not missing:
+        return None
+    return {
+        lang: template("phrases", "not_estimated", lang).format(
+            min_cell=min_cell, groups="; ".join(label(m, lang) for m in missing)
+        )
+        for lang in LANGS
+    }
 
 
 def plot_table(
@@ -588,6 +705,13 @@ def publish(
 
 __all__ = [
     "PARAMETER_CHECKS",
+    "arm_labels",
+    "arm_names",
+    "contrast_values",
+    "in_lang",
+    "money_values",
+    "not_estimated",
+    "one_line_errors",
     "passed_parameters",
     "alt_text",
     "check_lines",

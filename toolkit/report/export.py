@@ -299,7 +299,7 @@ def _svg_with_title(svg: bytes, title: str, description: str) -> bytes:
 
 
 def figure_title(fig: Figure) -> str:
-    """The title drawn on a figure (its suptitle, else its first axes title), or "".
+    r"""The title drawn on a figure (its suptitle, else its first axes title), or "".
 
     Examples
     --------

@@ -35,7 +35,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 from toolkit.report.disclosure import Suppression, suppress_small_cells
-from toolkit.report.words import check_lang, format_compact, format_number, label
+from toolkit.report.words import check_lang, format_compact, format_number, label, text
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -415,6 +415,35 @@ def forest_plot(
         return _finish(fig, ax, title, "title_forest", lang, supp)
 
 
+def _censor_marks(curve: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Where requests left a Kaplan-Meier risk set without being resolved: (times, levels).
+
+    A curve of :func:`toolkit.estimate.survival.km_curve` has a row per event time; requests
+    censored at an event time are in its ``censored`` column, those censored between two
+    event times are the drop of ``at_risk`` that events and censorings there do not explain.
+    Those are marked in the middle of the flat step on which they left.
+    """
+    if not {"censored", "events", "at_risk"} <= set(curve.columns) or curve.empty:
+        return np.array([]), np.array([])
+    t = curve["time"].to_numpy(float)
+    s = curve["survival"].to_numpy(float)
+    n = curve["at_risk"].to_numpy(float)
+    d = curve["events"].to_numpy(float)
+    c = curve["censored"].to_numpy(float)
+    between = np.r_[n[:-1] - d[:-1] - c[:-1] - n[1:], 0.0]
+    times = np.r_[t[c > 0], ((t[:-1] + t[1:]) / 2)[between[:-1] > 0.5]]
+    levels = np.r_[s[c > 0], s[:-1][between[:-1] > 0.5]]
+    return times, levels
+
+
+def _at_risk(curve: pd.DataFrame, when: float) -> float:
+    """Requests still open and observed just before ``when`` (0 after the last time)."""
+    later = curve.loc[curve["time"] >= when, "at_risk"]
+    if len(later):
+        return float(later.iloc[0])
+    return 0.0
+
+
 def survival_plot(
     curves: pd.DataFrame,
     *,
@@ -423,27 +452,34 @@ def survival_plot(
     max_time: float | None = None,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    horizon: float | None = None,
 ) -> Figure:
-    """Kaplan-Meier curves with confidence bands: the share of requests still open over time.
+    """Kaplan-Meier curves with bands, censor marks, medians and the number at risk below.
 
     Parameters
     ----------
     curves : pandas.DataFrame
         Tidy, one row per group and time: ``time``, ``survival``, ``ci_low``, ``ci_high``,
         ``group_col``, and the group size as ``n`` (constant per group) or ``at_risk``
-        (requests still open and observed just before ``time``).
+        (requests still open and observed just before ``time``); with ``at_risk``,
+        ``events`` and ``censored`` (as :func:`toolkit.estimate.survival.km_curve` gives them)
+        censored requests are marked and the number at risk is tabled under the axis.
     lang : {"en", "id"}
         Language of the labels.
     group_col : str, default "group"
         Column naming the curve (e.g. channel group).
     max_time : float, optional
         Right end of the time axis. Default: where the slowest curve falls to 5% still open
-        (plus a margin), so that a long thin tail does not squeeze the part that matters.
+        (plus a margin), so that a long thin tail does not squeeze the part that matters,
+        and never before ``horizon``.
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
         Groups of fewer requests are not drawn; with ``at_risk``, each curve also stops
-        where fewer than ``threshold`` requests remain at risk.
+        where fewer than ``threshold`` requests remain at risk, and a number at risk below it
+        is shown as "–".
+    horizon : float, optional
+        The horizon of the restricted mean (e.g. 30 days), drawn as a dotted line.
 
     Returns
     -------
@@ -462,9 +498,11 @@ def survival_plot(
 
     Notes
     -----
-    The curves are drawn as steps, right-continuous, as the Kaplan-Meier estimator is. The
-    tail where fewer than ``threshold`` requests are at risk is cut because each step there
-    would describe a handful of requests (and is too noisy to read anyway).
+    The curves are drawn as steps, right-continuous, as the Kaplan-Meier estimator is; a
+    dashed line at 50% marks each group's median time to resolution where the curve reaches
+    it; short vertical ticks mark requests still open when the log ends (censored). The tail
+    where fewer than ``threshold`` requests are at risk is cut because each step there would
+    describe a handful of requests.
 
     References
     ----------
@@ -487,12 +525,25 @@ def survival_plot(
     shown_groups = _ordered(supp.published[group_col])
     n_of = dict(zip(supp.published[group_col], supp.published["n"], strict=True))
     colours = _colours_for(shown_groups)
+    table = "at_risk" in curves.columns and bool(shown_groups)
     with house_style():
-        fig, ax = _new_figure()
+        fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] + (0.3 * len(shown_groups) if table else 0)),
+                     layout="constrained")
+        if table:
+            ax, risk = fig.subplots(
+                2, 1, sharex=True, height_ratios=[4.2, 0.55 + 0.32 * len(shown_groups)]
+            )
+        else:
+            ax, risk = fig.subplots(), None
+        for axes in (ax, risk):
+            if axes is not None:
+                axes.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
+        kept: dict[object, pd.DataFrame] = {}
         for group in shown_groups:
             curve = curves.loc[curves[group_col] == group].sort_values("time", kind="stable")
             if "at_risk" in curve.columns:
                 curve = curve.loc[curve["at_risk"] >= threshold]
+            kept[group] = curve
             t = curve["time"].to_numpy(float)
             colour = colours[group]
             ax.fill_between(
@@ -511,6 +562,15 @@ def survival_plot(
                 color=colour,
                 label=f"{label(group, lang)} (n = {_count(n_of[group], lang)})",
             )
+            marks_t, marks_s = _censor_marks(curve)
+            if len(marks_t):
+                ax.plot(marks_t, marks_s, linestyle="none", marker="|", markersize=6,
+                        markeredgewidth=0.9, color=colour, alpha=0.8)
+            below = curve.loc[curve["survival"] <= 0.5, "time"]
+            if len(below):
+                median = float(below.iloc[0])
+                ax.plot([0, median, median], [0.5, 0.5, 0], color=colour, linewidth=0.9,
+                        linestyle="--", alpha=0.9)
         ax.set_ylim(0, 1.02)
         if max_time is None:
             ends = []
@@ -519,14 +579,48 @@ def survival_plot(
                 low = curve.loc[curve["survival"] <= 0.05, "time"]
                 ends.append(float(low.min() if len(low) else curve["time"].max()))
             max_time = 1.1 * max(ends) if ends else None
+            if max_time is not None and horizon is not None:
+                max_time = max(max_time, 1.08 * horizon)
         ax.set_xlim(0, max_time)
+        if horizon is not None:
+            ax.axvline(horizon, color="#444444", linewidth=1, linestyle=":")
+            ax.annotate(
+                text("figure_words", "horizon", lang, tau=horizon),
+                xy=(horizon, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -2),
+                textcoords="offset points",
+                va="top",
+                fontsize=FONT_SIZE - 2,
+                color="#444444",
+            )
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _localise_axis(ax.xaxis, lang)
         ax.grid(axis="y")
-        ax.set_xlabel(label("time_days", lang))
-        ax.set_ylabel(_fit(label("share_open", lang), 0.7 * fig.get_figheight()))
+        ax.set_ylabel(_fit(label("share_open", lang), 0.6 * fig.get_figheight()))
         if shown_groups:
             ax.legend(loc="upper right")
+        if risk is None:
+            ax.set_xlabel(label("time_days", lang))
+        else:
+            fig.canvas.draw_idle()
+            ticks = [x for x in ax.get_xticks() if 0 <= x <= (max_time or np.inf)]
+            risk.set_ylim(len(shown_groups) - 0.5, -0.9)
+            risk.set_yticks(range(len(shown_groups)), [label(g, lang) for g in shown_groups])
+            for y, group in enumerate(shown_groups):
+                risk.get_yticklabels()[y].set_color(colours[group])
+                for x in ticks:
+                    count = _at_risk(kept[group], x)
+                    shown = _count(count, lang) if count >= threshold else "–"
+                    risk.text(x, y, shown, ha="center", va="center", fontsize=FONT_SIZE - 2)
+            risk.set_title(text("figure_words", "at_risk", lang), loc="left",
+                           fontsize=FONT_SIZE - 1, fontweight="normal")
+            for side in ("left", "top", "right"):
+                risk.spines[side].set_visible(False)
+            risk.tick_params(axis="y", length=0)
+            risk.set_xlabel(label("time_days", lang))
+            _localise_axis(risk.xaxis, lang)
+            risk.set_xticks(ticks)
         return _finish(fig, ax, title, "title_km", lang, supp)
 
 
@@ -671,8 +765,9 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        Columns event_time (float; NaN for the static term), estimate, ci_low, ci_high, n and
-        method ("event_study" or "twfe").
+        Columns event_time (float; NaN for the static term), estimate, ci_low, ci_high, n,
+        method ("event_study" or "twfe") and cohorts (how many adoption cohorts the
+        event-time estimate averages over; NaN where the table has no cohort rows).
 
     Examples
     --------
@@ -682,7 +777,7 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
     ...     "method_key": key} for t, e, k, key in (("es_hops[e=-1]", 0.0, -1, "callaway_santanna"),
     ...     ("es_hops[e=0]", -0.5, 0, "callaway_santanna"), ("att_rollout_hops", -0.2, None, "twfe"),
     ...     ("att_rollout_hops", -0.4, None, "callaway_santanna"))])
-    >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]
+    >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]  # doctest: +NORMALIZE_WHITESPACE
        event_time  estimate       method
     0        -1.0       0.0  event_study
     1         0.0      -0.5  event_study
@@ -693,9 +788,13 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
         ["estimate", "ci_low", "ci_high", schema.METHOD_KEY, schema.EVENT_TIME, schema.GROUP],
         what="event_study_table",
     )
-    rows = results.loc[results[schema.GROUP].isna()]
     if outcome is not None:
-        rows = rows.loc[(rows[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)]
+        results = results.loc[(results[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)]
+    rows = results.loc[results[schema.GROUP].isna()]
+    by_cohort = results.loc[(results[schema.GROUP] == "cohort").fillna(False).to_numpy(dtype=bool)]
+    cohorts = by_cohort.loc[by_cohort[schema.EVENT_TIME].notna()].groupby(
+        by_cohort[schema.EVENT_TIME].astype("Float64").astype(float)
+    )[schema.GROUP_VALUE].nunique()
     key = rows[schema.METHOD_KEY]
     timed = rows[schema.EVENT_TIME].notna()
     robust = (key == "callaway_santanna").fillna(False) & timed
@@ -713,8 +812,13 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
             "method": np.where(
                 (keep[schema.METHOD_KEY] == "twfe").to_numpy(dtype=bool), "twfe", "event_study"
             ),
+            "cohorts": keep[schema.EVENT_TIME]
+            .astype("Float64")
+            .astype(float)
+            .map(cohorts)
+            .to_numpy(dtype=float),
         },
-        columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method"],
+        columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method", "cohorts"],
     ).reset_index(drop=True)
 
 
@@ -727,6 +831,7 @@ def event_study_plot(
     title: str | None = None,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    bands: pd.DataFrame | None = None,
 ) -> Figure:
     """Event-study estimates before and after the social-media desk opened, naive TWFE beside.
 
@@ -751,6 +856,10 @@ def event_study_plot(
         periods rather than requests.
     threshold : int, default 10
         Estimates with ``n_col`` smaller than this are not drawn.
+    bands : pandas.DataFrame, optional
+        Simultaneous (uniform) bands of the robust estimates: ``event_time``, ``band_low``,
+        ``band_high`` (as ``Headline.diagnostics["event_study_bands"]`` holds them, one
+        outcome): drawn as a shaded band behind the pointwise intervals.
 
     Returns
     -------
@@ -771,8 +880,10 @@ def event_study_plot(
     Notes
     -----
     The dotted vertical line sits half a period before time 0, between the last period
-    before and the first period after adoption. Pre-period estimates near zero support
-    parallel trends; they do not prove it.
+    before and the first period after adoption, and the periods before it are shaded.
+    Pre-period estimates near zero support parallel trends; they do not prove it. With a
+    ``cohorts`` column (:func:`event_study_table`), estimates that rest on a single cohort of
+    districts (the end periods of a staggered rollout) are drawn hollow.
 
     References
     ----------
@@ -824,7 +935,35 @@ def event_study_plot(
             x = rows["event_time"].to_numpy(float) + (j - (len(methods) - 1) / 2) * offset
             est = rows["estimate"].to_numpy(float)
             lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
+            if bands is not None and not naive and len(bands):
+                band = bands.set_index(bands["event_time"].astype(float))
+                inside = band.reindex(rows["event_time"].to_numpy(float))
+                ax.fill_between(
+                    rows["event_time"].to_numpy(float),
+                    inside["band_low"].to_numpy(float),
+                    inside["band_high"].to_numpy(float),
+                    step="mid",
+                    color=colour,
+                    alpha=0.15,
+                    linewidth=0,
+                    label=text("figure_words", "uniform_band", lang),
+                )
             ax.vlines(x, lo, hi, color=colour, linewidth=1.8, alpha=0.9)
+            if not naive and "cohorts" in rows.columns:
+                single = (rows["cohorts"] <= 1).to_numpy(dtype=bool)
+                if single.any():
+                    ax.plot(
+                        x[single],
+                        est[single],
+                        linestyle="none",
+                        marker="o",
+                        markersize=8,
+                        markerfacecolor="white",
+                        markeredgecolor=colour,
+                        markeredgewidth=1.8,
+                        zorder=4,
+                        label=text("figure_words", "few_cells", lang),
+                    )
             ax.plot(
                 x,
                 est,
@@ -839,6 +978,10 @@ def event_study_plot(
             )
         ax.axhline(0, color="#444444", linewidth=1)
         ax.axvline(-0.5, color="#444444", linewidth=1, linestyle=":")
+        if len(shown):
+            left = float(shown["event_time"].min()) - 0.5
+            if left < -0.5:
+                ax.axvspan(left, -0.5, color="#000000", alpha=0.05, linewidth=0, zorder=0)
         ax.annotate(
             f"← {label('before', lang)}",
             xy=(-0.5, 1.0),

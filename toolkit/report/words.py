@@ -391,8 +391,8 @@ def template(section: str, key: str, lang: str = "en") -> str:
 
     Examples
     --------
-    >>> template("brief.words", "pattern", "id")
-    '{n} {unit} {dir}'
+    >>> template("brief.units.hops", "pattern", "id")
+    '{n} pelimpahan {dir} per permohonan'
     """
     lang = check_lang(lang)
     return _entry(section, key)[lang]
