@@ -1494,8 +1494,9 @@ def overlap_plot(
     lang: str = "en",
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    arms: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Histograms of propensity scores: social requests above, the others below.
+    """Histograms of propensity scores: the treated arm above, the control arm below.
 
     Parameters
     ----------
@@ -1508,6 +1509,10 @@ def overlap_plot(
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
         Bins of an arm with fewer requests (but more than none) are not drawn.
+    arms : mapping, optional
+        The names of the two arms of the contrast, by their columns: ``{"social":
+        "twitter", "not social": "phone"}`` (channel or group names joined by ``+``);
+        default social media and not social media.
 
     Returns
     -------
@@ -1520,8 +1525,8 @@ def overlap_plot(
     ...                      "social": [40, 3], "not social": [90, 20]})
     >>> fig = overlap_plot(hist)
     >>> figure_suppression(fig)
-      bin        arm suppression
-    0   1     social     primary
+                arm propensity suppression
+    0  Social media  0.50–1.00     primary
 
     Notes
     -----
@@ -1537,17 +1542,27 @@ def overlap_plot(
     overlap in estimation of average treatment effects. *Biometrika*, 96(1), 187-199.
     """
     lang = check_lang(lang)
+    names = {schema.SOCIAL: schema.SOCIAL, "not social": schema.NOT_SOCIAL, **dict(arms or {})}
     arms = (schema.SOCIAL, "not social")
     require_columns(histogram, ["bin_low", "bin_high", *arms], what="overlap_plot")
+
+    def arm_label(arm: str) -> str:
+        return " + ".join(label(part, lang) for part in names[arm].split("+"))
+
+    # The record names each masked bin by its arm and its range of propensity, in words.
+    ranges = [
+        f"{format_number(lo, lang, decimals=2)}–{format_number(hi, lang, decimals=2)}"
+        for lo, hi in zip(histogram["bin_low"], histogram["bin_high"], strict=True)
+    ]
     long = pd.DataFrame(
         {
-            "bin": np.tile(np.arange(len(histogram)), len(arms)),
-            "arm": np.repeat(arms, len(histogram)),
+            "arm": np.repeat([arm_label(a) for a in arms], len(histogram)),
+            "propensity": np.tile(ranges, len(arms)),
             "count": np.concatenate([histogram[a].to_numpy(float) for a in arms]),
         }
     )
     supp = suppress_small_cells(
-        long, count_col="count", threshold=threshold, group_cols=["bin", "arm"], totals=[]
+        long, count_col="count", threshold=threshold, group_cols=["arm", "propensity"], totals=[]
     )
     masked = supp.table
     low = histogram["bin_low"].to_numpy(float)
@@ -1557,7 +1572,7 @@ def overlap_plot(
         axes = fig.subplots(2, 1, sharex=True)
         for ax, arm in zip(axes, arms, strict=True):
             ax.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
-            counts = masked.loc[masked["arm"] == arm, "count"].to_numpy(float)
+            counts = masked.loc[masked["arm"] == arm_label(arm), "count"].to_numpy(float)
             # Shares of each arm's requests, each arm on its own scale: the arms differ in
             # size, and the question is where each one's requests lie.
             total = float(histogram[arm].sum())
@@ -1582,7 +1597,7 @@ def overlap_plot(
             ax.text(
                 0.99,
                 0.95,
-                label(schema.SOCIAL if social else "not_social", lang),
+                arm_label(arm),
                 transform=ax.transAxes,
                 ha="right",
                 va="top",

@@ -428,7 +428,14 @@ def figure_text(name: str, part: str, lang: str = "en", **values: object) -> str
     """
     truth = bool(values.pop("truth", False))
     clause = text("phrases", "truth_clause", lang) if truth else ""
-    return text(f"figures.{name}", part, lang, truth_clause=clause, **values)
+    # The main contrast unless another is given (its words: toolkit.report.brief.contrast_words).
+    contrast = {
+        "treatment": text("arms", schema.SOCIAL, lang),
+        "control": text("arms", schema.NOT_SOCIAL, lang),
+        "treatment_label": label(schema.SOCIAL, lang),
+        "control_label": label(schema.NOT_SOCIAL, lang),
+    }
+    return text(f"figures.{name}", part, lang, truth_clause=clause, **{**contrast, **values})
 
 
 #: The parts of a figure's words that are drawn on it (caption and alt text go beside it).
@@ -441,7 +448,7 @@ def figure_words(name: str, lang: str = "en", **values: object) -> dict[str, str
     Examples
     --------
     >>> figure_words("03_hop_effects", "id")["title"]
-    'Pengaduan lewat media sosial dan perpindahan'
+    'Media sosial dibandingkan Bukan media sosial: pelimpahan'
     """
     parts = _WORDS.get("figures", {}).get(name)
     if not isinstance(parts, Mapping):
