@@ -242,7 +242,8 @@ def test_survival_plot_legend_names_group_sizes_and_cuts_the_small_tail():
         "Traditional (n = 400)",
     ]
     assert ax.get_ylabel() == LABELS["share_open"]["en"]
-    assert ax.get_xlabel() == LABELS["time_days"]["en"]
+    # with the number at risk, the time axis is labelled under the table of counts
+    assert fig.axes[-1].get_xlabel() == LABELS["time_days"]["en"]
     social = ax.get_lines()[0]
     # 300 * exp(-0.2 t) >= 10 up to t = 17; the curve stops there.
     assert social.get_xdata().max() == 17
@@ -604,3 +605,14 @@ def test_a_long_axis_label_stays_inside_the_figure(lang):
     assert "\n" in shown.get_text()
     box = shown.get_window_extent(renderer)
     assert box.y0 >= fig.bbox.y0 and box.y1 <= fig.bbox.y1
+
+
+def test_survival_plot_marks_censoring_medians_the_horizon_and_the_number_at_risk():
+    curves = km_curves()
+    fig = survival_plot(curves, lang="id", horizon=10)
+    ax, table = fig.axes[0], fig.axes[-1]
+    drawn = [t.get_text() for t in table.texts]
+    assert "300" in drawn and "–" in drawn  # counts under 10 at risk are not shown
+    assert any("10" in t.get_text() for t in ax.texts)  # the horizon is labelled
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert dashed, "each curve that reaches 50% gets its median marked"

@@ -172,21 +172,31 @@ def suppression_note(
     return LABELS["suppressed_note"][lang].format(threshold=threshold, items=items)
 
 
-_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+!|~"
+_MARKDOWN_SPECIAL = "\\`*_[]#|!~"
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def escape_markdown(value: object) -> str:
     r"""Text from the data made inert in Markdown: no markup, no HTML, no link.
 
-    Every character Markdown or HTML could read as syntax is escaped with a backslash, so a
-    category named ``<img src=x onerror=...>`` or ``**bold**`` is shown as written.
+    Characters Markdown reads as emphasis, links, headings or tables are escaped with a
+    backslash and ``<``, ``>``, ``&`` become HTML entities, so a category named
+    ``<img src=x onerror=...>`` or ``**bold**`` is shown as written.
 
     Examples
     --------
-    >>> escape_markdown("<img src=x onerror=alert(1)> *Roads*")
-    '\\<img src=x onerror=alert\\(1\\)\\> \\*Roads\\*'
+    >>> print(escape_markdown("<img src=x onerror=alert(1)> *Roads* [a](b)"))
+    &lt;img src=x onerror=alert(1)&gt; \*Roads\* \[a\](b)
     """
-    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in str(value))
+    out = []
+    for c in str(value):
+        if c in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[c])
+        elif c in _MARKDOWN_SPECIAL:
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, str]:
