@@ -85,7 +85,7 @@ def test_with_truth_and_plot_table_put_the_planted_value_beside(sim, result):
     assert (drawn["ci_low"] == drawn["estimate"]).all()
     naive = select(hops, estimand="difference")
     assert plot_table(naive, "id")[["term", "method"]].values.tolist() == [
-        ["Perpindahan per permohonan, selisih mentah", "Perbandingan naif"]
+        ["Pelimpahan per permohonan, selisih mentah", "Perbandingan mentah"]
     ]
 
 

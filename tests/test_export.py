@@ -245,7 +245,9 @@ def test_rerun_gives_identical_files_and_replaces_the_index_row(exported, tmp_pa
     )
     index = pd.read_csv(out / "index_en.csv", dtype="str", keep_default_na=False)
     assert index["name"].tolist() == ["a_network", "hops_by_channel"]  # one row each, sorted
-    assert index.loc[0, "suppressed"] == "Not shown (fewer than 10 requests): B → A."
+    assert index.loc[0, "suppressed"] == (
+        "Every published flow is drawn (1). Not shown (fewer than 10 requests): B → A."
+    )
 
 
 def test_svg_does_not_depend_on_the_order_of_formats(tmp_path):

@@ -35,8 +35,9 @@ import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
-from toolkit.estimate.models import REST, Contrast
+from toolkit.estimate.models import Contrast
 from toolkit.io.writers import write_text
+from toolkit.report.display import contrast_words
 from toolkit.report.words import (
     LANGS,
     check_lang,
@@ -176,43 +177,6 @@ def _join(items: Sequence[str], lang: str, word: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {_w(word, lang)} " + items[-1]
-
-
-def arm_phrase(names: Sequence[str], lang: str = "en") -> str:
-    """The requests of one arm of a contrast, in words: "requests through social media".
-
-    Examples
-    --------
-    >>> arm_phrase(("social",)), arm_phrase(("walk_in",), "id")
-    ('requests through social media', 'permohonan yang datang langsung')
-    >>> arm_phrase(("twitter", "whatsapp"))
-    'requests through Twitter/X or WhatsApp'
-    """
-    lang = check_lang(lang)
-    names = tuple(names)
-    if len(names) == 1 and has_text("arms", names[0]):
-        return text("arms", names[0], lang)
-    return text("arms", "several", lang, names=_join([label(n, lang) for n in names], lang, "or"))
-
-
-def contrast_words(contrast: Contrast, lang: str = "en") -> dict[str, str]:
-    """The fields every contrast sentence takes: the two arms, as phrases and as labels.
-
-    Examples
-    --------
-    >>> contrast_words(Contrast("social", "traditional"))["control"]
-    'requests by phone, walk-in or letter'
-    """
-    lang = check_lang(lang)
-    control = contrast.control
-    return {
-        "treatment": arm_phrase(contrast.treatment, lang),
-        "control": arm_phrase(control, lang),
-        "treatment_label": " + ".join(label(n, lang) for n in contrast.treatment),
-        "control_label": " + ".join(label(n, lang) for n in control)
-        if control != (REST,)
-        else text("arms", "rest_label", lang),
-    }
 
 
 # --- what a brief is built from -----------------------------------------------------------------
@@ -959,7 +923,7 @@ def build_brief(
     >>> [f.key for f in brief.findings], brief.lang
     (['days'], 'id')
     """
-    import toolkit
+    from toolkit.report.export import sekat_version
 
     lang = check_lang(lang)
     table = getattr(results, "table", results)
@@ -983,7 +947,7 @@ def build_brief(
         min_cell=min_cell,
     )
     date = date or dt.date.today().isoformat()
-    version = f"sekat {toolkit.__version__}"
+    version = f"sekat {sekat_version()}"
     words = {
         k: text("brief.page", k, lang)
         for k in (
@@ -1127,11 +1091,9 @@ __all__ = [
     "BriefContext",
     "BriefFigure",
     "Finding",
-    "arm_phrase",
     "brief_file",
     "brief_markdown",
     "build_brief",
-    "contrast_words",
     "describe_change",
     "facts",
     "finding_by_district",

@@ -315,10 +315,22 @@ def figure_title(fig: Figure) -> str:
     return " ".join(title.split())
 
 
+def sekat_version() -> str:
+    """The installed version of sekat, as outputs record it (``unknown`` if not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sekat")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def figure_note(fig: Figure, lang: str, suppressed: object = None) -> str:
     """The sentence naming what a figure of :mod:`toolkit.report.figures` leaves out."""
     record, threshold = _suppression_record(fig, suppressed)
-    return suppression_note(record, check_lang(lang), threshold)
+    note = suppression_note(record, check_lang(lang), threshold)
+    left_out = getattr(fig, "sekat_left_out", "")
+    return f"{left_out} {note}" if left_out else note
 
 
 def inline_svg(fig: Figure, *, title: str, alt: str, suppressed: object = None) -> bytes:
@@ -441,14 +453,15 @@ def export_figure(
     record, threshold = _suppression_record(fig, suppressed)
     check_threshold(threshold)
     note = suppression_note(record, lang, threshold)
+    left_out = getattr(fig, "sekat_left_out", "")
+    if left_out:
+        note = f"{left_out} {note}"
     if omitted is not None:
         extra = _in_lang(omitted, lang, "omitted") if omitted else ""
         if extra:
             note = extra if len(record) == 0 else f"{note} {extra}"
     title = figure_title(fig) or name
-    import toolkit
-
-    creator = f"sekat {toolkit.__version__}"
+    creator = f"sekat {sekat_version()}"
     metadata = {
         "svg": {"Date": None, "Title": title, "Description": alt, "Creator": creator},
         "pdf": {

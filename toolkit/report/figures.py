@@ -28,7 +28,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
@@ -358,7 +357,9 @@ def forest_plot(
     methods = list(dict.fromkeys(shown["method"].astype("object"))) if "method" in shown else [None]
     if sort and terms:
         first = shown if methods == [None] else shown.loc[shown["method"] == methods[0]]
-        order = dict(zip(first["term"].astype("object"), first["estimate"].astype(float), strict=False))
+        order = dict(
+            zip(first["term"].astype("object"), first["estimate"].astype(float), strict=False)
+        )
         terms.sort(key=lambda t: (order.get(t, np.inf), str(t)))
     colours = _colours_for(methods)
     markers = ["o", "s", "D", "^", "v", "P"]
@@ -527,8 +528,10 @@ def survival_plot(
     colours = _colours_for(shown_groups)
     table = "at_risk" in curves.columns and bool(shown_groups)
     with house_style():
-        fig = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] + (0.3 * len(shown_groups) if table else 0)),
-                     layout="constrained")
+        fig = Figure(
+            figsize=(FIGSIZE[0], FIGSIZE[1] + (0.3 * len(shown_groups) if table else 0)),
+            layout="constrained",
+        )
         if table:
             ax, risk = fig.subplots(
                 2, 1, sharex=True, height_ratios=[4.2, 0.55 + 0.32 * len(shown_groups)]
@@ -564,13 +567,27 @@ def survival_plot(
             )
             marks_t, marks_s = _censor_marks(curve)
             if len(marks_t):
-                ax.plot(marks_t, marks_s, linestyle="none", marker="|", markersize=6,
-                        markeredgewidth=0.9, color=colour, alpha=0.8)
+                ax.plot(
+                    marks_t,
+                    marks_s,
+                    linestyle="none",
+                    marker="|",
+                    markersize=6,
+                    markeredgewidth=0.9,
+                    color=colour,
+                    alpha=0.8,
+                )
             below = curve.loc[curve["survival"] <= 0.5, "time"]
             if len(below):
                 median = float(below.iloc[0])
-                ax.plot([0, median, median], [0.5, 0.5, 0], color=colour, linewidth=0.9,
-                        linestyle="--", alpha=0.9)
+                ax.plot(
+                    [0, median, median],
+                    [0.5, 0.5, 0],
+                    color=colour,
+                    linewidth=0.9,
+                    linestyle="--",
+                    alpha=0.9,
+                )
         ax.set_ylim(0, 1.02)
         if max_time is None:
             ends = []
@@ -613,8 +630,12 @@ def survival_plot(
                     count = _at_risk(kept[group], x)
                     shown = _count(count, lang) if count >= threshold else "–"
                     risk.text(x, y, shown, ha="center", va="center", fontsize=FONT_SIZE - 2)
-            risk.set_title(text("figure_words", "at_risk", lang), loc="left",
-                           fontsize=FONT_SIZE - 1, fontweight="normal")
+            risk.set_title(
+                text("figure_words", "at_risk", lang),
+                loc="left",
+                fontsize=FONT_SIZE - 1,
+                fontweight="normal",
+            )
             for side in ("left", "top", "right"):
                 risk.spines[side].set_visible(False)
             risk.tick_params(axis="y", length=0)
@@ -789,12 +810,16 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
         what="event_study_table",
     )
     if outcome is not None:
-        results = results.loc[(results[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)]
+        results = results.loc[
+            (results[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)
+        ]
     rows = results.loc[results[schema.GROUP].isna()]
     by_cohort = results.loc[(results[schema.GROUP] == "cohort").fillna(False).to_numpy(dtype=bool)]
-    cohorts = by_cohort.loc[by_cohort[schema.EVENT_TIME].notna()].groupby(
-        by_cohort[schema.EVENT_TIME].astype("Float64").astype(float)
-    )[schema.GROUP_VALUE].nunique()
+    cohorts = (
+        by_cohort.loc[by_cohort[schema.EVENT_TIME].notna()]
+        .groupby(by_cohort[schema.EVENT_TIME].astype("Float64").astype(float))[schema.GROUP_VALUE]
+        .nunique()
+    )
     key = rows[schema.METHOD_KEY]
     timed = rows[schema.EVENT_TIME].notna()
     robust = (key == "callaway_santanna").fillna(False) & timed
@@ -1020,26 +1045,87 @@ def event_study_plot(
 
 
 def _edge_list(flows: pd.DataFrame | nx.DiGraph) -> pd.DataFrame:
+    columns = [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]
     if isinstance(flows, nx.Graph):
         rows = [
             {
                 schema.FROM_AGENCY: u,
                 schema.TO_AGENCY: v,
                 schema.COUNT: data.get("weight", data.get(schema.COUNT, 1)),
+                schema.MEDIAN_HOURS: data.get(schema.MEDIAN_HOURS, np.nan),
             }
             for u, v, data in flows.edges(data=True)
         ]
-        return pd.DataFrame(rows, columns=[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT])
-    require_columns(
-        flows, [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT], what="network_plot"
-    )
-    return (
-        flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)[
-            schema.COUNT
-        ]
-        .sum()
-        .reset_index()
-    )
+        return pd.DataFrame(rows, columns=[*columns, schema.MEDIAN_HOURS])
+    require_columns(flows, columns, what="network_plot")
+    grouped = flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)
+    out = grouped[schema.COUNT].sum().reset_index()
+    if schema.MEDIAN_HOURS in flows.columns:
+        # Over groups of one pair (e.g. channel groups), the count-weighted mean of medians.
+        weighted = flows.assign(_w=flows[schema.MEDIAN_HOURS] * flows[schema.COUNT])
+        sums = weighted.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)
+        out[schema.MEDIAN_HOURS] = (sums["_w"].sum() / sums[schema.COUNT].sum()).to_numpy()
+    else:
+        out[schema.MEDIAN_HOURS] = np.nan
+    return out
+
+
+#: Node names of the process map's start and end (never an agency's name).
+START_NODE, END_NODE = "__start__", "__end__"
+
+
+def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Layer of each node: its distance in hand-offs from the start (unreached: after the rest)."""
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for u, v in edges:
+        succ[u].append(v)
+    layer = {START_NODE: 0}
+    frontier = [START_NODE]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in succ.get(u, []):
+                if v not in layer and v != END_NODE:
+                    layer[v] = layer[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    deepest = max(layer.values(), default=0)
+    for n in nodes:
+        if n not in layer and n != END_NODE:
+            layer[n] = max(1, deepest)
+    layer[END_NODE] = max(layer.values()) + 1
+    return layer
+
+
+def _order(layer: Mapping[str, int], edges: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+    """Position of each node within its layer: barycentres of its neighbours, a few sweeps."""
+    by_layer: dict[int, list[str]] = {}
+    for n, k in sorted(layer.items(), key=lambda item: (item[1], item[0])):
+        by_layer.setdefault(k, []).append(n)
+    pos = {n: float(i) for k in by_layer for i, n in enumerate(by_layer[k])}
+    for sweep in range(6):
+        layers = sorted(by_layer) if sweep % 2 == 0 else sorted(by_layer, reverse=True)
+        for k in layers:
+
+            def centre(n: str, k: int = k) -> float:
+                near = [
+                    (pos[v if u == n else u], w)
+                    for u, v, w in edges
+                    if n in (u, v) and layer[v if u == n else u] != k
+                ]
+                total = sum(w for _, w in near)
+                return sum(p * w for p, w in near) / total if total else pos[n]
+
+            ranked = sorted(by_layer[k], key=lambda n: (centre(n), n))
+            by_layer[k] = ranked
+            for i, n in enumerate(ranked):
+                pos[n] = float(i)
+    # Centre each layer on the tallest one.
+    tallest = max(len(v) for v in by_layer.values())
+    for members in by_layer.values():
+        for i, n in enumerate(members):
+            pos[n] = i + (tallest - len(members)) / 2
+    return pos
 
 
 def network_plot(
@@ -1050,162 +1136,228 @@ def network_plot(
     max_edges: int | None = 40,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    starts: pd.DataFrame | None = None,
+    ends: pd.DataFrame | None = None,
 ) -> Figure:
-    """The hand-off network: agencies as nodes, arrows as hand-offs, width by count.
+    """A process map of hand-offs: agencies in layers from left to right, flows as labelled arrows.
 
     Parameters
     ----------
     flows : pandas.DataFrame or networkx.DiGraph
-        An edge list (from_agency, to_agency, count; other columns are summed over) or the
-        graph of :func:`toolkit.handover_graph` (edge attribute ``weight``).
+        An edge list (from_agency, to_agency, count, optionally median_hours; other columns are
+        summed over) or the graph of :func:`toolkit.handover_graph` (edge attribute ``weight``).
     lang : {"en", "id"}
         Language of the labels.
     max_agencies : int, default 15
-        Only the agencies with the most published hand-offs are drawn, so labels stay
-        readable.
+        At most this many agencies: flows are taken largest first, and a flow is left out only
+        when it would bring in an agency beyond this number, so the largest flows are always
+        drawn.
     max_edges : int or None, default 40
-        Only the largest flows among those agencies are drawn (None: all), so the main
-        routes stand out; say so in the caption.
+        At most this many flows (None: all).
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
-        Agency pairs with fewer hand-offs are not drawn.
+        Agency pairs (and start or end counts) with fewer hand-offs are not drawn.
+    starts, ends : pandas.DataFrame, optional
+        ``agency`` and ``count``: requests received first by each agency (drawn from a start
+        node) and requests resolved last by each agency (drawn into an end node).
 
     Returns
     -------
     matplotlib.figure.Figure
+        Its ``sekat_left_out`` names, in ``lang``, the flows not drawn and their share of the
+        hand-offs, for the caption.
 
     Examples
     --------
     >>> import pandas as pd
     >>> flows = pd.DataFrame({"from_agency": ["Intake", "Intake", "Roads"],
     ...                       "to_agency": ["Roads", "Water", "Intake"],
-    ...                       "count": [120, 40, 3]})
+    ...                       "count": [120, 40, 3], "median_hours": [5.0, 8.5, 2.0]})
     >>> fig = network_plot(flows)
     >>> figure_suppression(fig)
       from_agency to_agency suppression
     0       Roads    Intake     primary
-    >>> sorted(t.get_text() for t in fig.axes[0].texts)
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "agency")
     ['Intake', 'Roads', 'Water']
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "flow")
+    ['120 · 5.0 h', '40 · 8.5 h']
 
     Notes
     -----
-    Node sizes are all equal: sizing nodes by flow would publish each agency's total and
-    let a suppressed pair be recomputed by subtraction. Agencies sit on a circle, clockwise
-    from the top in order of published hand-offs, so a rerun draws the same picture and
-    labels never sit on each other; curved arrows keep A→B and B→A apart.
+    The layout is layered, as process maps are (Sugiyama et al., 1981): each agency sits in
+    the column of its distance in hand-offs from where requests start, agencies within a
+    column are ordered by the barycentre of their neighbours to keep arrows from crossing,
+    and a flow that goes back to an earlier column (a return) bends around. Each arrow is
+    labelled with its number of hand-offs and the median hours between the two events; node
+    sizes are all equal, since sizing them by flow would publish each agency's total and let
+    a suppressed pair be recomputed by subtraction.
+
+    References
+    ----------
+    Sugiyama, K., Tagawa, S. and Toda, M. (1981). Methods for visual understanding of
+    hierarchical system structures. *IEEE Transactions on Systems, Man, and Cybernetics*,
+    11(2), 109-125.
     """
     lang = check_lang(lang)
     edges = _edge_list(flows)
     edges = edges.loc[edges[schema.FROM_AGENCY] != edges[schema.TO_AGENCY]]
     supp = _suppress_rows(edges, schema.COUNT, [schema.FROM_AGENCY, schema.TO_AGENCY], threshold)
-    shown = supp.published
-    flow = pd.concat(
-        [
-            shown.groupby(schema.FROM_AGENCY)[schema.COUNT].sum(),
-            shown.groupby(schema.TO_AGENCY)[schema.COUNT].sum(),
-        ]
+    shown = supp.published.sort_values(
+        [schema.COUNT, schema.FROM_AGENCY, schema.TO_AGENCY],
+        ascending=[False, True, True],
+        kind="stable",
     )
-    flow = flow.groupby(level=0).sum().sort_index()
-    top = flow.sort_values(ascending=False, kind="stable").index[:max_agencies]
-    shown = shown.loc[shown[schema.FROM_AGENCY].isin(top) & shown[schema.TO_AGENCY].isin(top)]
-    if max_edges is not None:
-        shown = shown.sort_values(schema.COUNT, ascending=False, kind="stable").head(max_edges)
-    shown = shown.reset_index(drop=True)
-    graph = nx.DiGraph()
-    # Agencies with no drawn flow are left out: a lone box says nothing.
-    drawn = set(shown[schema.FROM_AGENCY]) | set(shown[schema.TO_AGENCY])
-    graph.add_nodes_from(sorted(str(a) for a in top if a in drawn))
-    for u, v, w in shown[[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]].itertuples(
-        index=False
-    ):
-        graph.add_edge(str(u), str(v), weight=float(w))
+    kept, agencies = [], []
+    for row in shown.to_dict("records"):
+        if max_edges is not None and len(kept) >= max_edges:
+            break
+        new = [a for a in (row[schema.FROM_AGENCY], row[schema.TO_AGENCY]) if a not in agencies]
+        if len(agencies) + len(new) > max_agencies and kept:
+            continue
+        agencies += new
+        kept.append(row)
+    total = float(shown[schema.COUNT].sum())
+    drawn_total = float(sum(r[schema.COUNT] for r in kept))
+    left = len(shown) - len(kept)
+    terminals = []
+    for table, node in ((starts, START_NODE), (ends, END_NODE)):
+        if table is None:
+            continue
+        require_columns(table, [schema.AGENCY, schema.COUNT], what="network_plot")
+        ok = table.loc[table[schema.AGENCY].isin(agencies)]
+        ok = _suppress_rows(ok, schema.COUNT, [schema.AGENCY], threshold).published
+        for agency, count in ok[[schema.AGENCY, schema.COUNT]].itertuples(index=False):
+            pair = (node, agency) if node == START_NODE else (agency, node)
+            terminals.append((*pair, float(count)))
+    nodes = [START_NODE, *sorted(str(a) for a in agencies), END_NODE]
+    links = [
+        (str(r[schema.FROM_AGENCY]), str(r[schema.TO_AGENCY]), float(r[schema.COUNT])) for r in kept
+    ]
+    starting = [(u, v) for u, v, _ in terminals if u == START_NODE]
+    if not starting and agencies:
+        # Without start counts, requests start where flows leave from but never arrive.
+        arriving = {v for _, v, _ in links}
+        sources = [a for a in agencies if a not in arriving] or [agencies[0]]
+        starting = [(START_NODE, str(a)) for a in sources]
+    layer = _layers(nodes, starting + [(u, v) for u, v, _ in links])
+    show_start = any(u == START_NODE for u, _, _ in terminals)
+    show_end = any(v == END_NODE for _, v, _ in terminals)
+    if not show_start:
+        layer.pop(START_NODE)
+    if not show_end:
+        layer.pop(END_NODE)
+    position = _order(layer, links + terminals) if agencies else {}
+    columns = max(layer.values(), default=0) - min(layer.values(), default=0) + 1
+    rows = max((list(layer.values()).count(k) for k in set(layer.values())), default=1)
     with house_style():
-        fig, ax = _new_figure((8.5, 8.0))
+        fig, ax = _new_figure((min(13.0, 1.2 + 2.3 * columns), min(10.0, 1.4 + 0.95 * rows)))
         ax.set_axis_off()
-        if graph.number_of_nodes():
-            # A circle, busiest agency first: every label has room and no edge hides
-            # behind a node, which force-directed layouts do not promise.
-            order = sorted(graph.nodes, key=lambda a: (-flow.get(a, 0), a))
-            pos = {
-                a: (np.sin(2 * np.pi * i / len(order)), np.cos(2 * np.pi * i / len(order)))
-                for i, a in enumerate(order)
-            }
-            biggest = max((d["weight"] for *_, d in graph.edges(data=True)), default=1.0)
-
-            def width(w: float) -> float:
-                return 0.6 + 7.0 * w / biggest
-
+        if agencies:
+            xy = {n: (float(layer[n]), -position[n]) for n in layer}
+            biggest = max([w for *_, w in links + terminals], default=1.0)
             boxes = {}
-            for node, (x, y) in pos.items():
+            for node, (x, y) in xy.items():
+                terminal = node in (START_NODE, END_NODE)
+                name = (
+                    text("figure_words", "start" if node == START_NODE else "end", lang)
+                    if terminal
+                    else textwrap.fill(label(node, lang), 16)
+                )
                 boxes[node] = ax.text(
                     x,
                     y,
-                    textwrap.fill(label(node, lang), 18),
+                    name,
                     ha="center",
                     va="center",
                     fontsize=FONT_SIZE - 1,
                     zorder=5,
+                    gid="terminal" if terminal else "agency",
+                    fontweight="bold" if terminal else "normal",
                     bbox={
-                        "boxstyle": "round,pad=0.35",
-                        "facecolor": "white",
-                        "edgecolor": "#444444",
+                        "boxstyle": "round,pad=0.4",
                         "linewidth": 0.8,
+                        "facecolor": "#E8E8E8" if terminal else "white",
+                        "edgecolor": "#444444",
                     },
                 ).get_bbox_patch()
-            for u, v, data in graph.edges(data=True):
-                line = width(data["weight"])
-                # Each arrow is cut where it meets the boxes of its two agencies, however
-                # long their names; drawn after the boxes (zorder), which place themselves
-                # at each draw.
+            xs = [p[0] for p in xy.values()]
+            ys = [p[1] for p in xy.values()]
+            ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+            ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+            fig.canvas.draw()  # settle the layout: arc3 curves bend in display space
+            to_screen, to_data = ax.transData.transform, ax.transData.inverted().transform
+            hours = {
+                (str(r[schema.FROM_AGENCY]), str(r[schema.TO_AGENCY])): r.get(
+                    schema.MEDIAN_HOURS, np.nan
+                )
+                for r in kept
+            }
+            for u, v, w in links + terminals:
+                if u not in xy or v not in xy:
+                    continue
+                (x0, y0), (x1, y1) = xy[u], xy[v]
+                forward = x1 - x0
+                rad = 0.0 if forward == 1 else (0.25 if forward > 1 else -0.45)
+                if forward == 0:
+                    rad = 0.5
+                line = 0.6 + 6.0 * w / biggest
+                terminal = START_NODE in (u, v) or END_NODE in (u, v)
                 ax.add_patch(
                     FancyArrowPatch(
-                        pos[u],
-                        pos[v],
+                        (x0, y0),
+                        (x1, y1),
                         patchA=boxes[u],
                         patchB=boxes[v],
                         shrinkA=2,
                         shrinkB=3,
                         arrowstyle="-|>",
-                        connectionstyle="arc3,rad=0.12",
-                        mutation_scale=10 + 1.6 * line,
+                        connectionstyle=f"arc3,rad={rad}",
+                        mutation_scale=10 + 1.4 * line,
                         linewidth=line,
-                        color=OKABE_ITO["blue"],
+                        color=NEUTRAL if terminal else OKABE_ITO["blue"],
                         alpha=0.55,
-                        zorder=6,
+                        zorder=3,
                         label=f"{u} → {v}",
                     )
                 )
-            xs = np.array([p[0] for p in pos.values()])
-            ys = np.array([p[1] for p in pos.values()])
-            ax.set_xlim(xs.min() - 0.35, xs.max() + 0.35)
-            ax.set_ylim(ys.min() - 0.15, ys.max() + 0.15)
-            refs = sorted({_nice(biggest), _nice(biggest / 10), _nice(biggest / 100)})
-            refs = [r for r in refs if r >= threshold] or [_nice(biggest)]
-            handles = [
-                Line2D([], [], color=OKABE_ITO["blue"], alpha=0.55, linewidth=width(r))
-                for r in refs
-            ]
-            ax.legend(
-                handles,
-                [f"{_count(r, lang)} {label('handoffs', lang)}" for r in refs],
-                title=label("edge_width", lang),
-                loc="upper center",
-                bbox_to_anchor=(0.5, 0.0),
-                ncols=len(refs),
-            )
-        return _finish(fig, ax, title, "title_network", lang, supp)
-
-
-def _nice(x: float) -> float:
-    """Round down to 1, 2 or 5 times a power of ten (for legend keys)."""
-    if x <= 0:
-        return 0.0
-    power = 10 ** np.floor(np.log10(x))
-    for m in (5, 2, 1):
-        if m * power <= x:
-            return float(m * power)
-    return float(power)
+                # The midpoint of matplotlib's arc3 curve (a quadratic Bezier in pixels).
+                (px0, py0), (px1, py1) = to_screen([(x0, y0), (x1, y1)])
+                cx = (px0 + px1) / 2 + rad * (py1 - py0)
+                cy = (py0 + py1) / 2 - rad * (px1 - px0)
+                mx, my = to_data(
+                    (0.25 * px0 + 0.5 * cx + 0.25 * px1, 0.25 * py0 + 0.5 * cy + 0.25 * py1)
+                )
+                words = _count(w, lang)
+                median = hours.get((u, v), np.nan)
+                if median is not None and np.isfinite(median):
+                    words += f" · {format_number(median, lang, decimals=1)} "
+                    words += text("figure_words", "hours", lang)
+                ax.text(
+                    mx,
+                    my,
+                    words,
+                    ha="center",
+                    va="center",
+                    fontsize=FONT_SIZE - 3,
+                    zorder=6,
+                    gid="flow",
+                    color="#222222",
+                    bbox={
+                        "boxstyle": "round,pad=0.15",
+                        "facecolor": "white",
+                        "edgecolor": "none",
+                        "alpha": 0.85,
+                    },
+                )
+        fig = _finish(fig, ax, title, "title_network", lang, supp)
+    share = format_number(100 * (total - drawn_total) / total, lang, decimals=0) if total else "0"
+    fig.sekat_left_out = (
+        text("figure_words", "flows_left_out", lang, flows=left, share=share, drawn=len(kept))
+        if left
+        else text("figure_words", "flows_all_drawn", lang, drawn=len(kept))
+    )
+    return fig
 
 
 def impact_plot(
