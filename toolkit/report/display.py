@@ -176,7 +176,11 @@ def one_line_errors() -> bool:
 
     def handler(shell, etype, value, tb, tb_offset=None):
         line = f"sekat: error: {value}"
-        print(line, file=sys.stderr)
+        show = getattr(shell, "_showtraceback", None)  # the kernel's error output
+        if show is not None:
+            show(etype, value, [line])
+        else:  # pragma: no cover - a terminal IPython
+            print(line, file=sys.stderr)
         return [line]
 
     shell.set_custom_exc((SekatError,), handler)
