@@ -58,7 +58,7 @@ BRIEF_HTML = "policy_brief_{lang}.html"
 #: Method keys of sensitivity rows (E-values, bounds), stated when the analysis has them.
 SENSITIVITY_METHOD_KEYS = ("e_value", "sensitivity_bound", "omitted_variable_bound")
 #: Width of the brief's figures, in inches: readable at a phone's 390 px, sharp on a desk.
-BRIEF_FIGURE_WIDTH = 5.2
+BRIEF_FIGURE_WIDTH = 4.8
 
 
 def brief_file(lang: str) -> str:
@@ -95,12 +95,16 @@ def magnitude(value: float, lang: str, *, unit: str = "hops", decimals: int = 2)
     --------
     >>> magnitude(-0.17, "id")
     '0,17 pelimpahan lebih sedikit per permohonan'
-    >>> magnitude(2.5, "en", unit="days", decimals=1)
-    '2.5 more days unresolved'
+    >>> magnitude(2.5, "en", unit="days", decimals=1), magnitude(-0.001, "en")
+    ('2.5 more days unresolved', '0.00 hand-offs per request')
     """
     lang = check_lang(lang)
-    direction = _unit(unit, "less" if value < 0 else "more", lang)
-    words = _unit(unit, "pattern", lang).format(n=_num(abs(value), lang, decimals), dir=direction)
+    size = _num(abs(value), lang, decimals)
+    if round(float(value), decimals) == 0:
+        direction = ""  # a size that rounds to zero has no direction
+    else:
+        direction = _unit(unit, "less" if value < 0 else "more", lang)
+    words = _unit(unit, "pattern", lang).format(n=size, dir=direction)
     return " ".join(words.split())
 
 
@@ -804,7 +808,13 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
         table = plot_table(rows, lang, truth, tau_days=ctx.tau_days)
         words = {k: figure_text(name, k, lang, **values) for k in ("title", "xlabel")}
         fig = forest_plot(
-            table, lang=lang, threshold=ctx.min_cell, title="", xlabel=words["xlabel"], **options
+            table,
+            lang=lang,
+            threshold=ctx.min_cell,
+            title="",
+            xlabel=words["xlabel"],
+            width=BRIEF_FIGURE_WIDTH,
+            **options,
         )
         if figure_is_empty(fig):
             continue
@@ -829,7 +839,13 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
             sign = format_money(0, currency, lang).split(" ")[0]
             units = {t: per_year for t in terms[:-1]} | {"total_value": f"{sign} {per_year}"}
             fig = impact_plot(
-                shown, lang=lang, panels=True, unit=units, threshold=ctx.min_cell, title=""
+                shown,
+                lang=lang,
+                panels=True,
+                unit=units,
+                threshold=ctx.min_cell,
+                title="",
+                width=BRIEF_FIGURE_WIDTH,
             )
             share = {"share": ctx.share, "tau_days": ctx.tau_days, **ctx.words}
             alt = f"{figure_text('07_worth', 'alt', lang, **share)} {describe_rows(shown.assign(term=[label(t, lang) for t in terms]), lang, decimals=0, group_col=None)}."
@@ -849,9 +865,6 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
 def _brief_figure(fig, name: str, title: str, alt: str, caption: str, inline_svg) -> BriefFigure:
     from toolkit.report.export import figure_note
 
-    width, height = fig.get_size_inches()
-    if width > BRIEF_FIGURE_WIDTH:
-        fig.set_size_inches(BRIEF_FIGURE_WIDTH, height * max(0.8, BRIEF_FIGURE_WIDTH / width))
     svg = inline_svg(fig, title=title, alt=alt)
     width, height = fig.get_size_inches()
     return BriefFigure(

@@ -301,6 +301,7 @@ def forest_plot(
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
     sort: bool = False,
+    width: float | None = None,
 ) -> Figure:
     """Estimates with their confidence intervals, one row per term (and method).
 
@@ -365,7 +366,8 @@ def forest_plot(
     markers = ["o", "s", "D", "^", "v", "P"]
     height = max(2.8, 1.2 + 0.55 * len(terms) * max(1, len(methods) * 0.6))
     with house_style():
-        fig, ax = _new_figure((FIGSIZE[0], height))
+        width = width or FIGSIZE[0]
+        fig, ax = _new_figure((width, height))
         step = 0.7 / max(1, len(methods))
         for j, method in enumerate(methods):
             rows = shown if method is None else shown.loc[shown["method"] == method]
@@ -402,7 +404,8 @@ def forest_plot(
             ax.set_xscale("log")
         else:
             _localise_axis(ax.xaxis, lang)
-        ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), 30) for t in terms])
+        wrap = 30 if width >= FIGSIZE[0] else 22
+        ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), wrap) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.grid(axis="x")
         ax.set_xlabel(
@@ -412,7 +415,7 @@ def forest_plot(
             )
         )
         if methods != [None] and len(methods) > 1:
-            _legend_below(ax, ncols=len(methods))
+            _legend_below(ax, ncols=len(methods) if width >= FIGSIZE[0] else min(2, len(methods)))
         return _finish(fig, ax, title, "title_forest", lang, supp)
 
 
@@ -638,7 +641,7 @@ def survival_plot(
             )
             for side in ("left", "top", "right"):
                 risk.spines[side].set_visible(False)
-            risk.tick_params(axis="y", length=0)
+            risk.tick_params(axis="y", length=0, pad=18)
             risk.set_xlabel(label("time_days", lang))
             _localise_axis(risk.xaxis, lang)
             risk.set_xticks(ticks)
@@ -1370,6 +1373,7 @@ def impact_plot(
     title: str | None = None,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    width: float | None = None,
 ) -> Figure:
     """What each scenario is worth: an estimate with its interval, one bar per scenario.
 
@@ -1395,6 +1399,8 @@ def impact_plot(
         Column counting the requests behind each scenario; None if it counts none.
     threshold : int, default 10
         Scenarios with ``n_col`` smaller are not drawn.
+    width : float, optional
+        Width in inches (default :data:`FIGSIZE`).
 
     Returns
     -------
@@ -1422,10 +1428,12 @@ def impact_plot(
     units = _units(unit, terms)
     with house_style():
         if panels and len(terms) > 1:
-            fig = Figure(figsize=(FIGSIZE[0], 1.0 + 1.05 * len(terms)), layout="constrained")
+            fig = Figure(
+                figsize=(width or FIGSIZE[0], 1.0 + 1.05 * len(terms)), layout="constrained"
+            )
             axes = list(np.atleast_1d(fig.subplots(len(terms), 1)))
         else:
-            fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
+            fig, ax = _new_figure((width or FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
             axes = [ax]
         rows = [[i] for i in range(len(terms))] if len(axes) > 1 else [list(range(len(terms)))]
         for ax, members in zip(axes, rows, strict=True):

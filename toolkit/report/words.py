@@ -165,7 +165,9 @@ def suppression_note(
         raise SekatError(f"max_items must be at least 1 or None, got {max_items!r}")
     rows = list(record[keys].itertuples(index=False))
     named = rows if max_items is None or len(rows) <= max_items else rows[:max_items]
-    items = "; ".join(" → ".join(label(v, lang) for v in row) for row in named)
+    # A pair of agencies is a flow, A → B; other groups are named by their values, A, B.
+    joiner = " → " if keys == [schema.FROM_AGENCY, schema.TO_AGENCY] else ", "
+    items = "; ".join(joiner.join(label(v, lang) for v in row) for row in named)
     if len(named) < len(rows):
         more = format_number(len(rows) - len(named), lang, decimals=0)
         items = LABELS["suppressed_more"][lang].format(items=items, more=more)
