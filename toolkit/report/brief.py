@@ -397,6 +397,17 @@ def _saving(values: tuple[float, float, float], lang: str, kind: str, money: Cal
     )
 
 
+def _cost_fields(ctx: BriefContext) -> dict[str, str]:
+    """The unit costs and the scenario's share, written as a reader of ``ctx.lang`` expects."""
+    lang, currency = ctx.lang, getattr(ctx.costs, "currency", "IDR")
+    return {
+        "minutes": format_number(ctx.costs.staff_minutes_per_handoff, lang, decimals=0),
+        "wage": format_money(ctx.costs.wage_per_hour, currency, lang),
+        "day": format_money(ctx.costs.citizen_day_value, currency, lang),
+        "share": f"{format_number(ctx.share * 100, lang, decimals=0)}%",
+    }
+
+
 def finding_worth(ctx: BriefContext) -> Finding | None:
     """What the scenario is worth, each quantity with its interval and its direction."""
     if ctx.impact is None or ctx.costs is None:
@@ -427,14 +438,7 @@ def finding_worth(ctx: BriefContext) -> Finding | None:
         ),
         _saving(handoffs, lang, "handoffs", count),
         _saving(days, lang, "days", count),
-        text(
-            "brief.worth",
-            "costs",
-            lang,
-            minutes=format_number(ctx.costs.staff_minutes_per_handoff, lang, decimals=0),
-            wage=format_money(ctx.costs.wage_per_hour, currency, lang),
-            day=format_money(ctx.costs.citizen_day_value, currency, lang),
-        ),
+        text("brief.worth", "costs", lang, **_cost_fields(ctx)),
         _saving(total, lang, "money", money),
         text("brief.worth", "assumption", lang, **ctx.words),
     )
@@ -745,19 +749,10 @@ def facts(
                 )
             )
     if ctx.costs is not None:
-        currency = getattr(ctx.costs, "currency", "IDR")
         rows.append(
             fact(
                 "unit_costs",
-                text(
-                    "brief.facts",
-                    "unit_costs_value",
-                    lang,
-                    minutes=format_number(ctx.costs.staff_minutes_per_handoff, lang, decimals=0),
-                    wage=format_money(ctx.costs.wage_per_hour, currency, lang),
-                    day=format_money(ctx.costs.citizen_day_value, currency, lang),
-                    share=f"{format_number(ctx.share * 100, lang, decimals=0)}%",
-                ),
+                text("brief.facts", "unit_costs_value", lang, **_cost_fields(ctx)),
             )
         )
     settings = text(
