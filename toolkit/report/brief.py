@@ -37,10 +37,10 @@ from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.estimate.models import Contrast
 from toolkit.io.writers import write_text
-from toolkit.report.display import contrast_words
 from toolkit.report.words import (
     LANGS,
     check_lang,
+    contrast_words,
     escape_markdown,
     estimand_label,
     format_money,

@@ -25,19 +25,19 @@ import pandas as pd
 from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.estimate.headline import compare_to_truth, truth_rows
-from toolkit.estimate.models import REST, Contrast
+from toolkit.estimate.models import Contrast
 from toolkit.report.disclosure import check_threshold
 from toolkit.report.words import (
     LANGS,
+    arm_phrase,
     check_lang,
+    contrast_words,
     estimand_label,
     figure_text,
     format_number,
-    has_text,
     label,
     method_label,
     template,
-    text,
 )
 from toolkit.results import select
 
@@ -248,52 +248,6 @@ def check_parameters(namespace: Mapping[str, object] | None = None, /, **values:
     if namespace is not None and "lang" in checked and isinstance(namespace, dict):
         namespace["lang"] = checked["lang"]
     return checked
-
-
-def _join_words(items: Sequence[str], lang: str, word: str = "and") -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {template('brief.words', word, lang)} " + items[-1]
-
-
-def arm_phrase(names: Sequence[str], lang: str = "en") -> str:
-    """The requests of one arm of a contrast, in words: "requests through social media".
-
-    Examples
-    --------
-    >>> arm_phrase(("social",)), arm_phrase(("walk_in",), "id")
-    ('requests through social media', 'permohonan yang datang langsung')
-    >>> arm_phrase(("twitter", "whatsapp"))
-    'requests through Twitter/X or WhatsApp'
-    """
-    lang = check_lang(lang)
-    names = tuple(names)
-    if len(names) == 1 and has_text("arms", names[0]):
-        return text("arms", names[0], lang)
-    return text(
-        "arms", "several", lang, names=_join_words([label(n, lang) for n in names], lang, "or")
-    )
-
-
-def contrast_words(contrast: Contrast, lang: str = "en") -> dict[str, str]:
-    """The fields every contrast sentence takes: the two arms, as phrases and as labels.
-
-    Examples
-    --------
-    >>> contrast_words(Contrast("social", "traditional"))["control"]
-    'requests by phone, walk-in or letter'
-    """
-    lang = check_lang(lang)
-    control = contrast.control
-    return {
-        "treatment": arm_phrase(contrast.treatment, lang),
-        "control": arm_phrase(control, lang),
-        "treatment_label": " + ".join(label(n, lang) for n in contrast.treatment),
-        "control_label": " + ".join(label(n, lang) for n in control)
-        if control != (REST,)
-        else text("arms", "rest_label", lang),
-    }
 
 
 def contrast_values(contrast: Contrast) -> dict[str, dict[str, str]]:

@@ -18,13 +18,14 @@ import math
 import numbers
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
+from toolkit.estimate.models import REST, Contrast
 
 
 def _load_words() -> dict:
@@ -440,13 +441,8 @@ def figure_text(name: str, part: str, lang: str = "en", **values: object) -> str
     """
     truth = bool(values.pop("truth", False))
     clause = text("phrases", "truth_clause", lang) if truth else ""
-    # The main contrast unless another is given (its words: toolkit.report.brief.contrast_words).
-    contrast = {
-        "treatment": text("arms", schema.SOCIAL, lang),
-        "control": text("arms", schema.NOT_SOCIAL, lang),
-        "treatment_label": label(schema.SOCIAL, lang),
-        "control_label": label(schema.NOT_SOCIAL, lang),
-    }
+    # The main contrast unless another is given (its words: contrast_words).
+    contrast = contrast_words(Contrast(), lang)
     return text(f"figures.{name}", part, lang, truth_clause=clause, **{**contrast, **values})
 
 
@@ -496,6 +492,63 @@ def estimand_key(row: Mapping[str, object]) -> str:
     return key
 
 
+def _join_words(items: Sequence[str], lang: str, word: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {template('brief.words', word, lang)} " + items[-1]
+
+
+def arm_phrase(names: Sequence[str], lang: str = "en") -> str:
+    """The requests of one arm of a contrast, in words: "requests through social media".
+
+    Examples
+    --------
+    >>> arm_phrase(("social",)), arm_phrase(("walk_in",), "id")
+    ('requests through social media', 'permohonan yang datang langsung')
+    >>> arm_phrase(("twitter", "whatsapp"))
+    'requests through Twitter/X or WhatsApp'
+    """
+    lang = check_lang(lang)
+    names = tuple(names)
+    if len(names) == 1 and has_text("arms", names[0]):
+        return text("arms", names[0], lang)
+    return text(
+        "arms", "several", lang, names=_join_words([label(n, lang) for n in names], lang, "or")
+    )
+
+
+def contrast_words(contrast: Contrast, lang: str = "en") -> dict[str, str]:
+    """The fields every contrast sentence takes: the two arms, as phrases and as labels.
+
+    Examples
+    --------
+    >>> contrast_words(Contrast("social", "traditional"))["control"]
+    'requests by phone, walk-in or letter'
+    """
+    lang = check_lang(lang)
+    control = contrast.control
+    return {
+        "treatment": arm_phrase(contrast.treatment, lang),
+        "control": arm_phrase(control, lang),
+        "treatment_label": " + ".join(label(n, lang) for n in contrast.treatment),
+        "control_label": " + ".join(label(n, lang) for n in control)
+        if control != (REST,)
+        else text("arms", "rest_label", lang),
+    }
+
+
+def _contrast_fields(row: Mapping[str, object], lang: str) -> dict[str, str]:
+    """The words of a row's channel contrast (default: social media against the rest)."""
+    contrast = row.get(schema.CONTRAST)
+    if isinstance(contrast, str) and contrast != schema.DESK_CONTRAST:
+        try:
+            return contrast_words(Contrast.from_descriptor(contrast), lang)
+        except SekatError:
+            pass
+    return contrast_words(Contrast(), lang)
+
+
 def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object) -> str:
     """What a result row estimates, in words: its subgroup if it has one, else its estimand.
 
@@ -515,7 +568,7 @@ def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object
     'Jalan'
     >>> estimand_label({"estimand": "att", "outcome": "rmst_days", "group": None,
     ...                 "contrast": "social vs not_social"}, tau_days=30)
-    'Days unresolved in the first 30, social-media requests'
+    'Days unresolved in the first 30, requests through social media'
     """
     group_value = row.get(schema.GROUP_VALUE)
     if isinstance(group_value, str) and group_value:
@@ -523,7 +576,8 @@ def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object
         return humanise(word) if word == word.lower() else word
     key = estimand_key(row)
     if has_text("estimands", key):
-        return text("estimands", key, lang, **{"tau_days": 30.0, **values})
+        fields = {"tau_days": 30.0, **_contrast_fields(row, lang), **values}
+        return text("estimands", key, lang, **fields)
     return label(row.get("term", key), lang)
 
 
