@@ -93,8 +93,16 @@ def _currency(name: str, value: object) -> str:
     return value
 
 
+def _optional_text(name: str, value: object) -> str | None:
+    return None if value is None else _text(name, value)
+
+
 #: Every parameter a notebook may declare, with its check (the value it returns is used).
 PARAMETER_CHECKS: dict[str, Callable[[str, object], object]] = {
+    "raw_file": _text,
+    "mapping_file": _optional_text,
+    "preset": _optional_text,
+    "review_dir": _optional_text,
     "data_dir": _text,
     "output_dir": _text,
     "rollout_file": _text,
