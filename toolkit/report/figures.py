@@ -764,7 +764,7 @@ def hops_by_channel_plot(
                 fontsize=FONT_SIZE - 1,
             )
         ax.set_yticks(y, [label(g, lang) for g in order])
-        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set_ylim(max(len(order), 1) - 0.5, -0.5)
         right = float(np.nanmax(ends)) if len(ends) else 1.0
         ax.set_xlim(0, right * 1.35 if right > 0 else 1)
         ax.grid(axis="x")
