@@ -85,7 +85,7 @@ def test_with_truth_and_plot_table_put_the_planted_value_beside(sim, result):
     assert (drawn["ci_low"] == drawn["estimate"]).all()
     naive = select(hops, estimand="difference")
     assert plot_table(naive, "id")[["term", "method"]].values.tolist() == [
-        ["Perpindahan per permohonan, selisih mentah", "Perbandingan naif"]
+        ["Pelimpahan per permohonan, selisih mentah", "Perbandingan mentah"]
     ]
 
 
@@ -93,7 +93,12 @@ def test_plot_table_words_follow_the_descriptors_not_the_terms(result):
     days = result.rows(outcome="rmst_days", estimand="att", scale="difference")
     renamed = days.assign(term="whatever a user calls it")
     assert plot_table(renamed, "en", tau_days=14)["term"].iloc[0] == (
-        "Days unresolved in the first 14, social-media requests"
+        "Days unresolved in the first 14, requests through social media"
+    )
+    # the words follow the contrast the row was estimated for
+    other = days.assign(contrast="twitter vs phone")
+    assert plot_table(other, "id", tau_days=14)["term"].iloc[0] == (
+        "Hari belum selesai dalam 14 hari pertama, permohonan lewat Twitter/X"
     )
     topics = result.rows(group="category")
     assert "Jalan" in set(plot_table(topics, "id")["term"])

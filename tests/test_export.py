@@ -165,34 +165,60 @@ def exported(tmp_path_factory):
 def test_export_figure_writes_three_files(exported):
     out, first = exported
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.md",
-        "hops_by_channel.pdf",
-        "hops_by_channel.png",
-        "hops_by_channel.svg",
-        "index.csv",
+        "README_en.md",
+        "hops_by_channel_en.pdf",
+        "hops_by_channel_en.png",
+        "hops_by_channel_en.svg",
+        "index_en.csv",
     ]
     assert set(first.files) == {"png", "svg", "pdf"}
-    assert (out / "hops_by_channel.pdf").read_bytes().startswith(b"%PDF")
-    assert b"<svg" in (out / "hops_by_channel.svg").read_bytes()[:2000]
-    with Image.open(out / "hops_by_channel.png") as png:
+    pdf = (out / "hops_by_channel_en.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    # Type 42: TrueType outlines (a CID font of TrueType glyphs), never Type 3 bitmaps
+    assert b"/CIDFontType2" in pdf and b"/Type3" not in pdf
+    assert b"/Title (Hand-offs between agencies by intake channel)" in pdf
+    assert b"/Subject (Hand-offs by channel group.)" in pdf
+    svg = (out / "hops_by_channel_en.svg").read_bytes()
+    assert b'<title id="sekat-title">Hand-offs between agencies by intake channel</title>' in svg
+    assert b"<desc" in svg[:3000] and b"Horizontal bars, one per group." in svg[:3000]
+    with Image.open(out / "hops_by_channel_en.png") as png:
         assert png.info["dpi"] == pytest.approx((300, 300), abs=0.1)
 
 
 def test_index_row_holds_both_languages_and_what_was_suppressed(exported):
     out, _ = exported
-    index = pd.read_csv(out / "index.csv", dtype="str", keep_default_na=False)
+    index = pd.read_csv(out / "index_en.csv", dtype="str", keep_default_na=False)
     assert list(index.columns) == list(INDEX_COLUMNS)
     row = index.iloc[0]
     assert row["name"] == "hops_by_channel"
-    assert row["files"] == "hops_by_channel.png;hops_by_channel.svg;hops_by_channel.pdf"
-    assert row["caption_en"] == CAPTION["en"] and row["caption_id"] == CAPTION["id"]
-    assert row["alt_text_en"] == ALT["en"] and row["alt_text_id"] == ALT["id"]
-    assert row["suppressed_en"] == "Not shown (fewer than 10 requests): Other."
-    assert row["suppressed_id"] == "Tidak ditampilkan (kurang dari 10 permohonan): Lainnya."
-    readme = (out / "README.md").read_text()
-    for text in [*CAPTION.values(), *ALT.values(), row["suppressed_id"]]:
+    assert row["files"] == "hops_by_channel_en.png;hops_by_channel_en.svg;hops_by_channel_en.pdf"
+    assert row["caption"] == CAPTION["en"] and row["alt_text"] == ALT["en"]
+    assert row["suppressed"] == "Not shown (fewer than 10 requests): Other."
+    readme = (out / "README_en.md").read_text()
+    for text in [CAPTION["en"], ALT["en"], row["suppressed"]]:
         assert text in readme
-    assert f"![{ALT['en']}](hops_by_channel.png)" in readme
+    assert f"![{ALT['en']}](hops_by_channel_en.png)" in readme
+
+
+def test_the_indonesian_figure_sits_beside_the_english_one(exported):
+    out, _ = exported
+    table = pd.DataFrame({"channel_group": ["social", "other"], "hops": [1.1, 3.0], "n": [300, 6]})
+    done = export_figure(hops_by_channel_plot(table, lang="id"), "hops_by_channel",
+                         caption=CAPTION, alt_text=ALT, out_dir=out, formats=["svg"])
+    assert done.files["svg"].name == "hops_by_channel_id.svg"
+    assert (out / "hops_by_channel_en.svg").exists()
+    index = pd.read_csv(out / "index_id.csv", dtype="str", keep_default_na=False)
+    assert index.loc[0, "suppressed"] == "Tidak ditampilkan (kurang dari 10 permohonan): Lainnya."
+    assert "# Gambar" in (out / "README_id.md").read_text()
+
+
+def test_markdown_index_escapes_values_from_the_data(tmp_path):
+    hostile = "<img src=x onerror=alert(1)> [link](http://x)"
+    export_figure(hops_figure(), "h", caption={"en": hostile, "id": "x"}, alt_text=ALT,
+                  out_dir=tmp_path, formats=["svg"])
+    readme = (tmp_path / "README_en.md").read_text()
+    assert "<img" not in readme and "[link](http" not in readme
+    assert "&lt;img src=x onerror=alert(1)&gt; \\[link\\](http://x)" in readme
 
 
 def test_rerun_gives_identical_files_and_replaces_the_index_row(exported, tmp_path):
@@ -217,9 +243,11 @@ def test_rerun_gives_identical_files_and_replaces_the_index_row(exported, tmp_pa
         out_dir=out,
         formats=["svg"],
     )
-    index = pd.read_csv(out / "index.csv", dtype="str", keep_default_na=False)
+    index = pd.read_csv(out / "index_en.csv", dtype="str", keep_default_na=False)
     assert index["name"].tolist() == ["a_network", "hops_by_channel"]  # one row each, sorted
-    assert index.loc[0, "suppressed_en"] == "Not shown (fewer than 10 requests): B → A."
+    assert index.loc[0, "suppressed"] == (
+        "Every published flow is drawn (1). Not shown (fewer than 10 requests): B → A."
+    )
 
 
 def test_svg_does_not_depend_on_the_order_of_formats(tmp_path):
@@ -238,13 +266,15 @@ def test_svg_does_not_depend_on_the_order_of_formats(tmp_path):
     assert list(png_first.files) == ["png", "svg"]
 
 
-def test_caption_must_be_given_in_both_languages(tmp_path):
+def test_caption_must_be_given_in_the_figures_language(tmp_path):
+    english = hops_figure()
+    indonesian = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social"], "hops": [1.0],
+                                                    "n": [50]}), lang="id")
     with pytest.raises(SekatError, match=r"caption is missing in language\(s\) \['id'\]"):
-        export_figure(
-            hops_figure(), "x", caption={"en": "Only English"}, alt_text=ALT, out_dir=tmp_path
-        )
-    with pytest.raises(SekatError, match="every language"):
-        export_figure(hops_figure(), "x", caption="plain", alt_text=ALT, out_dir=tmp_path)
+        export_figure(indonesian, "x", caption={"en": "Only English"}, alt_text=ALT,
+                      out_dir=tmp_path)
+    with pytest.raises(SekatError, match="caption must be text"):
+        export_figure(english, "x", caption=3, alt_text=ALT, out_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -265,7 +295,7 @@ def test_explicit_suppression_record_overrides_the_figure(tmp_path):
         suppressed=record,
         formats=["svg"],
     )
-    assert done.index_row["suppressed_en"] == "Not shown (fewer than 10 requests): Letter."
+    assert done.index_row["suppressed"] == "Not shown (fewer than 10 requests): Letter."
 
 
 def test_index_with_formula_caption_is_escaped_once(tmp_path):
@@ -274,9 +304,9 @@ def test_index_with_formula_caption_is_escaped_once(tmp_path):
         export_figure(
             hops_figure(), "h", caption=caption, alt_text=ALT, out_dir=tmp_path, formats=["svg"]
         )
-    cells = read_csv_cells(tmp_path / "index.csv")
-    assert cells[1][2:4] == ["'=1+1 is a caption", "'-teks"]
-    assert (tmp_path / "README.md").read_text().count("=1+1 is a caption") == 1
+    cells = read_csv_cells(tmp_path / "index_en.csv")
+    assert cells[1][2] == "'=1+1 is a caption"
+    assert (tmp_path / "README_en.md").read_text().count("=1+1 is a caption") == 1
 
 
 def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
@@ -287,7 +317,7 @@ def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
     fig = Figure()
     fig.subplots().bar(["web", "sms"], [40, 12])
     with pytest.raises(SekatError, match="suppress_small_cells"):
-        export_figure(fig, "own", caption=CAPTION, alt_text=ALT, out_dir=tmp_path)
+        export_figure(fig, "own", caption=CAPTION, alt_text=ALT, out_dir=tmp_path, lang="en")
     table = pd.DataFrame({"channel": ["web", "sms"], "count": [40, 12]})
     done = export_figure(
         fig,
@@ -297,8 +327,9 @@ def test_a_figure_of_your_own_must_declare_its_suppression(tmp_path):
         out_dir=tmp_path,
         suppressed=suppress_small_cells(table, totals=[]),
         formats=["svg"],
+        lang="en",
     )
-    assert done.index_row["suppressed_en"] == "No group was suppressed."
+    assert done.index_row["suppressed"] == "No group was suppressed."
 
 
 def _export_many(out_dir: str, prefix: str, count: int) -> None:
@@ -316,6 +347,7 @@ def _export_many(out_dir: str, prefix: str, count: int) -> None:
             out_dir=out_dir,
             suppressed=pd.DataFrame(),
             formats=("svg",),
+            lang="en",
         )
 
 
@@ -332,5 +364,5 @@ def test_concurrent_exports_into_one_folder_keep_every_index_row(tmp_path):
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    index = pd.read_csv(tmp_path / "index.csv")
+    index = pd.read_csv(tmp_path / "index_en.csv")
     assert len(index) == 36

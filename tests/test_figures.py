@@ -242,7 +242,8 @@ def test_survival_plot_legend_names_group_sizes_and_cuts_the_small_tail():
         "Traditional (n = 400)",
     ]
     assert ax.get_ylabel() == LABELS["share_open"]["en"]
-    assert ax.get_xlabel() == LABELS["time_days"]["en"]
+    # with the number at risk, the time axis is labelled under the table of counts
+    assert fig.axes[-1].get_xlabel() == LABELS["time_days"]["en"]
     social = ax.get_lines()[0]
     # 300 * exp(-0.2 t) >= 10 up to t = 17; the curve stops there.
     assert social.get_xdata().max() == 17
@@ -303,17 +304,47 @@ def test_network_plot_accepts_a_graph_and_does_not_draw_the_rare_pair():
         graph.add_edge(u, v, weight=w)
     fig = network_plot(graph, lang="id")
     ax = fig.axes[0]
-    assert sorted(t.get_text() for t in ax.texts) == ["Intake", "Roads", "Water"]
+    assert agencies(fig) == ["Intake", "Roads", "Water"]
     assert len(ax.patches) == 4  # one arrow per published pair
     assert figure_suppression(fig).to_dict("records") == [
         {"from_agency": "Archive", "to_agency": "Roads", "suppression": "primary"}
     ]
-    assert LABELS["edge_width"]["id"] in joined(fig)
+    # every arrow is labelled with its count
+    assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "flow") == [
+        "120", "310", "45", "60"]
+
+
+def agencies(fig):
+    return sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "agency")
+
+
+def test_process_map_is_layered_left_to_right_with_start_end_and_median_hours():
+    flows = flows_table().assign(median_hours=[5.0, 8.25, 2.0, 3.0, 1.0])
+    starts = pd.DataFrame({"agency": ["Intake", "Roads"], "count": [500, 4]})
+    ends = pd.DataFrame({"agency": ["Roads", "Water"], "count": [280, 90]})
+    fig = network_plot(flows, starts=starts, ends=ends, lang="id")
+    ax = fig.axes[0]
+    where = {t.get_text(): t.get_position()[0] for t in ax.texts if t.get_gid() != "flow"}
+    assert where["Diajukan"] < where["Intake"] < where["Roads"] < where["Selesai"]
+    assert where["Roads"] == where["Water"]  # both one hand-off from the intake
+    labels = {t.get_text() for t in ax.texts if t.get_gid() == "flow"}
+    assert "310 · 5,0 jam" in labels and "500" in labels and "4" not in labels
+    assert fig.sekat_left_out.startswith("Semua aliran")
+
+
+def test_the_largest_flows_are_always_kept_and_what_is_left_out_is_named():
+    flows = pd.DataFrame({"from_agency": ["A", "C", "A"], "to_agency": ["B", "D", "C"],
+                          "count": [50, 900, 40]})
+    fig = network_plot(flows, max_agencies=2)
+    assert agencies(fig) == ["C", "D"]  # the largest flow, though its agencies are not busiest
+    assert fig.sekat_left_out == (
+        "The 1 largest flows are drawn; 2 smaller ones (9% of the hand-offs) are left out."
+    )
 
 
 def test_network_plot_keeps_only_the_busiest_agencies():
     fig = network_plot(flows_table(), max_agencies=2)
-    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["Intake", "Roads"]
+    assert agencies(fig) == ["Intake", "Roads"]
 
 
 def test_impact_plot_axis_names_measure_and_unit():
@@ -386,7 +417,7 @@ def test_network_plot_draws_only_the_largest_flows():
     fig = network_plot(flows_table(), max_edges=2)
     ax = fig.axes[0]
     assert len(ax.patches) == 2  # Intake→Roads (310) and Intake→Water (120)
-    assert sorted(t.get_text() for t in ax.texts) == ["Intake", "Roads", "Water"]
+    assert agencies(fig) == ["Intake", "Roads", "Water"]
 
 
 def test_channels_take_the_colour_of_their_group():
@@ -538,7 +569,11 @@ def test_network_arrows_start_and_end_at_the_agency_boxes():
     fig = network_plot(flows)
     renderer = _drawn(fig)
     ax = fig.axes[0]
-    boxes = {t.get_text().replace("\n", " "): t.get_bbox_patch() for t in ax.texts}
+    boxes = {
+        t.get_text().replace("\n", " "): t.get_bbox_patch()
+        for t in ax.texts
+        if t.get_gid() == "agency"
+    }
     arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
     assert len(arrows) == 4
     points = 72 / fig.dpi
@@ -604,3 +639,14 @@ def test_a_long_axis_label_stays_inside_the_figure(lang):
     assert "\n" in shown.get_text()
     box = shown.get_window_extent(renderer)
     assert box.y0 >= fig.bbox.y0 and box.y1 <= fig.bbox.y1
+
+
+def test_survival_plot_marks_censoring_medians_the_horizon_and_the_number_at_risk():
+    curves = km_curves()
+    fig = survival_plot(curves, lang="id", horizon=10)
+    ax, table = fig.axes[0], fig.axes[-1]
+    drawn = [t.get_text() for t in table.texts]
+    assert "300" in drawn and "–" in drawn  # counts under 10 at risk are not shown
+    assert any("10" in t.get_text() for t in ax.texts)  # the horizon is labelled
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert dashed, "each curve that reaches 50% gets its median marked"

@@ -363,7 +363,7 @@ def test_exports_of_the_prepared_tables_hold_nothing_identifying(run, tmp_path):
     assert written.loc[rare_rows, "suppressed"].all()
     assert written.loc[rare_rows, "count"].isna().all()
     for path in figures.glob("*.csv"):
-        if path.name != "index.csv":
+        if not path.name.startswith("index_"):
             assert find_small_cells(pd.read_csv(path)).empty, path.name
 
 

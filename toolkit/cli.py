@@ -309,6 +309,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _arm(text: str) -> str:
+    """A treatment or control arm: channel and channel-group names, checked by Contrast."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one channel or channel group")
+    return "+".join(names)
+
+
 def _add_estimate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "prepared",
@@ -334,7 +342,6 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         "(default: rollout.csv in PREPARED_DIR if present)",
     )
     from toolkit.estimate.headline import DEFAULT_N_BOOT, DEFAULT_SEED
-    from toolkit.estimate.models import CONTROLS
 
     parser.add_argument(
         "--seed",
@@ -358,10 +365,19 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         help=f"bootstrap replicates of the RMST differences (default {DEFAULT_N_BOOT})",
     )
     parser.add_argument(
+        "--treatment",
+        type=_arm,
+        default="social",
+        metavar="NAMES",
+        help="intake whose effect is estimated: channels or channel groups, comma-separated "
+        "(default social)",
+    )
+    parser.add_argument(
         "--control",
-        choices=CONTROLS,
-        default=CONTROLS[0],
-        help="what social intake is compared with (default: every other request)",
+        type=_arm,
+        default="not_social",
+        metavar="NAMES",
+        help="what it is compared with: channels, channel groups, not_social (default) or rest",
     )
     _add_output_options(parser)
 
@@ -422,6 +438,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
             tau_days=args.tau_days,
             n_boot=args.n_boot,
             control=args.control,
+            treatment=args.treatment,
         )
     summary = {
         "command": "estimate",

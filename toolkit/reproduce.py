@@ -2,13 +2,15 @@
 
 Each notebook in ``notebooks/`` whose name starts with two digits (``01_data.ipynb``, ...) is run
 top to bottom with papermill, in name order, and the executed copy is written to the output
-folder. A progress bar (on a terminal) and a log line per notebook go to stderr. Parameters given here are passed to every
-notebook that declares them in its ``parameters`` cell (papermill ignores the rest with a warning,
-so the check is done here and only declared ones are passed).
+folder. A progress bar (on a terminal) and a log line per notebook go to stderr. Parameters
+given here are checked before any notebook runs: a name no notebook declares (``min_cells`` for
+``min_cell``) or a value a notebook would refuse (``lang fr``, ``seed -1``) ends the run at once
+with one line and exit status 2; the rest are passed to every notebook that declares them. A
+notebook that fails ends the run with one line naming it and the error, and the path of the
+executed copy that holds the full traceback.
 
-After the policy brief (a notebook whose name ends in ``policy_brief.ipynb``) has run, its
-executed copy is exported without code to ``policy_brief.html`` in the brief's ``output_dir``
-(``figures/`` by default), with :func:`toolkit.report.brief.export_html`.
+The policy brief (``notebooks/07_policy_brief.ipynb``) writes ``policy_brief_en.html`` and
+``policy_brief_id.html`` into its ``output_dir`` itself, so running it alone writes them too.
 
 Run it as ``python -m toolkit.reproduce --notebooks notebooks --out build/notebooks``.
 """
@@ -19,6 +21,7 @@ import argparse
 import ast
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -84,20 +87,6 @@ def parameter_defaults(notebook: Path) -> dict[str, object]:
     return values
 
 
-def brief_target(notebook: Path, parameters: dict[str, object]) -> Path | None:
-    """Where the HTML of an executed policy brief goes (None for other notebooks).
-
-    The brief's ``output_dir`` parameter (given, else its default) is relative to the
-    notebook's folder, as papermill runs notebooks there.
-    """
-    from toolkit.report.brief import BRIEF_HTML
-
-    if not notebook.name.endswith("policy_brief.ipynb"):
-        return None
-    output_dir = parameters.get("output_dir", parameter_defaults(notebook).get("output_dir"))
-    return notebook.parent / str(output_dir or "../figures") / BRIEF_HTML
-
-
 def parse_value(text: str) -> object:
     """A parameter value from the command line: a Python literal if it is one, else the text.
 
@@ -113,13 +102,64 @@ def parse_value(text: str) -> object:
     return value if isinstance(value, (int, float, bool)) else text
 
 
+def check_given(notebooks: list[Path], parameters: dict[str, object]) -> dict[str, object]:
+    r"""Refuse, before any work, a parameter no notebook declares or a value none would take.
+
+    Returns
+    -------
+    dict
+        The parameters, ``lang`` in lower case.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]},
+    ...         "source": "lang = 'en'\nmin_cell = 10\n"}
+    >>> path = Path(tempfile.mkdtemp()) / "01_data.ipynb"
+    >>> _ = path.write_text(json.dumps({"cells": [cell]}))
+    >>> check_given([path], {"lang": "ID"})
+    {'lang': 'id'}
+    >>> check_given([path], {"min_cells": 5})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    toolkit.errors.SekatError: unknown parameter min_cells (did you mean min_cell?)
+    """
+    import difflib
+
+    from toolkit.errors import SekatError
+    from toolkit.report.display import PARAMETER_CHECKS, check_parameters
+
+    declared = sorted(set().union(*(declared_parameters(nb) for nb in notebooks)))
+    for name in parameters:
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SekatError(
+                f"unknown parameter {name}{hint}; the notebooks take: {', '.join(declared)}"
+            )
+    checked = check_parameters(**{k: v for k, v in parameters.items() if k in PARAMETER_CHECKS})
+    out = dict(parameters)
+    if "lang" in checked:
+        out["lang"] = checked["lang"]
+    return out
+
+
+def _one_line(error: BaseException) -> str:
+    """The error a notebook ended with, in one line (papermill's own message holds a traceback)."""
+    name = getattr(error, "ename", type(error).__name__)
+    value = str(getattr(error, "evalue", error)).strip().splitlines()
+    return f"{name}: {value[0] if value else ''}".rstrip(": ")
+
+
 def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> None:
     """Execute the numbered notebooks of ``folder`` into ``out``; stop at the first failure."""
     import papermill
 
+    from toolkit.errors import SekatError
+
     notebooks = numbered_notebooks(folder)
     if not notebooks:
-        raise SystemExit(f"sekat: error: no numbered notebooks in {folder}")
+        raise SekatError(f"no numbered notebooks in {folder}")
+    parameters = check_given(notebooks, parameters)
     out.mkdir(parents=True, exist_ok=True)
     with progress.bar(len(notebooks), "notebooks", unit="notebook") as shown:
         for number, notebook in enumerate(notebooks, start=1):
@@ -128,23 +168,24 @@ def run_notebooks(folder: Path, out: Path, parameters: dict[str, object]) -> Non
             began = time.perf_counter()
             shown.set_description_str(notebook.name)
             _log.info("[%d/%d] %s ...", number, len(notebooks), notebook.name)
-            papermill.execute_notebook(
-                str(notebook),
-                str(out / notebook.name),
-                parameters=chosen,
-                cwd=str(notebook.parent),
-                progress_bar=False,
-                kernel_name="python3",
-            )
+            executed = out / notebook.name
+            try:
+                papermill.execute_notebook(
+                    str(notebook),
+                    str(executed),
+                    parameters=chosen,
+                    cwd=str(notebook.parent),
+                    progress_bar=False,
+                    kernel_name="python3",
+                )
+            except papermill.PapermillExecutionError as error:
+                raise SekatError(
+                    f"{notebook.name} stopped: {_one_line(error)} (the full traceback is in "
+                    f"{executed})"
+                ) from None
             seconds = time.perf_counter() - began
             _log.info("[%d/%d] %s done in %.0f s", number, len(notebooks), notebook.name, seconds)
             shown.update()
-            target = brief_target(notebook, chosen)
-            if target is not None:
-                from toolkit.report.brief import export_html
-
-                written = export_html(out / notebook.name, target)
-                _log.info("[%d/%d] brief written to %s", number, len(notebooks), written.resolve())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,11 +204,16 @@ def main(argv: list[str] | None = None) -> None:
         help="a notebook parameter; numbers and True/False are read as such, the rest as text",
     )
     args = parser.parse_args(argv)
+    from toolkit.errors import SekatError
+
     handler = progress.show_messages(prefix="sekat: ")
     try:
         run_notebooks(
             args.notebooks, args.out, {name: parse_value(value) for name, value in args.parameter}
         )
+    except SekatError as error:
+        print(f"sekat: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     finally:
         progress.LOGGER.removeHandler(handler)
 

@@ -32,8 +32,9 @@ from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 from toolkit.estimate.effects import aipw_hops, effects_by_group, hops_regression, naive_hops
 from toolkit.estimate.models import (
-    CONTROLS,
+    ARM_JOINER,
     DEFAULT_COVARIATES,
+    Contrast,
     comparison_cases,
     treatment_indicator,
 )
@@ -90,8 +91,12 @@ class HeadlineSettings:
         Bootstrap replicates of the restricted-mean differences.
     level : float
         Confidence level.
-    control : {"not_social", "digital", "traditional"}
-        What social intake is compared with.
+    treatment : str
+        The treatment arm: channels or channel groups (:class:`toolkit.estimate.models.Contrast`),
+        ``social`` by default; several are joined by ``+`` (``"twitter+whatsapp"``).
+    control : str
+        What the treatment is compared with: channels, channel groups, ``not_social`` (the
+        default) or ``rest``.
     covariates : tuple of str
         The adjustment set (category, region, month of intake by default).
     min_requests : int
@@ -106,6 +111,7 @@ class HeadlineSettings:
     n_boot: int = DEFAULT_N_BOOT
     level: float = 0.95
     control: str = schema.NOT_SOCIAL
+    treatment: str = schema.SOCIAL
     covariates: tuple[str, ...] = DEFAULT_COVARIATES
     min_requests: int = schema.MIN_CELL_COUNT
     adjustment: str = DEFAULT_ADJUSTMENT
@@ -121,11 +127,17 @@ class HeadlineSettings:
             raise SekatError(f"n_boot must be at least 2, got {self.n_boot}")
         if not 0 < self.level < 1:
             raise SekatError(f"level must lie strictly between 0 and 1, got {self.level!r}")
-        if self.control not in CONTROLS:
-            raise SekatError(f"control must be one of {CONTROLS}, got {self.control!r}")
+        contrast = Contrast(self.treatment, self.control)
+        object.__setattr__(self, "treatment", ARM_JOINER.join(contrast.treatment))
+        object.__setattr__(self, "control", ARM_JOINER.join(contrast.control))
         if self.adjustment not in ADJUSTMENTS:
             raise SekatError(f"adjustment must be one of {ADJUSTMENTS}, got {self.adjustment!r}")
         object.__setattr__(self, "covariates", tuple(self.covariates))
+
+    @property
+    def contrast(self) -> Contrast:
+        """The treatment and control arms compared."""
+        return Contrast(self.treatment.split(ARM_JOINER), self.control.split(ARM_JOINER))
 
     def to_dict(self) -> dict[str, object]:
         """The settings as plain JSON-able values."""
@@ -249,7 +261,8 @@ def headline_analysis(
     elif overrides:
         raise SekatError("give either settings or settings by name, not both")
     require_columns(cases, [schema.CHANNEL, schema.START], what="the case table")
-    compared = comparison_cases(cases, settings.control)
+    contrast = settings.contrast
+    compared = comparison_cases(cases, contrast)
     covariates = [c for c in settings.covariates if c == "month" or _levels(compared, c) > 0]
     weighted, propensity_covariates = with_desk_status(compared, rollout, covariates)
     level, floor = settings.level, settings.min_requests
@@ -344,7 +357,31 @@ def headline_analysis(
             diagnostics["rollout_panel"] = study.diagnostics["panel"]
 
     table = result_frame(pd.concat(parts, ignore_index=True)) if parts else result_frame([])
+    table = _name_the_contrast(table, contrast)
     return Headline(table=table, diagnostics=diagnostics, skipped=dict(skipped), settings=settings)
+
+
+def _name_the_contrast(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
+    """Rows of the channel contrast carry its descriptor, and its arms their names.
+
+    The estimators compare the arms of :func:`comparison_cases` as "social" and "not social";
+    here those rows get the contrast actually run (``"web vs phone"``), so labels, captions
+    and the planted truth (:func:`truth_key`) follow it.
+    """
+    if contrast.is_default() or table.empty:
+        return table
+    table = table.copy()
+    ours = (table[schema.CONTRAST] == schema.SOCIAL_CONTRAST).fillna(False).to_numpy(dtype=bool)
+    table.loc[ours, schema.CONTRAST] = contrast.descriptor
+    arm = ours & (table[schema.GROUP] == "arm").fillna(False).to_numpy(dtype=bool)
+    names = {
+        schema.SOCIAL: ARM_JOINER.join(contrast.treatment),
+        schema.NOT_SOCIAL: ARM_JOINER.join(contrast.control),
+    }
+    table.loc[arm, schema.GROUP_VALUE] = table.loc[arm, schema.GROUP_VALUE].map(
+        lambda v: names.get(v, v)
+    )
+    return table
 
 
 def headline_estimates(
@@ -385,7 +422,9 @@ def truth_key(row: dict[str, object] | pd.Series) -> tuple[str, str] | None:
     Only estimands the generator plants have a key: the ATE and ATT of social intake on hops
     and on days unresolved within tau (overall and by category), and the rollout's overall
     effect and event-time effects. Naive differences and conditional ratios estimate other
-    quantities and get none.
+    quantities and get none, and so does every other contrast (``"social vs digital"``,
+    ``"twitter vs phone"``): the generator plants the effect of social intake against each
+    request's own non-social channel only.
 
     Examples
     --------

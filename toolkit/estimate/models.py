@@ -24,14 +24,19 @@ from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 
 __all__ = [
+    "ARM_JOINER",
     "CONTROLS",
     "COVARIATE_COLUMNS",
     "DEFAULT_COVARIATES",
     "MONTH",
     "SOCIAL_TERM",
+    "REST",
+    "TREATED",
     "Cells",
+    "Contrast",
     "GLMFit",
     "PropensityModel",
+    "as_contrast",
     "cluster_covariance",
     "comparison_cases",
     "covariate_cells",
@@ -57,53 +62,213 @@ _MISSING_LEVEL = "(missing)"
 # --- covariate cells ---------------------------------------------------------------------
 
 
+#: Column :func:`comparison_cases` adds: 1 for a request of the treatment arm, 0 for the
+#: control arm. :func:`treatment_indicator` reads it, so every estimator compares the arms of
+#: the chosen contrast without knowing which channels they hold.
+TREATED = "treated"
+
+
 def treatment_indicator(cases: pd.DataFrame) -> np.ndarray:
-    """Social intake as a 0/1 integer array (the main treatment).
+    """The treatment arm as a 0/1 integer array.
+
+    The arms of :func:`comparison_cases` when it made the table (its :data:`TREATED`
+    column), else social intake (the main treatment).
 
     Examples
     --------
     >>> treatment_indicator(pd.DataFrame({"channel": ["twitter", "phone"]})).tolist()
     [1, 0]
+    >>> cases = pd.DataFrame({"channel": ["twitter", "phone", "web"]})
+    >>> treatment_indicator(comparison_cases(cases, Contrast("web", "phone"))).tolist()
+    [0, 1]
     """
+    if TREATED in cases.columns:
+        return cases[TREATED].to_numpy(dtype=np.int64)
     require_columns(cases, [schema.CHANNEL], what="the case table")
     return schema.is_social(cases[schema.CHANNEL]).to_numpy(dtype=np.int64)
 
 
-#: Comparison groups a contrast may use: every request not from social media, or one
-#: channel group.
+#: Comparison groups besides channels and channel groups: every request not from social media.
 CONTROLS = (schema.NOT_SOCIAL, schema.DIGITAL, schema.TRADITIONAL)
+#: A control arm meaning "every request outside the treatment".
+REST = "rest"
+#: Joins several channels or groups of one arm in a contrast descriptor ("twitter+whatsapp").
+ARM_JOINER = "+"
+_VS = " vs "
 
 
-def comparison_cases(cases: pd.DataFrame, control: str = schema.NOT_SOCIAL) -> pd.DataFrame:
-    """The requests of a contrast: social intake and the chosen comparison group.
+def _arm_names(value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        parts = [p.strip().lower() for p in value.replace(ARM_JOINER, ",").split(",")]
+    elif isinstance(value, Sequence):
+        parts = [str(p).strip().lower() for p in value]
+    else:
+        raise SekatError(f"{what} must be a channel or channel group name, got {value!r}")
+    parts = [p for p in parts if p]
+    known = (*schema.CHANNEL_GROUPS, *schema.CHANNELS)
+    special = (schema.NOT_SOCIAL, REST) if what == "control" else ()
+    unknown = [p for p in parts if p not in known and p not in special]
+    if not parts or unknown:
+        choices = ", ".join((*special, *schema.CHANNEL_GROUPS, *schema.CHANNELS))
+        raise SekatError(
+            f"{what} must name channels or channel groups ({choices}); got {value!r}"
+        )
+    if len(parts) > 1 and any(p in special for p in parts):
+        raise SekatError(f"{what} {parts[0]!r} cannot be combined with other names")
+    return tuple(dict.fromkeys(parts))
+
+
+def _channels_of(names: Sequence[str]) -> frozenset[str]:
+    out: set[str] = set()
+    for name in names:
+        out |= set(schema.CHANNEL_GROUPS.get(name, (name,)))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Which requests are compared: a treatment arm and a control arm of intake channels.
+
+    Each arm names channels (``twitter``, ``phone``, ...) or channel groups (``social``,
+    ``digital``, ``traditional``, ``other``), one or several (``"twitter,whatsapp"`` or a
+    list). The control may also be ``not_social`` (every channel outside the social group)
+    or ``rest`` (every channel outside the treatment). The arms may not share a channel.
+
+    Parameters
+    ----------
+    treatment : str or sequence of str
+        Default ``social``.
+    control : str or sequence of str
+        Default ``not_social``.
+
+    Attributes
+    ----------
+    descriptor : str
+        The value of the ``contrast`` descriptor of result rows: ``"social vs not_social"``
+        (:data:`toolkit.schema.SOCIAL_CONTRAST`, the contrast the synthetic generator plants
+        effects for), ``"social vs traditional"``, ``"twitter+whatsapp vs phone"``.
+
+    Examples
+    --------
+    >>> Contrast().descriptor
+    'social vs not_social'
+    >>> Contrast("social", "rest").descriptor, Contrast("Twitter", "digital").descriptor
+    ('social vs not_social', 'twitter vs digital')
+    >>> Contrast.from_descriptor("twitter+whatsapp vs phone").treatment
+    ('twitter', 'whatsapp')
+    >>> Contrast("social", "twitter")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    toolkit.errors.SekatError: treatment and control share the channels ['twitter']
+    """
+
+    treatment: tuple[str, ...] = (schema.SOCIAL,)
+    control: tuple[str, ...] = (schema.NOT_SOCIAL,)
+
+    def __init__(
+        self,
+        treatment: str | Sequence[str] = schema.SOCIAL,
+        control: str | Sequence[str] = schema.NOT_SOCIAL,
+    ) -> None:
+        treated = _arm_names(treatment, "treatment")
+        controls = _arm_names(control, "control")
+        if controls == (REST,) and _channels_of(treated) == frozenset(schema.SOCIAL_CHANNELS):
+            controls = (schema.NOT_SOCIAL,)
+        object.__setattr__(self, "treatment", treated)
+        object.__setattr__(self, "control", controls)
+        shared = sorted(self.treatment_channels & self.control_channels)
+        if shared:
+            raise SekatError(f"treatment and control share the channels {shared}")
+        if not self.control_channels:
+            raise SekatError(f"the control {control!r} leaves no channel to compare with")
+
+    @property
+    def treatment_channels(self) -> frozenset[str]:
+        """The channels of the treatment arm."""
+        return _channels_of(self.treatment)
+
+    @property
+    def control_channels(self) -> frozenset[str]:
+        """The channels of the control arm."""
+        if self.control == (schema.NOT_SOCIAL,):
+            return frozenset(schema.CHANNELS) - frozenset(schema.SOCIAL_CHANNELS)
+        if self.control == (REST,):
+            return frozenset(schema.CHANNELS) - self.treatment_channels
+        return _channels_of(self.control)
+
+    @property
+    def descriptor(self) -> str:
+        """``"<treatment> vs <control>"``, names joined by ``+``."""
+        return ARM_JOINER.join(self.treatment) + _VS + ARM_JOINER.join(self.control)
+
+    @classmethod
+    def from_descriptor(cls, descriptor: str) -> Contrast:
+        """The contrast a ``contrast`` descriptor names (the inverse of :attr:`descriptor`)."""
+        if not isinstance(descriptor, str) or _VS not in descriptor:
+            raise SekatError(f"not a contrast of channels: {descriptor!r}")
+        treatment, control = descriptor.split(_VS, 1)
+        return cls(treatment.split(ARM_JOINER), control.split(ARM_JOINER))
+
+    def is_default(self) -> bool:
+        """Whether this is social intake against every other request."""
+        return self.descriptor == schema.SOCIAL_CONTRAST
+
+
+def as_contrast(
+    contrast: Contrast | str | None = None, treatment: str | Sequence[str] | None = None
+) -> Contrast:
+    """A :class:`Contrast` from a contrast, a control name (the 0.1 argument) or a descriptor.
+
+    Examples
+    --------
+    >>> as_contrast("traditional").descriptor, as_contrast("web vs phone").descriptor
+    ('social vs traditional', 'web vs phone')
+    """
+    if isinstance(contrast, Contrast):
+        return contrast
+    if isinstance(contrast, str) and _VS in contrast:
+        return Contrast.from_descriptor(contrast)
+    return Contrast(
+        schema.SOCIAL if treatment is None else treatment,
+        schema.NOT_SOCIAL if contrast is None else contrast,
+    )
+
+
+def comparison_cases(
+    cases: pd.DataFrame, control: Contrast | str = schema.NOT_SOCIAL
+) -> pd.DataFrame:
+    """The requests of a contrast, each marked with its arm (:data:`TREATED`).
 
     Parameters
     ----------
     cases : pandas.DataFrame
         Case table.
-    control : {"not_social", "digital", "traditional"}
-        ``not_social`` keeps every request; a channel group keeps social requests and that
-        group's, so that "not social" in every estimator means that group.
+    control : Contrast or str
+        The contrast; a plain name is the control arm of social intake (``not_social``
+        keeps every request, a channel group keeps social requests and that group's).
 
     Returns
     -------
     pandas.DataFrame
-        The kept rows, index reset.
+        The requests of either arm, index reset, with the column :data:`TREATED`.
 
     Examples
     --------
-    >>> cases = pd.DataFrame({"channel": ["twitter", "web", "letter"]})
+    >>> cases = pd.DataFrame({"channel": ["twitter", "web", "letter", "phone"]})
     >>> comparison_cases(cases, "traditional")["channel"].tolist()
-    ['twitter', 'letter']
+    ['twitter', 'letter', 'phone']
+    >>> comparison_cases(cases, Contrast("web", "letter"))[["channel", "treated"]].values.tolist()
+    [['web', 1], ['letter', 0]]
     """
-    if control not in CONTROLS:
-        raise SekatError(f"control must be one of {CONTROLS}, got {control!r}")
-    if control == schema.NOT_SOCIAL:
-        return cases.reset_index(drop=True)
+    contrast = as_contrast(control)
     require_columns(cases, [schema.CHANNEL], what="the case table")
-    groups = schema.channel_group(cases[schema.CHANNEL]).astype("object")
-    keep = groups.isin([schema.SOCIAL, control]).to_numpy()
-    return cases.loc[keep].reset_index(drop=True)
+    channels = cases[schema.CHANNEL].astype("object")
+    treated = channels.isin(contrast.treatment_channels).to_numpy()
+    keep = treated | channels.isin(contrast.control_channels).to_numpy()
+    if contrast.control == (schema.NOT_SOCIAL,) and contrast.is_default():
+        keep = np.ones(len(cases), dtype=bool)  # every request: social or not
+    out = cases.loc[keep].reset_index(drop=True)
+    out[TREATED] = treated[keep].astype(np.int64)
+    return out
 
 
 def covariate_codes(cases: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:

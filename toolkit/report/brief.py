@@ -1,26 +1,33 @@
-"""The policy brief: findings in plain words from tidy result tables, and its export to HTML.
+"""The policy brief: every sentence generated from result rows, on a page of its own.
 
-Each ``finding_*`` function turns rows of the headline result table
-(:func:`toolkit.estimate.headline_analysis`, found by their descriptors) or of a scenario
-(:func:`toolkit.estimate.scenario_impact`) into one paragraph a policymaker can read, in English or Bahasa Indonesia, always with its uncertainty: a change
-whose 95% interval includes zero is reported as one the data cannot distinguish from none.
-:func:`limitations` says what the data cannot say. :func:`policy_brief` assembles the
-Markdown of notebook 07, and :func:`export_html` writes the executed notebook as one
-self-contained HTML page without code (``figures/policy_brief.html``).
+A brief is built from one headline analysis (:func:`toolkit.analysis.analyse`): its result
+rows (found by their descriptors), what it skipped and why, its warnings and sensitivity rows
+when the analysis has them, the scenario of :func:`toolkit.estimate.scenario_impact`, and the
+facts of the log (source, period, requests, districts, version, date, unit costs).
 
-No PDF is written: nbconvert's PDF exporter needs a LaTeX installation and its WebPDF
-exporter a headless Chromium (playwright), and neither is a dependency of the project.
+Each finding is one small function of a :class:`BriefContext` listed in :data:`FINDINGS`: it
+returns a :class:`Finding` (a title and sentences, all from ``words.toml``) or None when the
+rows it rests on are absent. Every sentence states its conditions: the direction, size and
+95% interval of an effect (an interval across zero is said to be one the data cannot tell
+from no change), how the raw comparison relates to the adjusted one, whether the planted
+truth of a synthetic log lies inside the interval, and what was skipped and why. A new
+finding is a function added to :data:`FINDINGS` and its words in ``[brief.findings]``.
 
-Run ``python -m toolkit.report.brief build/notebooks/07_policy_brief.ipynb --out
-figures/policy_brief.html`` to export an executed brief by hand; ``toolkit.reproduce`` does it
-after running notebook 07.
+:func:`build_brief` assembles a :class:`Brief`; :func:`render_html` writes it through the
+project's own template (``brief.html.j2``: Jinja2 with escaping on for every value, inline
+CSS, figures as SVG data URIs, no script and no address outside the page, the page's
+``lang``, alt text from the plotted values, readable at phone width, printable), and
+:func:`write_briefs` writes ``policy_brief_en.html`` and ``policy_brief_id.html`` side by
+side. :func:`brief_markdown` is the same brief for a notebook.
 """
 
 from __future__ import annotations
 
-import argparse
+import base64
+import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,63 +35,77 @@ import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
+from toolkit.estimate.models import Contrast
 from toolkit.io.writers import write_text
 from toolkit.report.words import (
+    LANGS,
     check_lang,
+    contrast_words,
+    escape_markdown,
     estimand_label,
-    format_compact,
+    format_money,
     format_number,
     has_text,
+    label,
+    skip_text,
     template,
     text,
 )
-from toolkit.results import select, select_one
+from toolkit.results import select
 
-#: Where the brief goes, relative to the figures folder.
-BRIEF_HTML = "policy_brief.html"
-#: Cells with this tag are left out of the HTML page entirely.
-REMOVE_TAG = "remove_cell"
-
-
-def _w(key: str, lang: str) -> str:
-    """A word or phrase of the brief, its fields (if any) left for the caller to fill."""
-    return template("brief.words", key, lang)
+#: File name of the brief in one language, in the figures folder.
+BRIEF_HTML = "policy_brief_{lang}.html"
+#: Method keys of sensitivity rows (E-values, bounds), stated when the analysis has them.
+SENSITIVITY_METHOD_KEYS = ("e_value", "sensitivity_bound", "omitted_variable_bound")
+#: Width of the brief's figures, in inches: readable at a phone's 390 px, sharp on a desk.
+BRIEF_FIGURE_WIDTH = 4.8
 
 
-def prose(key: str, lang: str = "en", **values: object) -> str:
-    """A fixed passage of the brief (title, introduction, section texts) in ``lang``.
-
-    Parameters
-    ----------
-    key : {"title", "introduction", "evidence", "where", "worth", "method"}
-        The passage.
-    lang : {"en", "id"}
-        Language.
-    **values
-        Values of the passage's fields (``min_cell`` for "method").
-
-    Returns
-    -------
-    str
-        Markdown; the title comes as a level-one heading.
+def brief_file(lang: str) -> str:
+    """The brief's file name in ``lang``: ``policy_brief_id.html``.
 
     Examples
     --------
-    >>> prose("title", "id")
-    '# Apakah pengaduan lewat media sosial menembus sekat-sekat birokrasi?'
-    >>> "fewer than 10 requests" in prose("method", min_cell=10)
-    True
+    >>> brief_file("ID")
+    'policy_brief_id.html'
     """
-    check_lang(lang)
-    if not has_text("brief.prose", key):
-        raise SekatError(f"unknown passage {key!r} of the brief")
-    passage = text("brief.prose", key, lang, **values)
-    return f"# {passage}" if key == "title" else passage
+    return BRIEF_HTML.format(lang=check_lang(lang))
+
+
+# --- numbers and effects in words --------------------------------------------------------------
+
+
+def _w(key: str, lang: str) -> str:
+    return template("brief.words", key, lang)
 
 
 def _num(x: float, lang: str, decimals: int = 2) -> str:
     x = round(float(x), decimals)
     return format_number(0.0 if x == 0 else x, lang, decimals=decimals)
+
+
+def _unit(unit: str, part: str, lang: str) -> str:
+    return template(f"brief.units.{unit}", part, lang)
+
+
+def magnitude(value: float, lang: str, *, unit: str = "hops", decimals: int = 2) -> str:
+    """A signed quantity as a size and a direction word: "0.17 fewer hand-offs per request".
+
+    Examples
+    --------
+    >>> magnitude(-0.17, "id")
+    '0,17 pelimpahan lebih sedikit per permohonan'
+    >>> magnitude(2.5, "en", unit="days", decimals=1), magnitude(-0.001, "en")
+    ('2.5 more days unresolved', '0.00 hand-offs per request')
+    """
+    lang = check_lang(lang)
+    size = _num(abs(value), lang, decimals)
+    if round(float(value), decimals) == 0:
+        direction = ""  # a size that rounds to zero has no direction
+    else:
+        direction = _unit(unit, "less" if value < 0 else "more", lang)
+    words = _unit(unit, "pattern", lang).format(n=size, dir=direction)
+    return " ".join(words.split())
 
 
 def describe_change(
@@ -93,9 +114,7 @@ def describe_change(
     ci_high: float,
     lang: str = "en",
     *,
-    unit: str = "",
-    less: str = "fewer",
-    more: str = "more",
+    unit: str = "hops",
     decimals: int = 2,
 ) -> str:
     """A signed effect in words, with its 95% interval, saying so when it may be zero.
@@ -106,12 +125,8 @@ def describe_change(
         The effect and its interval (negative = fewer / sooner).
     lang : {"en", "id"}
         Language.
-    unit : str
-        What changes, in ``lang`` ("hand-offs per request"); placed as the language
-        orders it (English: "0.17 fewer hand-offs", Indonesian: "0,17 perpindahan lebih
-        sedikit").
-    less, more : str
-        Keys of the words for a negative and a positive change ("fewer"/"more").
+    unit : {"hops", "days", "plain"}
+        What changes: an entry of ``[brief.units]`` (its pattern and direction words).
     decimals : int
         Decimals of the numbers.
 
@@ -121,570 +136,987 @@ def describe_change(
 
     Examples
     --------
-    >>> describe_change(-0.17, -0.23, -0.11, unit="hand-offs")
-    '0.17 fewer hand-offs (95% interval 0.11 to 0.23 fewer)'
-    >>> describe_change(-0.1, -0.26, 0.05)
-    '0.10 fewer, but the 95% interval runs from 0.26 fewer to 0.05 more, so the data cannot rule out no change'
-    >>> describe_change(0.2, 0.1, 0.3, "id", unit="hari")
-    '0,20 hari lebih banyak (selang 95% 0,10 sampai 0,30 lebih banyak)'
+    >>> describe_change(-0.17, -0.23, -0.11)
+    '0.17 fewer hand-offs per request (95% interval: 0.11 to 0.23 fewer)'
+    >>> describe_change(-0.1, -0.26, 0.05, unit="plain")
+    '0.10 less, but the 95% interval runs from 0.26 less to 0.05 more, so the data cannot rule out no change'
+    >>> describe_change(-0.17, -0.23, -0.11, "id")
+    '0,17 pelimpahan lebih sedikit per permohonan (selang kepercayaan 95%: 0,11 sampai 0,23 lebih sedikit)'
 
     Notes
     -----
-    The interval decides the wording: entirely below zero, entirely above zero, or
-    across zero (then both ends are named and the sentence says that no change is possible).
+    The interval decides the wording: entirely below zero, entirely above zero, or across
+    zero (then both ends are named and the sentence says that no change is possible).
     """
-    check_lang(lang)
-    w = {k: _w(k, lang) for k in ("interval", "to", "pattern", "but_from", "no_change")}
-    less_w, more_w = _w(less, lang), _w(more, lang)
+    lang = check_lang(lang)
     if not np.isfinite([estimate, ci_low, ci_high]).all():
         raise SekatError("an effect to describe needs an estimate and a finite interval")
-
-    def phrase(value: float, direction: str) -> str:
-        words = w["pattern"].format(n=_num(value, lang, decimals), dir=direction, unit=unit)
-        return " ".join(words.split())
-
-    if ci_high < 0:
-        return (
-            f"{phrase(-estimate, less_w)} ({w['interval']} {_num(-ci_high, lang, decimals)} "
-            f"{w['to']} {_num(-ci_low, lang, decimals)} {less_w})"
+    less, more = _unit(unit, "less", lang), _unit(unit, "more", lang)
+    head = magnitude(estimate, lang, unit=unit, decimals=decimals)
+    if ci_high < 0 or ci_low > 0:
+        low, high = sorted((abs(ci_low), abs(ci_high)))
+        return text(
+            "brief.words",
+            "interval_one_side",
+            lang,
+            head=head,
+            low=_num(low, lang, decimals),
+            high=_num(high, lang, decimals),
+            dir=less if ci_high < 0 else more,
         )
-    if ci_low > 0:
-        return (
-            f"{phrase(estimate, more_w)} ({w['interval']} {_num(ci_low, lang, decimals)} "
-            f"{w['to']} {_num(ci_high, lang, decimals)} {more_w})"
-        )
-    head = phrase(abs(estimate), less_w if estimate < 0 else more_w)
-    tail = w["but_from"].format(
-        interval=w["interval"],
+    return text(
+        "brief.words",
+        "interval_across",
+        lang,
+        head=head,
         low=_num(-ci_low, lang, decimals),
-        less=less_w,
+        less=less,
         high=_num(ci_high, lang, decimals),
-        more=more_w,
-        no_change=w["no_change"],
-    )
-    return f"{head}, {tail}"
-
-
-def finding_hops(results: pd.DataFrame, lang: str = "en") -> str:
-    """The hand-off finding: the adjusted effect on social-media requests beside the raw one.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        A result table with the AIPW ATT of hops and the naive difference (the headline
-        table has both).
-    lang : {"en", "id"}
-        Language.
-
-    Returns
-    -------
-    str
-        One Markdown paragraph.
-
-    Examples
-    --------
-    >>> from toolkit.results import result_frame
-    >>> hops = result_frame([
-    ...     {"term": "difference_hops", "estimate": -1.07, "ci_low": -1.13, "ci_high": -1.02,
-    ...      "method": "naive", "estimand": "difference", "outcome": "hops"},
-    ...     {"term": "att_hops", "estimate": -0.17, "ci_low": -0.23, "ci_high": -0.11,
-    ...      "method": "AIPW", "estimand": "att", "outcome": "hops", "method_key": "aipw"}])
-    >>> hops["contrast"] = "social vs not_social"
-    >>> print(finding_hops(hops).split(". ")[0])
-    **Hand-offs.** Compared with similar requests (same topic, district and month of intake) that arrived through other channels, requests that arrived through social media made 0.17 fewer hand-offs per request (95% interval 0.11 to 0.23 fewer)
-    """
-    check_lang(lang)
-    hops = {
-        schema.OUTCOME: schema.HOPS_OUTCOME,
-        schema.CONTRAST: schema.SOCIAL_CONTRAST,
-        schema.GROUP: None,
-    }
-    att = select_one(results, estimand="att", method_key="aipw", **hops)
-    naive = select_one(results, estimand="difference", **hops)
-    return text(
-        "brief.findings",
-        "hops",
-        lang,
-        change=describe_change(
-            att["estimate"], att["ci_low"], att["ci_high"], lang, unit=_w("hops_unit", lang)
-        ),
-        naive=_num(abs(naive["estimate"]), lang),
-        naive_dir=_w("fewer" if naive["estimate"] < 0 else "more", lang),
+        more=more,
     )
 
 
-def finding_days(results: pd.DataFrame, lang: str = "en", tau_days: float = 30.0) -> str:
-    """The time finding: days unresolved within the first ``tau_days``, adjusted and raw.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        A result table with the weighted ATT and the naive difference of the restricted mean
-        (the headline table has both).
-    lang : {"en", "id"}
-        Language.
-    tau_days : float
-        The horizon the differences were computed at.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> from toolkit.results import result_frame
-    >>> days = result_frame([
-    ...     {"term": "difference_rmst_days", "estimate": -4.7, "ci_low": -4.9, "ci_high": -4.4,
-    ...      "method": "naive", "estimand": "difference", "outcome": "rmst_days",
-    ...      "scale": "difference"},
-    ...     {"term": "att_rmst_days", "estimate": -0.85, "ci_low": -1.2, "ci_high": -0.5,
-    ...      "method": "IPW", "estimand": "att", "outcome": "rmst_days", "scale": "difference"}])
-    >>> days["contrast"] = "social vs not_social"
-    >>> "0.85 fewer days unresolved" in finding_days(days)
-    True
-    """
-    check_lang(lang)
-    days = {
-        schema.OUTCOME: schema.RMST_OUTCOME,
-        schema.SCALE: "difference",
-        schema.CONTRAST: schema.SOCIAL_CONTRAST,
-        schema.GROUP: None,
-    }
-    att = select_one(results, estimand="att", **days)
-    naive = select_one(results, estimand="difference", **days)
-    return text(
-        "brief.findings",
-        "days",
-        lang,
-        tau=format_number(tau_days, lang, decimals=0),
-        change=describe_change(
-            att["estimate"], att["ci_low"], att["ci_high"], lang, unit=_w("days_unit", lang)
-        ),
-        naive=" ".join(
-            _w("pattern", lang)
-            .format(
-                n=_num(abs(naive["estimate"]), lang, 1),
-                dir=_w("fewer" if naive["estimate"] < 0 else "more", lang),
-                unit=_w("days_unit", lang),
-            )
-            .split()
-        ),
-    )
-
-
-def finding_worth(
-    impact: pd.DataFrame, lang: str = "en", *, share: float, currency: str = "IDR"
-) -> str:
-    """What a scenario is worth, in words, each quantity with its interval.
-
-    Parameters
-    ----------
-    impact : pandas.DataFrame
-        The result of :func:`toolkit.estimate.impact.scenario_impact` (per year).
-    lang : {"en", "id"}
-        Language.
-    share : float
-        The scenario's share of walk-in and letter intake moved.
-    currency : str
-        Label of the money rows.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> rows = ["requests_moved", "handoffs_saved", "staff_hours_saved",
-    ...         "citizen_days_saved", "citizen_time_value", "total_value"]
-    >>> impact = pd.DataFrame({"term": rows,
-    ...     "estimate": [1000, 190, 64, 940, 1.4e8, 1.45e8],
-    ...     "ci_low": [1000, 120, 40, 550, 0.8e8, 0.85e8],
-    ...     "ci_high": [1000, 265, 88, 1330, 2.0e8, 2.0e8]})
-    >>> "IDR 145 million a year" in finding_worth(impact, share=0.3)
-    True
-    """
-    check_lang(lang)
-    get = impact.set_index(impact["term"].astype("str"))
-
-    def whole(term: str) -> str:
-        return format_number(round(float(get.loc[term, "estimate"])), lang, decimals=0)
-
-    def interval(term: str, money: bool = False) -> str:
-        low, high = float(get.loc[term, "ci_low"]), float(get.loc[term, "ci_high"])
-        fmt = (
-            (lambda x: format_compact(x, lang))
-            if money
-            else (lambda x: format_number(round(x), lang, decimals=0))
-        )
-        return f"{_w('interval', lang)} {fmt(low)} {_w('to', lang)} {fmt(high)}"
-
-    total = float(get.loc["total_value", "estimate"])
-    citizen = float(get.loc["citizen_time_value", "estimate"])
-    citizen_share = citizen / total if total else float("nan")
-    return text(
-        "brief.findings",
-        "worth",
-        lang,
-        share=f"{format_number(share * 100, lang, decimals=0)}%",
-        moved=whole("requests_moved"),
-        handoffs=whole("handoffs_saved"),
-        handoffs_ci=interval("handoffs_saved"),
-        staff_hours=whole("staff_hours_saved"),
-        days=whole("citizen_days_saved"),
-        days_ci=interval("citizen_days_saved"),
-        currency=currency,
-        total=format_compact(total, lang),
-        total_ci=interval("total_value", money=True),
-        citizen_share=f"{format_number(citizen_share * 100, lang, decimals=0)}%",
-    )
-
-
-def _join(items: Sequence[str], lang: str) -> str:
+def _join(items: Sequence[str], lang: str, word: str = "and") -> str:
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + f" {_w('and', lang)} " + items[-1]
+    return ", ".join(items[:-1]) + f" {_w(word, lang)} " + items[-1]
 
 
-def finding_uneven(by_group: pd.DataFrame, lang: str = "en", *, what: str = "topic") -> str:
-    """Where the effect on hand-offs is clear and where it is not, by subgroup.
-
-    Parameters
-    ----------
-    by_group : pandas.DataFrame
-        Subgroup rows of a result table (:func:`toolkit.estimate.effects_by_group`, with
-        ``group_value`` and simultaneous intervals).
-    lang : {"en", "id"}
-        Language.
-    what : str
-        What the groups are, in words of ``lang`` ("topic", "district", "topik", ...).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> from toolkit.results import result_frame
-    >>> groups = result_frame([{"term": f"att_hops[category={c}]", "estimate": e,
-    ...     "ci_low": lo, "ci_high": hi, "method": "AIPW", "estimand": "att",
-    ...     "outcome": "hops", "group": "category", "group_value": c}
-    ...     for c, e, lo, hi in (("roads", -0.22, -0.42, -0.02), ("health", 0.14, -0.21, 0.49))])
-    >>> print(finding_uneven(groups))
-    **Where reform is uneven (topic).** The saving in hand-offs is clear for Roads (0.22 fewer). For Health the data cannot distinguish it from zero. Intervals are adjusted for comparing 2 groups at once.
-    """
-    check_lang(lang)
-    clear, unclear = [], []
-    for row in by_group.to_dict("records"):
-        name = estimand_label(row, lang)
-        if row["ci_high"] < 0:
-            clear.append(f"{name} ({_num(-row['estimate'], lang)} {_w('fewer', lang)})")
-        elif row["ci_low"] > 0:
-            clear.append(f"{name} ({_num(row['estimate'], lang)} {_w('more', lang)})")
-        else:
-            unclear.append(name)
-    clear_text = (
-        text("brief.findings", "uneven_clear", lang, groups=_join(clear, lang))
-        if clear
-        else text("brief.findings", "uneven_none_clear", lang)
-    )
-    unclear_text = (
-        text("brief.findings", "uneven_unclear", lang, groups=_join(unclear, lang))
-        if unclear and clear
-        else ""
-    )
-    return text(
-        "brief.findings",
-        "uneven",
-        lang,
-        what=what,
-        clear=clear_text,
-        unclear=unclear_text,
-        m=len(by_group),
-    )
+# --- what a brief is built from -----------------------------------------------------------------
 
 
-def finding_rollout(results: pd.DataFrame, lang: str = "en", outcome: str = "hops") -> str:
-    """What opening a desk did to hand-offs: robust event study, naive TWFE beside it.
+@dataclass(frozen=True)
+class Finding:
+    """One paragraph of the brief: a short title and sentences, in one language."""
 
-    Parameters
+    key: str
+    title: str
+    text: str
+
+
+@dataclass
+class BriefContext:
+    """Everything a finding may read (rows by their descriptors, never by their terms).
+
+    Attributes
     ----------
     results : pandas.DataFrame
-        A result table with the rollout rows (:func:`toolkit.estimate.rollout_event_study`).
+        The headline result table.
     lang : {"en", "id"}
-        Language.
-    outcome : str
-        The outcome (``hops``).
+        Language of the sentences.
+    contrast : Contrast
+        The arms compared (labels and sentences follow it).
+    truth : pandas.DataFrame or None
+        The planted truth of a synthetic log (None for a real log).
+    tau_days : float
+        Horizon of the days-unresolved estimates.
+    impact : pandas.DataFrame or None
+        The scenario (:func:`toolkit.estimate.scenario_impact`), with ``share`` and ``costs``.
+    cases : pandas.DataFrame or None
+        The case table (for groups that were too small to estimate).
+    skipped : mapping
+        Part -> reason code of :attr:`toolkit.estimate.headline.Headline.skipped`.
+    warnings : object
+        Reason codes of the analysis's warnings (``Headline.warnings``), if it has any.
+    min_cell : int
+        The smallest group shown.
+    """
 
-    Returns
-    -------
-    str
+    results: pd.DataFrame
+    lang: str = "en"
+    contrast: Contrast = field(default_factory=Contrast)
+    truth: pd.DataFrame | None = None
+    tau_days: float = 30.0
+    impact: pd.DataFrame | None = None
+    share: float = 0.3
+    costs: object = None
+    cases: pd.DataFrame | None = None
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    warnings: object = None
+    min_cell: int = schema.MIN_CELL_COUNT
+
+    def __post_init__(self) -> None:
+        self.lang = check_lang(self.lang)
+
+    @property
+    def words(self) -> dict[str, str]:
+        """The contrast's fields (:func:`contrast_words`)."""
+        return contrast_words(self.contrast, self.lang)
+
+    def rows(self, **criteria: object) -> pd.DataFrame:
+        """Rows of the results whose descriptors match."""
+        return select(self.results, **criteria)
+
+    def one(self, **criteria: object) -> pd.Series | None:
+        """The single matching row, or None when there is none."""
+        rows = self.rows(**criteria)
+        return None if len(rows) != 1 else rows.iloc[0]
+
+    def channel_row(self, **criteria: object) -> pd.Series | None:
+        """The overall row of the contrast that matches ``criteria``."""
+        return self.one(contrast=self.contrast.descriptor, group=None, **criteria)
+
+
+def _compare_naive(
+    adjusted: pd.Series, naive: pd.Series | None, ctx: BriefContext, unit: str
+) -> str:
+    """How the raw difference relates to the adjusted effect, as its own sentence."""
+    if naive is None or not np.isfinite(naive["estimate"]):
+        return ""
+    raw = magnitude(naive["estimate"], ctx.lang, unit=unit, decimals=2)
+    a, n = float(adjusted["estimate"]), float(naive["estimate"])
+    if adjusted["ci_low"] <= n <= adjusted["ci_high"]:
+        key = "naive_close"
+    elif np.sign(a) != np.sign(n) and abs(a) > 0:
+        key = "naive_opposite"
+    elif abs(n) > abs(a):
+        key = "naive_larger"
+    else:
+        key = "naive_smaller"
+    return text("brief.findings", key, ctx.lang, raw=raw)
+
+
+def _truth_sentence(row: pd.Series, ctx: BriefContext, unit: str) -> str:
+    """Whether the planted value of a synthetic log lies inside the row's interval."""
+    if ctx.truth is None:
+        return ""
+    from toolkit.estimate.headline import compare_to_truth
+
+    compared = compare_to_truth(pd.DataFrame([row]), ctx.truth).iloc[0]
+    if not np.isfinite(compared["truth"]):
+        return text("brief.findings", "truth_none", ctx.lang)
+    key = "truth_covered" if bool(compared["covered"]) else "truth_missed"
+    return text(
+        "brief.findings",
+        key,
+        ctx.lang,
+        truth=magnitude(compared["truth"], ctx.lang, unit=unit),
+    )
+
+
+def _sentences(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def finding_hops(ctx: BriefContext) -> Finding | None:
+    """Hand-offs: the adjusted effect on the treated arm, the raw difference, the truth.
 
     Examples
     --------
     >>> from toolkit.results import result_frame
-    >>> summary = result_frame([{"term": "att_rollout_hops", "estimate": e, "ci_low": lo,
-    ...     "ci_high": hi, "n": n, "method": m, "estimand": "att", "outcome": "hops",
-    ...     "contrast": "desk open vs not yet open", "method_key": key}
-    ...     for e, lo, hi, n, m, key in ((-0.1, -0.26, 0.05, 12, "CS", "callaway_santanna"),
-    ...                                  (0.0, -0.13, 0.13, 288, "TWFE", "twfe"))])
-    >>> "cannot rule out no change" in finding_rollout(summary)
-    True
+    >>> rows = result_frame([
+    ...     {"term": "d", "estimate": -1.07, "ci_low": -1.13, "ci_high": -1.02, "method": "m",
+    ...      "estimand": "difference", "outcome": "hops", "contrast": "social vs not_social"},
+    ...     {"term": "a", "estimate": -0.17, "ci_low": -0.23, "ci_high": -0.11, "method": "m",
+    ...      "estimand": "att", "outcome": "hops", "method_key": "aipw",
+    ...      "contrast": "social vs not_social"}])
+    >>> print(finding_hops(BriefContext(rows)).text)  # doctest: +NORMALIZE_WHITESPACE
+    Compared with similar requests through other channels (same topic, district and month of
+    intake), requests through social media made 0.17 fewer hand-offs per request (95%
+    interval: 0.11 to 0.23 fewer). The raw difference, 1.07 fewer hand-offs per request, is
+    larger: people bring different requests to different channels, and the raw gap mixes
+    that with the effect of the channel.
     """
-    check_lang(lang)
-    rollout = {
-        schema.OUTCOME: outcome,
-        schema.CONTRAST: schema.DESK_CONTRAST,
-        schema.ESTIMAND: "att",
-        schema.GROUP: None,
-        schema.EVENT_TIME: None,
-    }
-    robust = select_one(results, method_key="callaway_santanna", **rollout)
-    naive = select_one(results, method_key="twfe", **rollout)
-    return text(
+    att = ctx.channel_row(outcome=schema.HOPS_OUTCOME, estimand="att", method_key="aipw")
+    if att is None:
+        return None
+    naive = ctx.channel_row(outcome=schema.HOPS_OUTCOME, estimand="difference")
+    main = text(
         "brief.findings",
-        "rollout",
-        lang,
-        change=describe_change(
-            robust["estimate"],
-            robust["ci_low"],
-            robust["ci_high"],
-            lang,
-            unit=_w("hops_unit", lang),
-        ),
-        units=int(robust["n"]),
-        naive=_num(naive["estimate"], lang),
+        "hops",
+        ctx.lang,
+        change=describe_change(att["estimate"], att["ci_low"], att["ci_high"], ctx.lang),
+        **ctx.words,
     )
+    body = _sentences(
+        main, _compare_naive(att, naive, ctx, "hops"), _truth_sentence(att, ctx, "hops")
+    )
+    return Finding("hops", text("brief.titles", "hops", ctx.lang), body)
 
 
-def limitations(
-    report: Mapping[str, object], lang: str = "en", *, synthetic: bool = False
-) -> list[str]:
-    """What the data cannot say, as Markdown paragraphs.
-
-    Parameters
-    ----------
-    report : mapping
-        The validation report of the prepared folder (``hops_observed`` is read).
-    lang : {"en", "id"}
-        Language.
-    synthetic : bool
-        Whether the data are the synthetic sample (adds a warning not to read them as a city's).
-
-    Returns
-    -------
-    list of str
-        Self-selection, unmeasured confounding, who the findings are about, hand-offs the log
-        does not record (or, for a log without hops, that it can say nothing about them) and,
-        for synthetic data, that warning.
+def finding_days(ctx: BriefContext) -> Finding | None:
+    """Time to resolution: days unresolved within tau, adjusted and raw, and the truth.
 
     Examples
     --------
-    >>> [p.split("**")[1] for p in limitations({"hops_observed": False})]
-    ['Self-selection.', 'Unmeasured confounding.', 'Who the findings are about.', 'Logs that record no hand-offs.']
+    >>> from toolkit.results import result_frame
+    >>> rows = result_frame([{"term": "a", "estimate": -0.85, "ci_low": -1.2, "ci_high": -0.5,
+    ...     "method": "m", "estimand": "att", "outcome": "rmst_days", "scale": "difference",
+    ...     "contrast": "social vs not_social"}])
+    >>> "0.85 fewer days unresolved (95% interval: 0.50 to 1.20 fewer)" in finding_days(
+    ...     BriefContext(rows)).text
+    True
     """
-    check_lang(lang)
+    criteria = {"outcome": schema.RMST_OUTCOME, "scale": "difference"}
+    att = ctx.channel_row(estimand="att", **criteria)
+    if att is None:
+        return None
+    naive = ctx.channel_row(estimand="difference", **criteria)
+    main = text(
+        "brief.findings",
+        "days",
+        ctx.lang,
+        tau=format_number(ctx.tau_days, ctx.lang, decimals=0),
+        change=describe_change(
+            att["estimate"], att["ci_low"], att["ci_high"], ctx.lang, unit="days"
+        ),
+        **ctx.words,
+    )
+    body = _sentences(
+        main, _compare_naive(att, naive, ctx, "days"), _truth_sentence(att, ctx, "days")
+    )
+    return Finding("days", text("brief.titles", "days", ctx.lang), body)
+
+
+def _impact_value(impact: pd.DataFrame, term: str) -> tuple[float, float, float] | None:
+    rows = impact.loc[impact["term"].astype("str") == term]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"])
+
+
+def _saving(values: tuple[float, float, float], lang: str, kind: str, money: Callable) -> str:
+    """A saving with its interval: saved, added, or not told apart from none."""
+    est, low, high = values
+    if low > 0:
+        key = "saves"
+    elif high < 0:
+        key = "adds"
+    else:
+        key = "unclear"
+    return text(
+        "brief.worth",
+        f"{kind}_{key}",
+        lang,
+        value=money(abs(est)),
+        low=money(abs(low) if key != "unclear" else low),
+        high=money(abs(high) if key != "unclear" else high),
+        **({"low_signed": money(low), "high_signed": money(high)} if key == "unclear" else {}),
+    )
+
+
+def _cost_fields(ctx: BriefContext) -> dict[str, str]:
+    """The unit costs and the scenario's share, written as a reader of ``ctx.lang`` expects."""
+    lang, currency = ctx.lang, getattr(ctx.costs, "currency", "IDR")
+    return {
+        "minutes": format_number(ctx.costs.staff_minutes_per_handoff, lang, decimals=0),
+        "wage": format_money(ctx.costs.wage_per_hour, currency, lang),
+        "day": format_money(ctx.costs.citizen_day_value, currency, lang),
+        "share": f"{format_number(ctx.share * 100, lang, decimals=0)}%",
+    }
+
+
+def finding_worth(ctx: BriefContext) -> Finding | None:
+    """What the scenario is worth, each quantity with its interval and its direction."""
+    if ctx.impact is None or ctx.costs is None:
+        return None
+    impact, lang = ctx.impact, ctx.lang
+    moved = _impact_value(impact, "requests_moved")
+    handoffs = _impact_value(impact, "handoffs_saved")
+    days = _impact_value(impact, "citizen_days_saved")
+    total = _impact_value(impact, "total_value")
+    if None in (moved, handoffs, days, total):
+        return None
+    currency = getattr(ctx.costs, "currency", "IDR")
+
+    def count(x: float) -> str:
+        return format_number(round(x), lang, decimals=0)
+
+    def money(x: float) -> str:
+        return format_money(x, currency, lang, compact=True)
+
+    body = _sentences(
+        text(
+            "brief.worth",
+            "scenario",
+            lang,
+            share=f"{format_number(ctx.share * 100, lang, decimals=0)}%",
+            moved=count(moved[0]),
+            **ctx.words,
+        ),
+        _saving(handoffs, lang, "handoffs", count),
+        _saving(days, lang, "days", count),
+        text("brief.worth", "costs", lang, **_cost_fields(ctx)),
+        _saving(total, lang, "money", money),
+        text("brief.worth", "assumption", lang, **ctx.words),
+    )
+    return Finding("worth", text("brief.titles", "worth", lang), body)
+
+
+def _group_finding(ctx: BriefContext, group: str) -> Finding | None:
+    rows = ctx.rows(group=group, outcome=schema.HOPS_OUTCOME, contrast=ctx.contrast.descriptor)
+    if len(rows) < 2:
+        return None
+    lang = ctx.lang
+    clear, unclear = [], []
+    for row in rows.sort_values("estimate", kind="stable").to_dict("records"):
+        name = estimand_label(row, lang)
+        if row["ci_high"] < 0 or row["ci_low"] > 0:
+            clear.append(f"{name} ({magnitude(row['estimate'], lang, unit='plain')})")
+        else:
+            unclear.append(name)
+    what = text("brief.words", f"groups_{group}", lang)
+    parts = [
+        text("brief.findings", "uneven_clear", lang, groups=_join(clear, lang))
+        if clear
+        else text("brief.findings", "uneven_none_clear", lang),
+        text("brief.findings", "uneven_unclear", lang, groups=_join(unclear, lang))
+        if unclear and clear
+        else "",
+        text("brief.findings", "uneven_adjusted", lang, m=len(rows), what=what),
+    ]
+    if ctx.cases is not None and group in ctx.cases.columns:
+        estimated = set(rows[schema.GROUP_VALUE].astype(str))
+        levels = sorted({str(v) for v in ctx.cases[group].dropna().unique()} - estimated)
+        if levels:
+            parts.append(
+                text(
+                    "brief.findings",
+                    "uneven_too_small",
+                    lang,
+                    groups=_join([label(v, lang) for v in levels], lang),
+                    min_cell=ctx.min_cell,
+                )
+            )
+    return Finding(f"by_{group}", text("brief.titles", f"by_{group}", lang), _sentences(*parts))
+
+
+def finding_by_topic(ctx: BriefContext) -> Finding | None:
+    """Where the effect on hand-offs is clear and where not, topic by topic."""
+    return _group_finding(ctx, schema.CATEGORY)
+
+
+def finding_by_district(ctx: BriefContext) -> Finding | None:
+    """The same, district by district."""
+    return _group_finding(ctx, schema.REGION)
+
+
+def finding_rollout(ctx: BriefContext) -> Finding | None:
+    """What opening a desk did to hand-offs: robust event study, naive TWFE beside it.
+
+    Examples
+    --------
+    >>> from toolkit.results import result_frame
+    >>> rows = result_frame([{"term": "r", "estimate": e, "ci_low": lo, "ci_high": hi, "n": n,
+    ...     "method": "m", "estimand": "att", "outcome": "hops", "method_key": key,
+    ...     "contrast": "desk open vs not yet open"}
+    ...     for e, lo, hi, n, key in ((-0.1, -0.26, 0.05, 12, "callaway_santanna"),
+    ...                               (0.0, -0.13, 0.13, 288, "twfe"))])
+    >>> "cannot rule out no change" in finding_rollout(BriefContext(rows)).text
+    True
+    """
+    base = {
+        "outcome": schema.HOPS_OUTCOME,
+        "contrast": schema.DESK_CONTRAST,
+        "estimand": "att",
+        "group": None,
+        "event_time": None,
+    }
+    robust = ctx.one(method_key="callaway_santanna", **base)
+    if robust is None:
+        return None
+    lang = ctx.lang
+    parts = [
+        text(
+            "brief.findings",
+            "rollout",
+            lang,
+            change=describe_change(robust["estimate"], robust["ci_low"], robust["ci_high"], lang),
+            units=int(robust["n"]),
+        )
+    ]
+    naive = ctx.one(method_key="twfe", **base)
+    if naive is not None:
+        key = (
+            "rollout_naive_close"
+            if robust["ci_low"] <= naive["estimate"] <= robust["ci_high"]
+            else "rollout_naive_apart"
+        )
+        parts.append(text("brief.findings", key, lang, naive=magnitude(naive["estimate"], lang)))
+    parts.append(_truth_sentence(robust, ctx, "hops"))
+    return Finding("rollout", text("brief.titles", "rollout", lang), _sentences(*parts))
+
+
+def _codes(warnings: object) -> list[str]:
+    """Reason codes from whatever shape ``Headline.warnings`` has (mapping, list, tuples)."""
+    if warnings is None:
+        return []
+    if isinstance(warnings, Mapping):
+        items: Iterable = warnings.values()
+    elif isinstance(warnings, str):
+        items = [warnings]
+    else:
+        items = warnings
+    codes = []
+    for item in items:
+        if isinstance(item, str):
+            codes.append(item)
+        elif isinstance(item, Mapping) and "reason" in item:
+            codes.append(str(item["reason"]))
+        elif isinstance(item, Sequence) and item:
+            codes.append(str(item[-1]))
+    return list(dict.fromkeys(codes))
+
+
+def finding_warnings(ctx: BriefContext) -> Finding | None:
+    """The analysis's own warnings (overlap and the like), each in its sentence of words.toml."""
+    sentences = [
+        text("warnings", code, ctx.lang) if has_text("warnings", code) else ""
+        for code in _codes(ctx.warnings)
+    ]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        return None
+    return Finding("warnings", text("brief.titles", "warnings", ctx.lang), _sentences(*sentences))
+
+
+def finding_sensitivity(ctx: BriefContext) -> Finding | None:
+    """How strong an unmeasured factor would have to be to explain an effect away."""
+    rows = ctx.rows(method_key=SENSITIVITY_METHOD_KEYS)
+    if rows.empty:
+        return None
+    sentences = []
+    for row in rows.to_dict("records"):
+        if not np.isfinite(row["estimate"]):
+            continue
+        sentences.append(
+            text(
+                "brief.findings",
+                f"sensitivity_{row[schema.METHOD_KEY]}",
+                ctx.lang,
+                what=estimand_label(row, ctx.lang, tau_days=ctx.tau_days),
+                value=format_number(row["estimate"], ctx.lang, decimals=2),
+            )
+            if has_text("brief.findings", f"sensitivity_{row[schema.METHOD_KEY]}")
+            else ""
+        )
+    body = _sentences(*sentences)
+    if not body:
+        return None
+    return Finding("sensitivity", text("brief.titles", "sensitivity", ctx.lang), body)
+
+
+#: The findings of a brief, in order: each a function of a BriefContext to a Finding or None.
+FINDINGS: tuple[Callable[[BriefContext], Finding | None], ...] = (
+    finding_hops,
+    finding_days,
+    finding_warnings,
+    finding_sensitivity,
+    finding_worth,
+    finding_by_topic,
+    finding_by_district,
+    finding_rollout,
+)
+
+
+def findings(ctx: BriefContext) -> list[Finding]:
+    """Every finding the results hold, in the order of :data:`FINDINGS`."""
+    return [f for f in (finding(ctx) for finding in FINDINGS) if f is not None]
+
+
+def skipped_parts(skipped: Mapping[str, str], lang: str, **values: object) -> list[Finding]:
+    """What was not analysed and why: the parts sharing a reason, then the reason's sentence.
+
+    Examples
+    --------
+    >>> [(f.title, f.text) for f in skipped_parts({"rollout": "no_rollout"}, "en")]
+    [('The rollout of desks.', 'No desk opening dates were given, so the rollout of social-media desks is not studied.')]
+    """
+    lang = check_lang(lang)
+    by_reason: dict[str, list[str]] = {}
+    for part, reason in skipped.items():
+        by_reason.setdefault(str(reason), []).append(str(part))
+    out = []
+    for reason, parts in by_reason.items():
+        names = [text("brief.parts", p, lang) if has_text("brief.parts", p) else p for p in parts]
+        title = _join(names, lang)
+        out.append(
+            Finding(reason, title[:1].upper() + title[1:] + ".", skip_text(reason, lang, **values))
+        )
+    return out
+
+
+def limitations(ctx: BriefContext, report: Mapping[str, object], synthetic: bool) -> list[Finding]:
+    """What the data cannot say: self-selection, confounding, whom it is about, the log."""
     keys = ["self_selection", "confounding", "overlap"]
     keys.append("hops_recorded" if report.get("hops_observed", True) else "no_hops")
     if synthetic:
         keys.append("synthetic")
-    return [text("brief.limits", k, lang) for k in keys]
+    return [
+        Finding(
+            k,
+            text("brief.limit_titles", k, ctx.lang),
+            text("brief.limits", k, ctx.lang, **ctx.words),
+        )
+        for k in keys
+    ]
 
 
-def policy_brief(
+# --- the brief ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BriefFigure:
+    """A figure of the brief: an SVG data URI with its title, caption, alt text and what it omits."""
+
+    name: str
+    title: str
+    src: str
+    alt: str
+    caption: str
+    note: str
+    width: int
+    height: int
+    svg: bytes = b""
+
+
+@dataclass(frozen=True)
+class Brief:
+    """A brief in one language, ready for :func:`render_html` or :func:`brief_markdown`."""
+
+    lang: str
+    title: str
+    kicker: str
+    lede: str
+    banner: str
+    facts: list[tuple[str, str]]
+    findings: list[Finding]
+    figures: list[BriefFigure]
+    skipped: list[Finding]
+    limits: list[Finding]
+    method: list[str]
+    footer: str
+    generator: str
+    words: dict[str, str]
+
+
+def _period(cases: pd.DataFrame | None, lang: str) -> str:
+    if cases is None or schema.START not in cases.columns or cases.empty:
+        return "–"
+    start = pd.to_datetime(cases[schema.START], utc=True)
+    first, last = start.min(), start.max()
+    return f"{first:%Y-%m-%d} {_w('to', lang)} {last:%Y-%m-%d}"
+
+
+def facts(
+    ctx: BriefContext,
     *,
-    results: pd.DataFrame,
-    impact: pd.DataFrame | None,
     report: Mapping[str, object],
-    share: float,
-    currency: str = "IDR",
-    tau_days: float = 30.0,
-    synthetic: bool = False,
+    synthetic: bool,
+    version: str,
+    date: str,
+    n_boot: int | None = None,
+    seed: int | None = None,
+) -> list[tuple[str, str]]:
+    """The facts box: source, period, requests, districts, contrast, version, date, costs."""
+    lang = ctx.lang
+    cases = ctx.cases
+
+    def fact(key: str, value: str) -> tuple[str, str]:
+        return text("brief.facts", key, lang), value
+
+    inputs = report.get("inputs") if isinstance(report.get("inputs"), Mapping) else {}
+    source = ", ".join(sorted(str(k) for k in inputs)) or "–"
+    kind = text("brief.facts", "synthetic_yes" if synthetic else "synthetic_no", lang)
+    rows = [fact("source", f"{source} ({kind})"), fact("period", _period(cases, lang))]
+    if cases is not None:
+        n = format_number(len(cases), lang, decimals=0)
+        rows.append(fact("requests", n))
+        if schema.REGION in cases.columns:
+            regions = cases[schema.REGION].dropna().nunique()
+            rows.append(fact("districts", format_number(regions, lang, decimals=0)))
+        if schema.CHANNEL in cases.columns:
+            channels = cases[schema.CHANNEL].astype("object")
+            arms = [
+                format_number(int(channels.isin(c).sum()), lang, decimals=0)
+                for c in (ctx.contrast.treatment_channels, ctx.contrast.control_channels)
+            ]
+            w = ctx.words
+            rows.append(
+                fact(
+                    "compared",
+                    text(
+                        "brief.facts",
+                        "compared_value",
+                        lang,
+                        treatment=w["treatment_label"],
+                        control=w["control_label"],
+                        n1=arms[0],
+                        n0=arms[1],
+                    ),
+                )
+            )
+    if ctx.costs is not None:
+        rows.append(
+            fact(
+                "unit_costs",
+                text("brief.facts", "unit_costs_value", lang, **_cost_fields(ctx)),
+            )
+        )
+    settings = text(
+        "brief.facts",
+        "settings_value",
+        lang,
+        tau=format_number(ctx.tau_days, lang, decimals=0),
+        min_cell=ctx.min_cell,
+        n_boot="–" if n_boot is None else format_number(n_boot, lang, decimals=0),
+        seed="–" if seed is None else str(seed),
+    )
+    rows += [fact("settings", settings), fact("version", version), fact("date", date)]
+    return rows
+
+
+def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
+    """The brief's figures, each only when its rows are there (never an empty figure)."""
+    from toolkit.report.display import describe_rows, plot_table
+    from toolkit.report.export import inline_svg
+    from toolkit.report.figures import figure_is_empty, forest_plot, impact_plot
+    from toolkit.report.words import figure_text
+
+    lang = ctx.lang
+    contrast = ctx.contrast.descriptor
+    truth = ctx.truth
+    values = {"tau_days": ctx.tau_days, "truth": truth is not None, **ctx.words}
+    plans = []
+    hops = ctx.rows(
+        outcome=schema.HOPS_OUTCOME, contrast=contrast, group=None, estimand=("difference", "att")
+    )
+    hops = select(hops, scale="difference")
+    if not hops.empty:
+        plans.append(("07_hops", hops, {}))
+    days = ctx.rows(
+        outcome=schema.RMST_OUTCOME,
+        contrast=contrast,
+        group=None,
+        scale="difference",
+        estimand=("difference", "att"),
+    )
+    if not days.empty:
+        plans.append(("07_days", days, {}))
+    topics = ctx.rows(group=schema.CATEGORY, outcome=schema.HOPS_OUTCOME, contrast=contrast)
+    if len(topics) >= 2:
+        plans.append(("07_by_topic", topics, {"sort": True}))
+    out = []
+    for name, rows, options in plans:
+        table = plot_table(rows, lang, truth, tau_days=ctx.tau_days)
+        words = {k: figure_text(name, k, lang, **values) for k in ("title", "xlabel")}
+        fig = forest_plot(
+            table,
+            lang=lang,
+            threshold=ctx.min_cell,
+            title="",
+            xlabel=words["xlabel"],
+            width=BRIEF_FIGURE_WIDTH,
+            **options,
+        )
+        if figure_is_empty(fig):
+            continue
+        alt = f"{figure_text(name, 'alt', lang, **values)} {describe_rows(table, lang)}."
+        out.append(
+            _brief_figure(
+                fig,
+                name,
+                words["title"],
+                alt,
+                figure_text(name, "caption", lang, **values),
+                inline_svg,
+            )
+        )
+    if ctx.impact is not None and ctx.costs is not None:
+        terms = ["handoffs_saved", "staff_hours_saved", "citizen_days_saved", "total_value"]
+        shown = ctx.impact.loc[ctx.impact["term"].astype("str").isin(terms)]
+        if len(shown) == len(terms):
+            shown = shown.set_index(shown["term"].astype("str")).loc[terms].reset_index(drop=True)
+            currency = getattr(ctx.costs, "currency", "IDR")
+            per_year = text("phrases", "per_year", lang)
+            sign = format_money(0, currency, lang).split(" ")[0]
+            units = {t: per_year for t in terms[:-1]} | {"total_value": f"{sign} {per_year}"}
+            fig = impact_plot(
+                shown,
+                lang=lang,
+                panels=True,
+                unit=units,
+                threshold=ctx.min_cell,
+                title="",
+                width=BRIEF_FIGURE_WIDTH,
+            )
+            share = {"share": ctx.share, "tau_days": ctx.tau_days, **ctx.words}
+            alt = f"{figure_text('07_worth', 'alt', lang, **share)} {describe_rows(shown.assign(term=[label(t, lang) for t in terms]), lang, decimals=0, group_col=None)}."
+            out.append(
+                _brief_figure(
+                    fig,
+                    "07_worth",
+                    figure_text("07_worth", "title", lang, **share),
+                    alt,
+                    figure_text("07_worth", "caption", lang, **share),
+                    inline_svg,
+                )
+            )
+    return out
+
+
+def _brief_figure(fig, name: str, title: str, alt: str, caption: str, inline_svg) -> BriefFigure:
+    from toolkit.report.export import figure_note
+
+    svg = inline_svg(fig, title=title, alt=alt)
+    width, height = fig.get_size_inches()
+    return BriefFigure(
+        name=name,
+        title=title,
+        src="data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
+        alt=" ".join(alt.split()),
+        caption=" ".join(caption.split()),
+        note=figure_note(fig, getattr(fig, "sekat_lang", "en")),
+        width=round(width * 96),
+        height=round(height * 96),
+        svg=svg,
+    )
+
+
+def build_brief(
+    results,
+    *,
     lang: str = "en",
-) -> str:
-    """The findings and the limits of the policy brief, as Markdown.
+    cases: pd.DataFrame | None = None,
+    report: Mapping[str, object] | None = None,
+    truth: pd.DataFrame | None = None,
+    impact: pd.DataFrame | None = None,
+    share: float = 0.3,
+    costs: object = None,
+    min_cell: int = schema.MIN_CELL_COUNT,
+    synthetic: bool | None = None,
+    date: str | None = None,
+    figures: bool = True,
+) -> Brief:
+    """The brief of one headline analysis, in ``lang``.
 
     Parameters
     ----------
-    results : pandas.DataFrame
-        The headline result table (:func:`toolkit.estimate.headline_analysis`): each
-        finding appears when the rows it rests on are there.
-    impact : pandas.DataFrame or None
-        :func:`toolkit.estimate.scenario_impact` of the scenario (None: no worth paragraph).
-    report : mapping
-        The validation report.
-    share, currency, tau_days
-        The scenario's share, the money label and the RMST horizon.
-    synthetic : bool
-        Whether the data are synthetic.
+    results : Headline or pandas.DataFrame
+        :func:`toolkit.analysis.analyse`'s result (its table, settings, skipped parts and
+        warnings are read), or a bare result table.
     lang : {"en", "id"}
-        Language.
+        Language (any case).
+    cases : pandas.DataFrame, optional
+        The case table: the period, the numbers of requests and districts, and the groups too
+        small to estimate.
+    report : mapping, optional
+        The validation report (its inputs name the source; ``hops_observed``).
+    truth : pandas.DataFrame, optional
+        The planted truth of a synthetic log: each estimate is checked against it.
+    impact, share, costs
+        The scenario, its share and its :class:`toolkit.estimate.UnitCosts`.
+    min_cell : int
+        The smallest group shown.
+    synthetic : bool, optional
+        Whether the log is synthetic; default whether a truth was given.
+    date : str, optional
+        The date printed on the brief (default: today, ISO 8601).
+    figures : bool
+        Draw the figures (off: words only, faster).
 
     Returns
     -------
-    str
-        Markdown: a "what we found" section and a "what the data cannot say" section.
+    Brief
 
     Examples
     --------
     >>> from toolkit.results import result_frame
-    >>> table = result_frame([
-    ...     {"term": "difference_rmst_days", "estimate": -4.0, "ci_low": -4.5,
-    ...      "ci_high": -3.5, "method": "naive", "estimand": "difference",
-    ...      "outcome": "rmst_days", "scale": "difference"},
-    ...     {"term": "att_rmst_days", "estimate": -1.0, "ci_low": -1.5, "ci_high": -0.5,
-    ...      "method": "IPW", "estimand": "att", "outcome": "rmst_days", "scale": "difference"}])
-    >>> table["contrast"] = "social vs not_social"
-    >>> text = policy_brief(results=table, impact=None, report={"hops_observed": False},
-    ...                     share=0.3)
-    >>> text.splitlines()[0], "Hand-offs." in text
-    ('## What we found', False)
+    >>> table = result_frame([{"term": "a", "estimate": -1.0, "ci_low": -1.5, "ci_high": -0.5,
+    ...     "method": "m", "estimand": "att", "outcome": "rmst_days", "scale": "difference",
+    ...     "contrast": "social vs not_social"}])
+    >>> brief = build_brief(table, lang="id", figures=False, date="2026-01-01")
+    >>> [f.key for f in brief.findings], brief.lang
+    (['days'], 'id')
     """
-    check_lang(lang)
-    found = []
-    hops = select(results, outcome=schema.HOPS_OUTCOME, contrast=schema.SOCIAL_CONTRAST)
-    if not select(hops, estimand="att", method_key="aipw", group=None).empty:
-        found.append(finding_hops(results, lang))
-    days = select(
-        results, outcome=schema.RMST_OUTCOME, estimand="att", contrast=schema.SOCIAL_CONTRAST
+    from toolkit.report.export import sekat_version
+
+    lang = check_lang(lang)
+    table = getattr(results, "table", results)
+    settings = getattr(results, "settings", None)
+    contrast = settings.contrast if settings is not None else Contrast()
+    tau = float(getattr(settings, "tau_days", 30.0))
+    report = dict(report or {})
+    synthetic = truth is not None if synthetic is None else synthetic
+    ctx = BriefContext(
+        results=table,
+        lang=lang,
+        contrast=contrast,
+        truth=truth,
+        tau_days=tau,
+        impact=impact,
+        share=share,
+        costs=costs,
+        cases=cases,
+        skipped=dict(getattr(results, "skipped", {}) or {}),
+        warnings=getattr(results, "warnings", None),
+        min_cell=min_cell,
     )
-    if not days.empty:
-        found.append(finding_days(results, lang, tau_days))
-    if impact is not None:
-        found.append(finding_worth(impact, lang, share=share, currency=currency))
-    by_topic = select(hops, group=schema.CATEGORY)
-    if not by_topic.empty:
-        found.append(finding_uneven(by_topic, lang, what=text("brief.words", "topic", lang)))
-    rollout = select(results, contrast=schema.DESK_CONTRAST, outcome=schema.HOPS_OUTCOME)
-    if not rollout.empty:
-        found.append(finding_rollout(results, lang))
-    parts = [f"## {text('brief.headings', 'findings', lang)}", ""]
-    for paragraph in found:
-        parts += [paragraph, ""]
-    parts += [f"## {text('brief.headings', 'limits', lang)}", ""]
-    for paragraph in limitations(report, lang, synthetic=synthetic):
-        parts += [f"- {paragraph}"]
-    return "\n".join(parts) + "\n"
+    date = date or dt.date.today().isoformat()
+    version = f"sekat {sekat_version()}"
+    words = {
+        k: text("brief.page", k, lang)
+        for k in (
+            "skip",
+            "facts",
+            "findings",
+            "no_findings",
+            "figures",
+            "skipped",
+            "limits",
+            "method",
+            "close",
+            "zoom",
+            "zoom_hint",
+        )
+    }
+    return Brief(
+        lang=lang,
+        title=text("brief.page", "title", lang, **ctx.words),
+        kicker=text("brief.page", "kicker", lang),
+        lede=text("brief.page", "lede", lang, **ctx.words),
+        banner=text("brief.page", "synthetic_banner", lang) if synthetic else "",
+        facts=facts(
+            ctx,
+            report=report,
+            synthetic=synthetic,
+            version=version,
+            date=date,
+            n_boot=getattr(settings, "n_boot", None),
+            seed=getattr(settings, "seed", None),
+        ),
+        findings=findings(ctx),
+        figures=_brief_figures(ctx) if figures else [],
+        skipped=skipped_parts(ctx.skipped, lang, min_requests=min_cell),
+        limits=limitations(ctx, report, synthetic),
+        method=[
+            text(
+                "brief.page",
+                "method_text",
+                lang,
+                min_cell=min_cell,
+                tau=format_number(tau, lang, decimals=0),
+                **ctx.words,
+            )
+        ],
+        footer=text("brief.page", "footer", lang, version=version, date=date),
+        generator=version,
+        words=words,
+    )
 
 
-def export_html(
-    notebook: str | os.PathLike[str], out: str | os.PathLike[str], *, title: str | None = None
-) -> Path:
-    """Write an executed notebook as one self-contained HTML page without code.
+def _template():
+    import jinja2
 
-    Parameters
-    ----------
-    notebook : path-like
-        An executed notebook (e.g. ``build/notebooks/07_policy_brief.ipynb``).
-    out : path-like
-        The HTML file to write (atomically: a temporary file, then a rename).
-    title : str, optional
-        The page title; default the notebook's first heading.
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("toolkit.report", ""),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template("brief.html.j2")
 
-    Returns
-    -------
-    pathlib.Path
-        The written file.
+
+def render_html(brief: Brief) -> str:
+    """The brief as one self-contained HTML page (every value escaped by the template).
 
     Examples
     --------
-    >>> import nbformat, tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> hidden = nbformat.v4.new_markdown_cell("hidden words")
-    >>> hidden.metadata["tags"] = [REMOVE_TAG]
-    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Brief"),
-    ...                                      nbformat.v4.new_code_cell("secret = 1"), hidden])
-    >>> nbformat.write(nb, folder / "brief.ipynb")
-    >>> html = export_html(folder / "brief.ipynb", folder / "brief.html").read_text()
-    >>> "secret" in html, "hidden words" in html, "<title>Brief</title>" in html
-    (False, False, True)
-
-    Notes
-    -----
-    Input cells and prompts are left out (nbconvert's ``exclude_input``), and cells tagged
-    ``remove_cell`` with their outputs (:data:`REMOVE_TAG`); images in outputs
-    are embedded as base64 data, and images referenced from Markdown are embedded too
-    (``embed_images``), so the page needs nothing beside it.
+    >>> from toolkit.results import result_frame
+    >>> table = result_frame([{"term": "a", "estimate": -0.2, "ci_low": -0.3, "ci_high": -0.1,
+    ...     "method": "m", "estimand": "att", "outcome": "hops", "method_key": "aipw",
+    ...     "group": "category", "group_value": "<b>x</b>", "contrast": "social vs not_social"}])
+    >>> page = render_html(build_brief(table, figures=False, date="2026-01-01"))
+    >>> page.startswith("<!doctype html>"), '<html lang="en">' in page, "<script" in page
+    (True, True, False)
     """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    source = Path(notebook)
-    if not source.is_file():
-        raise SekatError("executed notebook not found", file=str(source))
-    try:
-        nb = nbformat.read(source, as_version=4)
-    except Exception as error:  # nbformat raises several unrelated types
-        raise SekatError(f"not a notebook ({error})", file=str(source)) from error
-    if title is None:
-        texts = []
-        for cell in nb.cells:
-            if REMOVE_TAG in cell.get("metadata", {}).get("tags", []):
-                continue
-            if cell.cell_type == "markdown":
-                texts.append(cell.source)
-            for output in cell.get("outputs", []):
-                texts.append(output.get("data", {}).get("text/markdown", ""))
-        title = next(
-            (
-                line.lstrip("# ").strip()
-                for text in texts
-                for line in str(text).splitlines()
-                if line.startswith("# ")
-            ),
-            source.stem,
-        )
-    nb.metadata["title"] = title
-    from traitlets.config import Config
-
-    config = Config()
-    # Cells tagged "remove_cell" (parameters, set-up, checked numbers) leave no trace.
-    config.TagRemovePreprocessor.enabled = True
-    config.TagRemovePreprocessor.remove_cell_tags = {REMOVE_TAG}
-    exporter = HTMLExporter(
-        config=config,
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _resources = exporter.from_notebook_node(
-        nb, resources={"metadata": {"path": str(source.parent)}}
-    )
-    return write_text(out, body)
+    return _template().render(brief=brief)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m toolkit.report.brief NOTEBOOK --out FILE``: export an executed brief to HTML."""
-    parser = argparse.ArgumentParser(
-        prog="python -m toolkit.report.brief",
-        description="Export an executed policy brief to HTML.",
-    )
-    parser.add_argument("notebook", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("figures") / BRIEF_HTML)
-    args = parser.parse_args(argv)
-    try:
-        written = export_html(args.notebook, args.out)
-    except SekatError as error:
-        raise SystemExit(f"sekat: error: {error}") from None
-    print(written)
+def brief_markdown(brief: Brief) -> str:
+    """The brief as Markdown for a notebook (values escaped; figures are shown beside it)."""
+    e = escape_markdown
+    lines = [f"# {e(brief.title)}", "", f"*{e(brief.lede)}*", ""]
+    if brief.banner:
+        lines += [f"> **{e(brief.banner)}**", ""]
+    lines += [f"**{e(brief.words['facts'])}**", ""]
+    lines += [f"- **{e(term)}:** {e(value)}" for term, value in brief.facts] + [""]
+    lines += [f"## {e(brief.words['findings'])}", ""]
+    for finding in brief.findings:
+        lines += [f"**{e(finding.title)}** {e(finding.text)}", ""]
+    if brief.skipped:
+        lines += [f"## {e(brief.words['skipped'])}", ""]
+        lines += [f"- **{e(f.title)}** {e(f.text)}" for f in brief.skipped] + [""]
+    lines += [f"## {e(brief.words['limits'])}", ""]
+    lines += [f"- **{e(f.title)}** {e(f.text)}" for f in brief.limits] + [""]
+    lines += [f"## {e(brief.words['method'])}", ""] + [e(p) for p in brief.method] + [""]
+    return "\n".join(lines)
+
+
+def write_brief(brief: Brief, out_dir: str | os.PathLike[str]) -> Path:
+    """Write one brief as ``policy_brief_<lang>.html`` in ``out_dir`` (atomically, mode 0644)."""
+    return write_text(Path(out_dir) / brief_file(brief.lang), render_html(brief))
+
+
+def write_briefs(
+    results,
+    out_dir: str | os.PathLike[str],
+    *,
+    langs: Sequence[str] = LANGS,
+    **options: object,
+) -> dict[str, Path]:
+    """Write the brief in every language: ``policy_brief_en.html``, ``policy_brief_id.html``.
+
+    Parameters
+    ----------
+    results : Headline or pandas.DataFrame
+        As for :func:`build_brief`.
+    out_dir : path-like
+        The figures folder.
+    langs : sequence of str
+        Languages to write.
+    **options
+        Passed to :func:`build_brief`.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The written page of each language (atomically written, mode 0644).
+    """
+    written = {}
+    for lang in langs:
+        brief = build_brief(results, lang=lang, **options)
+        written[brief.lang] = write_brief(brief, out_dir)
+    return written
 
 
 __all__ = [
     "BRIEF_HTML",
-    "REMOVE_TAG",
+    "FINDINGS",
+    "Brief",
+    "BriefContext",
+    "BriefFigure",
+    "Finding",
+    "brief_file",
+    "brief_markdown",
+    "build_brief",
     "describe_change",
-    "export_html",
+    "facts",
+    "finding_by_district",
+    "finding_by_topic",
     "finding_days",
     "finding_hops",
     "finding_rollout",
-    "finding_uneven",
+    "finding_sensitivity",
+    "finding_warnings",
     "finding_worth",
+    "findings",
     "limitations",
-    "policy_brief",
-    "prose",
+    "magnitude",
+    "render_html",
+    "write_brief",
+    "skipped_parts",
+    "write_briefs",
 ]
-
-
-if __name__ == "__main__":
-    main()

@@ -12,9 +12,12 @@ with the decimals a reader needs, the second stably enough for nbval's checked c
 
 from __future__ import annotations
 
+import ast
+import difflib
 import io
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,13 +25,15 @@ import pandas as pd
 from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.estimate.headline import compare_to_truth, truth_rows
-from toolkit.estimate.models import CONTROLS
+from toolkit.estimate.models import Contrast
 from toolkit.report.disclosure import check_threshold
 from toolkit.report.words import (
     LANGS,
+    arm_phrase,
     check_lang,
+    contrast_words,
     estimand_label,
-    figure_texts,
+    figure_text,
     format_number,
     label,
     method_label,
@@ -36,62 +41,309 @@ from toolkit.report.words import (
 )
 from toolkit.results import select
 
-#: Treatments the estimators know (they compare social-media intake with the rest).
-TREATMENTS = (schema.SOCIAL,)
+#: The comment that starts a notebook's own parameters cell (papermill's ``parameters`` tag).
+PARAMETERS_CELL = "# Parameters (papermill"
+#: The comment papermill puts at the top of the cell it injects with ``-p NAME VALUE``.
+INJECTED_CELL = "# Parameters"
 
 
-def check_parameters(
-    *,
-    lang: str = "en",
-    seed: int = 0,
-    min_cell: int = schema.MIN_CELL_COUNT,
-    treatment: str = schema.SOCIAL,
-    control: str = schema.NOT_SOCIAL,
-    share: float | None = None,
-) -> None:
-    """Check a notebook's papermill parameters; a wrong one raises one clear line.
+def _number(name: str, value: object, *, low: float | None = None, whole: bool = False) -> float:
+    kinds = (int, np.integer) if whole else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not np.isfinite(value):
+        kind = "a whole number" if whole else "a number"
+        raise SekatError(f"parameter {name} must be {kind}, got {value!r}")
+    if low is not None and value < low:
+        raise SekatError(f"parameter {name} must be at least {low:g}, got {value!r}")
+    return value
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise SekatError(f"parameter {name} must be text (a path or a name), got {value!r}")
+    return value
+
+
+def _share(name: str, value: object) -> float:
+    value = _number(name, value)
+    if not 0 <= value <= 1:
+        raise SekatError(f"parameter {name} must lie in [0, 1], got {value!r}")
+    return value
+
+
+def _min_cell(name: str, value: object) -> int:
+    value = int(_number(name, value, whole=True))
+    try:
+        check_threshold(value)
+    except SekatError as error:
+        raise SekatError(f"parameter {name}: {error}") from None
+    return value
+
+
+def _lang(name: str, value: object) -> str:
+    try:
+        return check_lang(value)  # type: ignore[arg-type]
+    except SekatError as error:
+        raise SekatError(f"parameter {name}: {error}") from None
+
+
+def _currency(name: str, value: object) -> str:
+    value = _text(name, value).strip()
+    if not value:
+        raise SekatError(f"parameter {name} must name a currency, e.g. IDR")
+    return value
+
+
+def _optional_text(name: str, value: object) -> str | None:
+    return None if value is None else _text(name, value)
+
+
+#: Every parameter a notebook may declare, with its check (the value it returns is used).
+PARAMETER_CHECKS: dict[str, Callable[[str, object], object]] = {
+    "raw_file": _text,
+    "mapping_file": _optional_text,
+    "preset": _optional_text,
+    "review_dir": _optional_text,
+    "data_dir": _text,
+    "output_dir": _text,
+    "rollout_file": _text,
+    "truth_file": _text,
+    "lang": _lang,
+    "seed": lambda n, v: _number(n, v, low=0, whole=True),
+    "min_cell": _min_cell,
+    "treatment": lambda n, v: v,  # checked with the control, as a Contrast
+    "control": lambda n, v: v,
+    "tau_days": lambda n, v: _number(n, v, low=1e-9),
+    "n_boot": lambda n, v: _number(n, v, low=2, whole=True),
+    "share": _share,
+    "staff_minutes_per_handoff": lambda n, v: _number(n, v, low=0),
+    "wage_per_hour": lambda n, v: _number(n, v, low=0),
+    "citizen_day_value": lambda n, v: _number(n, v, low=0),
+    "currency": _currency,
+}
+
+
+def _assigned(source: str) -> list[str]:
+    names = []
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return names
+    for node in body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def passed_parameters(history: Sequence[str]) -> tuple[list[str], list[str]]:
+    r"""The parameters a notebook declares and those papermill injected, from its run history.
 
     Parameters
     ----------
-    lang : {"en", "id"}
-        Language of figure labels.
-    seed : int
-        Seed of every random draw (bootstrap, simulation of uncertainty).
-    min_cell : int
-        Smallest group of requests a figure or table may show; never below the project's
-        default of 10 (a notebook may be stricter, not looser).
-    treatment : {"social"}
-        The intake whose effect is estimated.
-    control : {"not_social", "digital", "traditional"}
-        What it is compared with: every other request, or one channel group.
-    share : float, optional
-        A scenario share, in [0, 1].
+    history : sequence of str
+        The sources of the cells run so far (IPython's ``In``).
+
+    Returns
+    -------
+    (list of str, list of str)
+        Names assigned in the notebook's own parameters cell (it starts with
+        :data:`PARAMETERS_CELL`) and names in cells papermill injected (:data:`INJECTED_CELL`).
 
     Examples
     --------
-    >>> check_parameters(lang="id", seed=1)
+    >>> passed_parameters(["", "# Parameters (papermill: -p NAME VALUE)\nlang = 'en'",
+    ...                    "# Parameters\nmin_cells = 5\n"])
+    (['lang'], ['min_cells'])
+    """
+    declared: list[str] = []
+    injected: list[str] = []
+    for source in history:
+        first = str(source).lstrip().split("\n", 1)[0].strip()
+        if first.startswith(PARAMETERS_CELL) and not declared:
+            declared = _assigned(str(source))
+        elif first == INJECTED_CELL:
+            injected += _assigned(str(source))
+    return declared, injected
+
+
+def one_line_errors() -> bool:
+    """In a notebook, show a SekatError as its one line rather than a traceback.
+
+    The user's mistake (a mistyped parameter, a missing file) is then the first and only
+    thing papermill and the notebook print; errors of any other kind keep their traceback.
+    Returns whether an IPython kernel was there to set it up in.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        line = f"sekat: error: {value}"
+        show = getattr(shell, "_showtraceback", None)  # the kernel's error output
+        if show is not None:
+            show(etype, value, [line])
+        else:  # pragma: no cover - a terminal IPython
+            print(line, file=sys.stderr)
+        return [line]
+
+    shell.set_custom_exc((SekatError,), handler)
+    return True
+
+
+def check_parameters(namespace: Mapping[str, object] | None = None, /, **values: object) -> dict:
+    """Check a notebook's parameters before any work; a wrong one raises one clear line.
+
+    Parameters
+    ----------
+    namespace : mapping, optional
+        The notebook's ``globals()``: every parameter it holds is checked, ``lang`` is
+        written back in lower case, and a parameter given to papermill (``-p NAME VALUE``)
+        that the notebook does not declare is refused with the names it does declare (a
+        near miss such as ``min_cells`` is named as such).
+    **values
+        Parameters to check by name (``lang="ID", seed=1``).
+
+    Returns
+    -------
+    dict
+        The checked values (``lang`` in lower case, ``treatment``/``control`` as checked
+        by :class:`toolkit.estimate.models.Contrast`, under ``contrast``).
+
+    Examples
+    --------
+    >>> check_parameters(lang="ID", seed=1)["lang"]
+    'id'
     >>> check_parameters(lang="fr")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     toolkit.errors.SekatError: parameter lang: language must be one of ['en', 'id'], got 'fr'
+    >>> check_parameters(treatment="twitter", control="traditional")["contrast"].descriptor
+    'twitter vs traditional'
     """
-    try:
-        check_lang(lang)
-        check_threshold(min_cell)
-    except SekatError as error:
-        raise SekatError(
-            f"parameter {'lang' if lang not in LANGS else 'min_cell'}: {error}"
-        ) from None
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SekatError(f"parameter seed must be a non-negative whole number, got {seed!r}")
-    if treatment not in TREATMENTS:
-        raise SekatError(
-            f"parameter treatment must be one of {TREATMENTS} (the estimators compare "
-            f"social-media intake with the rest), got {treatment!r}"
+    given: dict[str, object] = {}
+    if namespace is not None:
+        one_line_errors()
+        declared, injected = passed_parameters(list(namespace.get("In", []) or []))
+        unknown = [name for name in injected if declared and name not in declared]
+        if unknown:
+            name = unknown[0]
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SekatError(
+                f"unknown parameter {name}{hint}; this notebook takes: {', '.join(declared)}"
+            )
+        given = {k: namespace[k] for k in PARAMETER_CHECKS if k in namespace}
+    given.update(values)
+    checked = {
+        name: PARAMETER_CHECKS[name](name, value)
+        for name, value in given.items()
+        if name in PARAMETER_CHECKS
+    }
+    unknown = [name for name in given if name not in PARAMETER_CHECKS]
+    if unknown:
+        raise SekatError(f"unknown parameter {unknown[0]}; known: {', '.join(PARAMETER_CHECKS)}")
+    if "treatment" in given or "control" in given:
+        try:
+            checked["contrast"] = Contrast(
+                given.get("treatment", schema.SOCIAL), given.get("control", schema.NOT_SOCIAL)
+            )
+        except SekatError as error:
+            raise SekatError(f"parameter treatment/control: {error}") from None
+    if namespace is not None and "lang" in checked and isinstance(namespace, dict):
+        namespace["lang"] = checked["lang"]
+    return checked
+
+
+def contrast_values(contrast: Contrast) -> dict[str, dict[str, str]]:
+    """The words of a contrast for captions: field -> language -> text (see :func:`in_lang`).
+
+    Examples
+    --------
+    >>> contrast_values(Contrast("twitter", "phone"))["treatment"]["id"]
+    'permohonan lewat Twitter/X'
+    """
+    per_lang = {lang: contrast_words(contrast, lang) for lang in LANGS}
+    return {field: {lang: per_lang[lang][field] for lang in LANGS} for field in per_lang["en"]}
+
+
+def in_lang(values: Mapping[str, object], lang: str) -> dict[str, object]:
+    """Values of one language from values given per language (others as they are).
+
+    Examples
+    --------
+    >>> in_lang({"treatment": {"en": "a", "id": "b"}, "tau_days": 30}, "id")
+    {'treatment': 'b', 'tau_days': 30}
+    """
+    lang = check_lang(lang)
+    return {k: v[lang] if isinstance(v, Mapping) and lang in v else v for k, v in values.items()}
+
+
+def money_values(costs) -> dict[str, object]:
+    """The unit costs of a scenario as caption fields, money written per language.
+
+    Examples
+    --------
+    >>> from toolkit.estimate import UnitCosts
+    >>> money_values(UnitCosts())["wage"]["id"]
+    'Rp 40.000'
+    """
+    from toolkit.report.words import format_money
+
+    currency = getattr(costs, "currency", "IDR")
+    return {
+        "currency": {lang: format_money(0, currency, lang).split(" ")[0] for lang in LANGS},
+        "staff_minutes_per_handoff": float(costs.staff_minutes_per_handoff),
+        "wage": {lang: format_money(costs.wage_per_hour, currency, lang) for lang in LANGS},
+        "day": {lang: format_money(costs.citizen_day_value, currency, lang) for lang in LANGS},
+    }
+
+
+def arm_names(contrast: Contrast) -> dict[str, str]:
+    """The estimators' arm names ("social", "not social") -> the contrast's arms, joined by +."""
+    return {
+        schema.SOCIAL: "+".join(contrast.treatment),
+        "not social": "+".join(contrast.control),
+    }
+
+
+def arm_labels(arms: pd.Series, names: Mapping[str, str], lang: str) -> pd.Series:
+    """Arm values of a diagnostic table in words of ``lang`` (each name of an arm labelled)."""
+    lang = check_lang(lang)
+
+    def word(value: object) -> str:
+        key = names.get(str(value), str(value))
+        return " + ".join(label(part, lang) for part in key.split("+"))
+
+    return arms.astype("object").map(word)
+
+
+def not_estimated(
+    rows: pd.DataFrame, cases: pd.DataFrame, group: str, min_cell: int
+) -> dict[str, str] | None:
+    """The groups of ``cases`` that have no row (too few requests to estimate), named per language.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"group_value": ["roads"]})
+    >>> not_estimated(rows, pd.DataFrame({"category": ["roads", "health"]}), "category", 10)["en"]
+    'Not estimated (fewer than 10 requests in one of the two arms): Health.'
+    """
+    if group not in cases.columns:
+        return None
+    estimated = set(rows[schema.GROUP_VALUE].astype(str))
+    missing = sorted({str(v) for v in cases[group].dropna().unique()} - estimated)
+    if not missing:
+        return None
+    return {
+        lang: template("phrases", "not_estimated", lang).format(
+            min_cell=min_cell, groups="; ".join(label(m, lang) for m in missing)
         )
-    if control not in CONTROLS:
-        raise SekatError(f"parameter control must be one of {CONTROLS}, got {control!r}")
-    if share is not None and not 0 <= share <= 1:
-        raise SekatError(f"parameter share must lie in [0, 1], got {share!r}")
+        for lang in LANGS
+    }
 
 
 def plot_table(
@@ -128,9 +380,9 @@ def plot_table(
     ...     "estimand": "att", "outcome": "hops", "group": "category", "group_value": "roads",
     ...     "method_key": "aipw"}])
     >>> plot_table(est, "id")[["term", "method"]].values.tolist()
-    [['Jalan', 'Robust ganda (AIPW)']]
+    [['Jalan', 'Penaksir AIPW']]
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     rows = estimates
     if truth is not None:
         rows = pd.concat([estimates, truth_rows(estimates, truth)], ignore_index=True)
@@ -181,7 +433,7 @@ def describe_rows(
     >>> describe_rows(t, "id")
     'Roads: −0,21 (−0,40 sampai −0,02)'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     items = []
     for row in table.to_dict("records"):
         name = label(str(row[label_col]), lang)
@@ -344,82 +596,137 @@ def show_figure(fig, dpi: int = 110) -> None:
     display(Image(data=buffer.getvalue(), format="png"))
 
 
+def _per_lang(value, lang: str):
+    if callable(value) and not isinstance(value, pd.DataFrame):
+        return value(lang)
+    if isinstance(value, Mapping):
+        return value[lang]
+    return value
+
+
 def publish(
-    fig,
+    draw,
     name: str,
     *,
     output_dir: str | os.PathLike[str],
+    lang: str = "en",
     values: Mapping[str, object] | None = None,
-    rows: Mapping[str, pd.DataFrame] | pd.DataFrame | None = None,
+    rows=None,
     describe: Mapping[str, object] | None = None,
     suppressed: object = None,
+    omitted: Mapping[str, str] | None = None,
     show: bool = True,
     dpi: int = 110,
 ):
-    """Export a figure with the caption and alt text ``words.toml`` holds for its name, and show it.
+    """Export a figure in every language with the words ``words.toml`` holds for it, and show it.
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure
-        A figure of :mod:`toolkit.report.figures`.
+    draw : callable or matplotlib.figure.Figure
+        ``draw(lang)`` returns the figure in ``lang`` (a function of
+        :mod:`toolkit.report.figures`); it is drawn once per language of
+        :data:`toolkit.report.words.LANGS`, so English and Indonesian files sit side by side.
+        A Figure is exported in its own language only.
     name : str
         The figure's name: its entry ``[figures.NAME]`` in ``words.toml`` and its file stem in
-        ``output_dir`` (``NAME.png``, ``.svg``, ``.pdf``).
+        ``output_dir`` (``NAME_en.png``, ``NAME_id.svg``, ...).
     output_dir : path-like
-        Folder of the figures and their index.
+        Folder of the figures and their indexes.
+    lang : {"en", "id"}
+        The language shown in the notebook.
     values : mapping, optional
-        Fields of the caption and alt text (``tau_days``, ``share``, ``truth`` ...).
-    rows : DataFrame or mapping of language to DataFrame, optional
+        Fields of the caption and alt text (``tau_days``, ``share``, ``truth`` ...); a value
+        may be a mapping of language to value (a label already in words).
+    rows : DataFrame, mapping of language to DataFrame, or callable, optional
         The values the figure draws: the alt text names them after its chart description
         (:func:`describe_rows`).
     describe : mapping, optional
         Passed to :func:`describe_rows`.
     suppressed : optional
         Passed to :func:`toolkit.report.export.export_figure`.
+    omitted : mapping of language to str, optional
+        A sentence naming what the figure does not show besides small cells.
     show : bool
-        Display the figure (as a PNG at ``dpi``) after exporting it.
+        Display the figure in ``lang`` (as a PNG at ``dpi``) after exporting it.
     dpi : int
         Resolution of the displayed copy (the exported PNG is 300 dpi).
 
     Returns
     -------
-    toolkit.report.export.FigureExport
-        What was written.
+    dict of str to toolkit.report.export.FigureExport
+        What was written, by language; empty when the figure would show nothing (then
+        nothing is written and a sentence says so).
 
     Examples
     --------
     >>> import tempfile
     >>> from toolkit.report.figures import hops_by_channel_plot
     >>> table = pd.DataFrame({"channel": ["twitter"], "hops": [1.0], "n": [50]})
-    >>> fig = hops_by_channel_plot(table, by="channel")
-    >>> done = publish(fig, "02_hops_by_channel", output_dir=tempfile.mkdtemp(), show=False,
+    >>> done = publish(lambda lang: hops_by_channel_plot(table, by="channel", lang=lang),
+    ...                "02_hops_by_channel", output_dir=tempfile.mkdtemp(), show=False,
     ...                rows=table, describe={"label_col": "channel", "value_col": "hops",
     ...                                      "low_col": None, "high_col": None})
-    >>> done.index_row["alt_text_en"].endswith("Twitter/X: 1.00.")
+    >>> sorted(done), done["id"].files["png"].name
+    (['en', 'id'], '02_hops_by_channel_id.png')
+    >>> done["en"].index_row["alt_text"].endswith("Twitter/X: 1.00.")
     True
 
     Notes
     -----
     The figure is shown after it is exported, so the exported files do not depend on
-    whether it was shown.
+    whether it was shown. A figure whose table lost every row (nothing to draw, or every
+    group too small) is never published: an empty figure tells a reader nothing.
     """
     from toolkit.report.export import export_figure
+    from toolkit.report.figures import figure_is_empty
 
+    lang = check_lang(lang)
     values = dict(values or {})
-    caption = figure_texts(name, "caption", **values)
-    alt = figure_texts(name, "alt", **values)
-    if rows is not None:
-        alt = alt_text(alt, rows, **dict(describe or {}))
-    done = export_figure(
-        fig, name, caption=caption, alt_text=alt, out_dir=output_dir, suppressed=suppressed
-    )
-    if show:
-        show_figure(fig, dpi=dpi)
+    done = {}
+    shown = None
+    langs = LANGS if callable(draw) else (getattr(draw, "sekat_lang", lang),)
+    for each in langs:
+        fig = draw(each) if callable(draw) else draw
+        if suppressed is None and figure_is_empty(fig):
+            if show and each == lang:
+                print(template("phrases", "nothing_to_show", lang))
+            return {}
+        local = {k: _per_lang(v, each) if isinstance(v, Mapping) else v for k, v in values.items()}
+        caption = figure_text(name, "caption", each, **local)
+        alt = figure_text(name, "alt", each, **local)
+        table = _per_lang(rows, each)
+        if table is not None:
+            alt = f"{alt} {describe_rows(table, each, **dict(describe or {}))}."
+        note = None if omitted is None else omitted.get(each)
+        done[each] = export_figure(
+            fig,
+            name,
+            caption=caption,
+            alt_text=alt,
+            out_dir=output_dir,
+            suppressed=suppressed,
+            lang=each,
+            omitted=note,
+        )
+        if each == lang:
+            shown = fig
+    if show and shown is not None:
+        show_figure(shown, dpi=dpi)
     return done
 
 
 __all__ = [
-    "TREATMENTS",
+    "PARAMETER_CHECKS",
+    "arm_labels",
+    "arm_phrase",
+    "contrast_words",
+    "arm_names",
+    "contrast_values",
+    "in_lang",
+    "money_values",
+    "not_estimated",
+    "one_line_errors",
+    "passed_parameters",
     "alt_text",
     "check_lines",
     "check_parameters",

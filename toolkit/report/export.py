@@ -1,8 +1,9 @@
 """Writers at the edge of the pipeline: figures and tables leave only through here.
 
-:func:`export_figure` writes a figure as NAME.png (300 dpi), NAME.svg and NAME.pdf, byte for
-byte the same on a rerun, and records its caption, alt text and what was suppressed, in
-English and Bahasa Indonesia, in ``index.csv`` and ``README.md`` beside it.
+:func:`export_figure` writes a figure as NAME_<lang>.png (300 dpi), .svg and .pdf, byte for
+byte the same on a rerun, and records its caption, alt text and what was suppressed in the
+index of its language (``index_en.csv`` and ``README_en.md``, ``index_id.csv`` and
+``README_id.md``), so English and Indonesian figures sit side by side.
 :func:`export_table` writes a CSV only after small-cell suppression
 (:func:`toolkit.report.disclosure.suppress_small_cells`) and after escaping cells a spreadsheet would
 run as a formula (CSV injection). Every write is atomic: a temporary file in the target
@@ -12,11 +13,13 @@ folder, then a rename, so an interrupted run never leaves half a file behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 import matplotlib as mpl
 import pandas as pd
@@ -31,25 +34,15 @@ from toolkit.report.disclosure import (
     check_threshold,
     suppress_small_cells,
 )
-from toolkit.report.figures import figure_suppression
-from toolkit.report.words import LANGS, bilingual, suppression_note
+from toolkit.report.figures import FIGURE_LANG_ATTR, figure_suppression
+from toolkit.report.words import check_lang, escape_markdown, suppression_note, text
 
 #: Formats :func:`export_figure` writes by default.
 FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 #: Resolution of exported PNG files.
 FIGURE_DPI: int = 300
-#: Name of the figure index (one row per figure) inside the figure folder.
-INDEX_CSV: str = "index.csv"
-#: Name of the human-readable figure index inside the figure folder.
-INDEX_README: str = "README.md"
-#: Columns of the figure index.
-INDEX_COLUMNS: tuple[str, ...] = (
-    "name",
-    "files",
-    *(f"caption_{lang}" for lang in LANGS),
-    *(f"alt_text_{lang}" for lang in LANGS),
-    *(f"suppressed_{lang}" for lang in LANGS),
-)
+#: Columns of a figure index (one per language, :func:`index_names`; one row per figure).
+INDEX_COLUMNS: tuple[str, ...] = ("name", "files", "caption", "alt_text", "suppressed")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
@@ -163,11 +156,14 @@ class FigureExport:
     files : dict of str to pathlib.Path
         Format -> written file.
     index_row : dict of str to str
-        The figure's row of ``index.csv``.
+        The figure's row of its language's index (``index_<lang>.csv``).
+    lang : str
+        The language of the figure, its file names and its index.
     """
 
     files: dict[str, Path]
     index_row: dict[str, str]
+    lang: str = "en"
 
 
 def _suppression_record(fig: Figure, suppressed: object) -> tuple[pd.DataFrame, int]:
@@ -213,6 +209,29 @@ def _index_lock(out_dir: Path):
         os.close(handle)  # closing releases the lock
 
 
+def index_names(lang: str) -> tuple[str, str]:
+    """The figure index of one language: ``index_<lang>.csv`` and ``README_<lang>.md``.
+
+    Examples
+    --------
+    >>> index_names("id")
+    ('index_id.csv', 'README_id.md')
+    """
+    lang = check_lang(lang)
+    return f"index_{lang}.csv", f"README_{lang}.md"
+
+
+def figure_file(name: str, lang: str, fmt: str) -> str:
+    """The file name of a figure in one language and format: ``03_hop_effects_id.svg``.
+
+    Examples
+    --------
+    >>> figure_file("03_hop_effects", "en", "png")
+    '03_hop_effects_en.png'
+    """
+    return f"{name}_{check_lang(lang)}.{fmt}"
+
+
 def _read_index(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=list(INDEX_COLUMNS), dtype="str")
@@ -229,64 +248,151 @@ def _read_index(path: Path) -> pd.DataFrame:
     return index[list(INDEX_COLUMNS)]
 
 
-def _readme(index: pd.DataFrame) -> str:
-    lines = [
-        "# Figures",
-        "",
-        "Written by `toolkit.report.export.export_figure`; rebuilt on every export, do not edit by "
-        "hand. Each figure comes as PNG (300 dpi), SVG and PDF, with its caption and alt text "
-        "in English and Bahasa Indonesia. No figure draws a group of fewer than "
-        f"{schema.MIN_CELL_COUNT} requests; what was left out is named under each figure.",
-        "",
-    ]
+def _readme(index: pd.DataFrame, lang: str) -> str:
+    """The figure index of one language as Markdown; every value from a table is escaped."""
+    heading = {"en": "Figures", "id": "Gambar"}[lang]
+    intro = text("export", "readme_intro", lang, threshold=schema.MIN_CELL_COUNT)
+    words = {part: text("export", part, lang) for part in ("caption", "alt_text", "files")}
+    lines = [f"# {heading}", "", intro, ""]
     for row in index.to_dict("records"):
-        name = row["name"]
         files = row["files"].split(";") if row["files"] else []
         png = next((f for f in files if f.endswith(".png")), None)
-        lines += [f"## {name}", ""]
+        lines += [f"## {escape_markdown(row['name'])}", ""]
         if png:
-            alt = " ".join(row["alt_text_en"].split()).replace("[", "\\[").replace("]", "\\]")
+            alt = escape_markdown(" ".join(row["alt_text"].split()))
             lines += [f"![{alt}]({png})", ""]
         lines += [
-            f"**Caption.** {row['caption_en']} {row['suppressed_en']}",
+            f"**{words['caption']}** {escape_markdown(row['caption'])} "
+            f"{escape_markdown(row['suppressed'])}",
             "",
-            f"**Keterangan.** {row['caption_id']} {row['suppressed_id']}",
+            f"**{words['alt_text']}** {escape_markdown(row['alt_text'])}",
             "",
-            f"**Alt text.** {row['alt_text_en']}",
-            "",
-            f"**Teks alternatif.** {row['alt_text_id']}",
-            "",
-            "Files: " + ", ".join(f"[{f}]({f})" for f in files),
+            f"{words['files']} " + ", ".join(f"[{f}]({f})" for f in files),
             "",
         ]
     return "\n".join(lines)
+
+
+def _in_lang(value: str | Mapping[str, str], lang: str, what: str) -> str:
+    if isinstance(value, str):
+        chosen = value
+    elif isinstance(value, Mapping):
+        chosen = str(value.get(lang, ""))
+    else:
+        raise SekatError(f"{what} must be text or {{'en': '...', 'id': '...'}}, got {value!r}")
+    if not chosen.strip():
+        raise SekatError(f"{what} is missing in language(s) {[lang]}")
+    return " ".join(chosen.split())
+
+
+def _svg_with_title(svg: bytes, title: str, description: str) -> bytes:
+    """An SVG whose root starts with ``<title>`` and ``<desc>``: what screen readers announce."""
+    head, sep, rest = svg.partition(b"<svg ")
+    end = rest.index(b">")
+    tag = rest[:end]
+    attrs = b' role="img" aria-labelledby="sekat-title sekat-desc"'
+    inserted = (
+        f'<title id="sekat-title">{xml_escape(title)}</title>'
+        f'<desc id="sekat-desc">{xml_escape(description)}</desc>'
+    ).encode()
+    return head + sep + tag + attrs + b">" + inserted + rest[end + 1 :]
+
+
+def figure_title(fig: Figure) -> str:
+    r"""The title drawn on a figure (its suptitle, else its first axes title), or "".
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> _ = fig.suptitle("Hand-offs\nby channel")
+    >>> figure_title(fig)
+    'Hand-offs by channel'
+    """
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""  # noqa: SLF001
+    if not title:
+        title = next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
+    return " ".join(title.split())
+
+
+def sekat_version() -> str:
+    """The installed version of sekat, as outputs record it (``unknown`` if not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sekat")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def figure_note(fig: Figure, lang: str, suppressed: object = None) -> str:
+    """The sentence naming what a figure of :mod:`toolkit.report.figures` leaves out."""
+    record, threshold = _suppression_record(fig, suppressed)
+    note = suppression_note(record, check_lang(lang), threshold)
+    left_out = getattr(fig, "sekat_left_out", "")
+    return f"{left_out} {note}" if left_out else note
+
+
+def inline_svg(fig: Figure, *, title: str, alt: str, suppressed: object = None) -> bytes:
+    """A figure as SVG bytes for a page (the brief), under the same disclosure rules as files.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure of :mod:`toolkit.report.figures` (or one whose suppression is declared).
+    title, alt : str
+        Its ``<title>`` and ``<desc>`` (the alt text).
+    suppressed : optional
+        As for :func:`export_figure`.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.report.figures import hops_by_channel_plot
+    >>> fig = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social"], "hops": [1.2],
+    ...                                          "n": [50]}))
+    >>> b"<title" in inline_svg(fig, title="Hops", alt="One bar.")[:3000]
+    True
+    """
+    _record, threshold = _suppression_record(fig, suppressed)
+    check_threshold(threshold)
+    buffer = io.BytesIO()
+    with mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
+    return _svg_with_title(buffer.getvalue(), title, alt)
 
 
 def export_figure(
     fig: Figure,
     name: str,
     *,
-    caption: Mapping[str, str],
-    alt_text: Mapping[str, str],
+    caption: str | Mapping[str, str],
+    alt_text: str | Mapping[str, str],
     out_dir: str | os.PathLike[str] = "figures",
     suppressed: Suppression | pd.DataFrame | None = None,
     formats: Sequence[str] = FIGURE_FORMATS,
     dpi: int = FIGURE_DPI,
+    lang: str | None = None,
+    omitted: str | Mapping[str, str] | None = None,
 ) -> FigureExport:
-    """Write a figure as NAME.png/.svg/.pdf and record it in the figure index.
+    """Write a figure as NAME_<lang>.png/.svg/.pdf and record it in its language's index.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        A figure, e.g. from :mod:`toolkit.report.figures`.
+        A figure, e.g. from :mod:`toolkit.report.figures` (which records its language).
     name : str
-        File stem: letters, digits, ``_``, ``-``, ``.``; no folders.
-    caption, alt_text : mapping of language to str
-        In every language of :data:`toolkit.report.words.LANGS`, e.g.
-        ``{"en": "...", "id": "..."}``. Alt text describes what the figure shows for a
-        reader who cannot see it.
+        File stem: letters, digits, ``_``, ``-``, ``.``; no folders. The files are
+        ``NAME_en.png`` and so on, so the English and Indonesian figures sit side by side.
+    caption, alt_text : str or mapping of language to str
+        In the figure's language (a mapping may hold every language). Alt text describes
+        what the figure shows for a reader who cannot see it.
     out_dir : path-like, default "figures"
-        Folder of the figures, ``index.csv`` and ``README.md``.
+        Folder of the figures and the indexes (``index_<lang>.csv``, ``README_<lang>.md``).
     suppressed : Suppression or DataFrame, optional
         What the figure leaves out; default what the figure function recorded
         (:func:`toolkit.report.figures.figure_suppression`). Required for a figure not drawn by
@@ -296,6 +402,11 @@ def export_figure(
         Formats to write.
     dpi : int, default 300
         Resolution of raster output.
+    lang : {"en", "id"}, optional
+        The figure's language; default the one its figure function drew it in.
+    omitted : str or mapping of language to str, optional
+        A sentence naming what else the figure does not show (groups that were never
+        estimated), added to the suppression note.
 
     Returns
     -------
@@ -307,18 +418,21 @@ def export_figure(
     >>> import pandas as pd, tempfile
     >>> from toolkit.report.figures import hops_by_channel_plot
     >>> fig = hops_by_channel_plot(pd.DataFrame({"channel_group": ["social", "other"],
-    ...                                          "hops": [1.2, 2.0], "n": [50, 4]}))
+    ...                                          "hops": [1.2, 2.0], "n": [50, 4]}), lang="id")
     >>> done = export_figure(fig, "hops", out_dir=tempfile.mkdtemp(),
-    ...     caption={"en": "Hops by channel.", "id": "Perpindahan menurut kanal."},
-    ...     alt_text={"en": "Bar chart.", "id": "Diagram batang."}, formats=["svg"])
-    >>> done.index_row["suppressed_en"]
-    'Not shown (fewer than 10 requests): Other.'
+    ...     caption={"en": "Hops by channel.", "id": "Pelimpahan menurut kanal."},
+    ...     alt_text="Diagram batang.", formats=["svg"])
+    >>> done.files["svg"].name, done.index_row["suppressed"]
+    ('hops_id.svg', 'Tidak ditampilkan (kurang dari 10 permohonan): Lainnya.')
 
     Notes
     -----
     Reruns write identical SVG and PDF bytes: creation dates are left out and SVG ids are
-    salted with a fixed string. The index is rewritten with one row per figure name, sorted
-    by name, and README.md is regenerated from it.
+    salted with a fixed string. PDFs embed TrueType (Type 42) fonts, as journals ask, and
+    carry the title and caption as their title and subject; SVGs start with ``<title>`` and
+    ``<desc>`` (the alt text); PNGs carry the title and alt text as text chunks. The index
+    is rewritten with one row per figure name, sorted by name, and its README is regenerated
+    from it, every value escaped for Markdown.
     """
     if not isinstance(fig, Figure):
         raise SekatError(f"export_figure needs a matplotlib Figure, got {type(fig).__name__}")
@@ -329,38 +443,71 @@ def export_figure(
     unknown = [f for f in formats if f not in _METADATA]
     if unknown:
         raise SekatError(f"unknown figure format(s) {unknown}; choose from {list(_METADATA)}")
-    captions = bilingual(caption, "caption")
-    alt_texts = bilingual(alt_text, "alt text")
+    if lang is None:
+        lang = getattr(fig, FIGURE_LANG_ATTR, None)
+        if lang is None:
+            raise SekatError("say which language the figure is in: lang='en' or lang='id'")
+    lang = check_lang(lang)
+    caption_text = _in_lang(caption, lang, "caption")
+    alt = _in_lang(alt_text, lang, "alt text")
     record, threshold = _suppression_record(fig, suppressed)
     check_threshold(threshold)
+    note = suppression_note(record, lang, threshold)
+    left_out = getattr(fig, "sekat_left_out", "")
+    if left_out:
+        note = f"{left_out} {note}"
+    if omitted is not None:
+        extra = _in_lang(omitted, lang, "omitted") if omitted else ""
+        if extra:
+            note = extra if len(record) == 0 else f"{note} {extra}"
+    title = figure_title(fig) or name
+    creator = f"sekat {sekat_version()}"
+    metadata = {
+        "svg": {"Date": None, "Title": title, "Description": alt, "Creator": creator},
+        "pdf": {
+            "CreationDate": None,
+            "ModDate": None,
+            "Title": title,
+            "Subject": caption_text,
+            "Creator": creator,
+        },
+        "png": {"Software": None, "Title": title, "Description": alt},
+    }
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     # Vector formats first: a raster save at 300 dpi nudges the layout, and with it the SVG
     # clip-path ids, so a fixed order keeps reruns byte-identical whatever order is asked.
     ordered = sorted(dict.fromkeys(formats), key=list(_METADATA).index)
-    with mpl.rc_context({"svg.hashsalt": _SVG_SALT}):
+    with mpl.rc_context({"svg.hashsalt": _SVG_SALT, "pdf.fonttype": 42, "ps.fonttype": 42}):
         for fmt in ordered:
-            target = out_dir / f"{name}.{fmt}"
+            target = out_dir / figure_file(name, lang, fmt)
+            if fmt == "svg":
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="svg", dpi=dpi, metadata=metadata["svg"])
+                svg = _svg_with_title(buffer.getvalue(), title, alt)
+                atomic_write(target, lambda handle, data=svg: handle.write(data))
+            else:
 
-            def save(handle, fmt: str = fmt) -> None:
-                fig.savefig(handle, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+                def save(handle, fmt: str = fmt) -> None:
+                    fig.savefig(handle, format=fmt, dpi=dpi, metadata=metadata[fmt])
 
-            atomic_write(target, save)
+                atomic_write(target, save)
             files[fmt] = target
     files = {fmt: files[fmt] for fmt in dict.fromkeys(formats)}
     row = {
         "name": name,
         "files": ";".join(p.name for p in files.values()),
-        **{f"caption_{lang}": captions[lang] for lang in LANGS},
-        **{f"alt_text_{lang}": alt_texts[lang] for lang in LANGS},
-        **{f"suppressed_{lang}": suppression_note(record, lang, threshold) for lang in LANGS},
+        "caption": caption_text,
+        "alt_text": alt,
+        "suppressed": note,
     }
-    index_path = out_dir / INDEX_CSV
+    index_csv, index_readme = index_names(lang)
+    index_path = out_dir / index_csv
     with _index_lock(out_dir):
         index = _read_index(index_path)
         index = index.loc[index["name"] != name]
         index = pd.concat([index, pd.DataFrame([row], dtype="str")], ignore_index=True)
         index = index.sort_values("name", kind="stable").reset_index(drop=True)
         write_text(index_path, csv_text(index))
-        write_text(out_dir / INDEX_README, _readme(index))
-    return FigureExport(files=files, index_row=row)
+        write_text(out_dir / index_readme, _readme(index, lang))
+    return FigureExport(files=files, index_row=row, lang=lang)

@@ -28,14 +28,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 from toolkit.report.disclosure import Suppression, suppress_small_cells
-from toolkit.report.words import check_lang, format_compact, format_number, label
+from toolkit.report.words import check_lang, format_compact, format_number, label, text
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -110,6 +109,8 @@ HOUSE_RC: dict[str, object] = {
 
 #: Attribute of a Figure holding its :class:`~toolkit.report.disclosure.Suppression`.
 _SUPPRESSION_ATTR = "sekat_suppression"
+#: Attribute of a Figure holding the language it was drawn in (the exporter names files by it).
+FIGURE_LANG_ATTR = "sekat_lang"
 
 
 @contextlib.contextmanager
@@ -147,6 +148,20 @@ def figure_suppression(fig: Figure) -> pd.DataFrame:
     return suppression.record
 
 
+def figure_is_empty(fig: Figure) -> bool:
+    """Whether a figure of this module draws nothing (no row of its table survived).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> figure_is_empty(hops_by_channel_plot(pd.DataFrame({"channel_group": ["other"],
+    ...                                                    "hops": [2.0], "n": [4]})))
+    True
+    """
+    suppression = getattr(fig, _SUPPRESSION_ATTR, None)
+    return suppression is not None and len(suppression.published) == 0
+
+
 def _new_figure(figsize: tuple[float, float] | None = None) -> tuple[Figure, mpl.axes.Axes]:
     fig = Figure(figsize=figsize or FIGSIZE, layout="constrained")
     ax = fig.subplots()
@@ -167,6 +182,7 @@ def _finish(fig: Figure, ax, title: str | None, default_title: str, lang: str, s
         # A figure title flush with the left edge, wherever the axes start.
         fig.suptitle(title, x=0.01, ha="left", fontsize=FONT_SIZE + 2, fontweight="bold")
     setattr(fig, _SUPPRESSION_ATTR, supp)
+    setattr(fig, FIGURE_LANG_ATTR, lang)
     return fig
 
 
@@ -284,6 +300,8 @@ def forest_plot(
     log_scale: bool = False,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    sort: bool = False,
+    width: float | None = None,
 ) -> Figure:
     """Estimates with their confidence intervals, one row per term (and method).
 
@@ -307,6 +325,10 @@ def forest_plot(
         else (regions, months) and the estimates describe no small group of requests.
     threshold : int, default 10
         Estimates whose ``n_col`` is smaller are not drawn (rows without it are drawn).
+    sort : bool, default False
+        List the terms by the estimate of the first method, smallest (most negative) at the
+        top, so that a reader sees at once where the effect is largest; rows of other
+        methods (a planted truth) stay beside their term.
 
     Returns
     -------
@@ -327,18 +349,25 @@ def forest_plot(
     Terms are listed top to bottom in the order they first appear; each method keeps its
     colour and marker across terms, so the figure reads in grey scale too.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(results, ["term", "estimate", "ci_low", "ci_high"], what="forest_plot")
     keys = ["term", "method"] if "method" in results.columns else ["term"]
     supp = _suppress_rows(results, n_col, keys, threshold)
     shown = supp.published
     terms = list(dict.fromkeys(shown["term"].astype("object")))
     methods = list(dict.fromkeys(shown["method"].astype("object"))) if "method" in shown else [None]
+    if sort and terms:
+        first = shown if methods == [None] else shown.loc[shown["method"] == methods[0]]
+        order = dict(
+            zip(first["term"].astype("object"), first["estimate"].astype(float), strict=False)
+        )
+        terms.sort(key=lambda t: (order.get(t, np.inf), str(t)))
     colours = _colours_for(methods)
     markers = ["o", "s", "D", "^", "v", "P"]
     height = max(2.8, 1.2 + 0.55 * len(terms) * max(1, len(methods) * 0.6))
     with house_style():
-        fig, ax = _new_figure((FIGSIZE[0], height))
+        width = width or FIGSIZE[0]
+        fig, ax = _new_figure((width, height))
         step = 0.7 / max(1, len(methods))
         for j, method in enumerate(methods):
             rows = shown if method is None else shown.loc[shown["method"] == method]
@@ -375,7 +404,8 @@ def forest_plot(
             ax.set_xscale("log")
         else:
             _localise_axis(ax.xaxis, lang)
-        ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), 30) for t in terms])
+        wrap = 30 if width >= FIGSIZE[0] else 22
+        ax.set_yticks(range(len(terms)), [textwrap.fill(label(t, lang), wrap) for t in terms])
         ax.set_ylim(len(terms) - 0.5, -0.5)
         ax.grid(axis="x")
         ax.set_xlabel(
@@ -385,8 +415,37 @@ def forest_plot(
             )
         )
         if methods != [None] and len(methods) > 1:
-            _legend_below(ax, ncols=len(methods))
+            _legend_below(ax, ncols=len(methods) if width >= FIGSIZE[0] else min(2, len(methods)))
         return _finish(fig, ax, title, "title_forest", lang, supp)
+
+
+def _censor_marks(curve: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Where requests left a Kaplan-Meier risk set without being resolved: (times, levels).
+
+    A curve of :func:`toolkit.estimate.survival.km_curve` has a row per event time; requests
+    censored at an event time are in its ``censored`` column, those censored between two
+    event times are the drop of ``at_risk`` that events and censorings there do not explain.
+    Those are marked in the middle of the flat step on which they left.
+    """
+    if not {"censored", "events", "at_risk"} <= set(curve.columns) or curve.empty:
+        return np.array([]), np.array([])
+    t = curve["time"].to_numpy(float)
+    s = curve["survival"].to_numpy(float)
+    n = curve["at_risk"].to_numpy(float)
+    d = curve["events"].to_numpy(float)
+    c = curve["censored"].to_numpy(float)
+    between = np.r_[n[:-1] - d[:-1] - c[:-1] - n[1:], 0.0]
+    times = np.r_[t[c > 0], ((t[:-1] + t[1:]) / 2)[between[:-1] > 0.5]]
+    levels = np.r_[s[c > 0], s[:-1][between[:-1] > 0.5]]
+    return times, levels
+
+
+def _at_risk(curve: pd.DataFrame, when: float) -> float:
+    """Requests still open and observed just before ``when`` (0 after the last time)."""
+    later = curve.loc[curve["time"] >= when, "at_risk"]
+    if len(later):
+        return float(later.iloc[0])
+    return 0.0
 
 
 def survival_plot(
@@ -397,27 +456,34 @@ def survival_plot(
     max_time: float | None = None,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    horizon: float | None = None,
 ) -> Figure:
-    """Kaplan-Meier curves with confidence bands: the share of requests still open over time.
+    """Kaplan-Meier curves with bands, censor marks, medians and the number at risk below.
 
     Parameters
     ----------
     curves : pandas.DataFrame
         Tidy, one row per group and time: ``time``, ``survival``, ``ci_low``, ``ci_high``,
         ``group_col``, and the group size as ``n`` (constant per group) or ``at_risk``
-        (requests still open and observed just before ``time``).
+        (requests still open and observed just before ``time``); with ``at_risk``,
+        ``events`` and ``censored`` (as :func:`toolkit.estimate.survival.km_curve` gives them)
+        censored requests are marked and the number at risk is tabled under the axis.
     lang : {"en", "id"}
         Language of the labels.
     group_col : str, default "group"
         Column naming the curve (e.g. channel group).
     max_time : float, optional
         Right end of the time axis. Default: where the slowest curve falls to 5% still open
-        (plus a margin), so that a long thin tail does not squeeze the part that matters.
+        (plus a margin), so that a long thin tail does not squeeze the part that matters,
+        and never before ``horizon``.
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
         Groups of fewer requests are not drawn; with ``at_risk``, each curve also stops
-        where fewer than ``threshold`` requests remain at risk.
+        where fewer than ``threshold`` requests remain at risk, and a number at risk below it
+        is shown as "–".
+    horizon : float, optional
+        The horizon of the restricted mean (e.g. 30 days), drawn as a dotted line.
 
     Returns
     -------
@@ -436,16 +502,18 @@ def survival_plot(
 
     Notes
     -----
-    The curves are drawn as steps, right-continuous, as the Kaplan-Meier estimator is. The
-    tail where fewer than ``threshold`` requests are at risk is cut because each step there
-    would describe a handful of requests (and is too noisy to read anyway).
+    The curves are drawn as steps, right-continuous, as the Kaplan-Meier estimator is; a
+    dashed line at 50% marks each group's median time to resolution where the curve reaches
+    it; short vertical ticks mark requests still open when the log ends (censored). The tail
+    where fewer than ``threshold`` requests are at risk is cut because each step there would
+    describe a handful of requests.
 
     References
     ----------
     Kaplan, E. L. and Meier, P. (1958). Nonparametric estimation from incomplete
     observations. *Journal of the American Statistical Association*, 53(282), 457-481.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(
         curves, ["time", "survival", "ci_low", "ci_high", group_col], what="survival_plot"
     )
@@ -461,12 +529,27 @@ def survival_plot(
     shown_groups = _ordered(supp.published[group_col])
     n_of = dict(zip(supp.published[group_col], supp.published["n"], strict=True))
     colours = _colours_for(shown_groups)
+    table = "at_risk" in curves.columns and bool(shown_groups)
     with house_style():
-        fig, ax = _new_figure()
+        fig = Figure(
+            figsize=(FIGSIZE[0], FIGSIZE[1] + (0.3 * len(shown_groups) if table else 0)),
+            layout="constrained",
+        )
+        if table:
+            ax, risk = fig.subplots(
+                2, 1, sharex=True, height_ratios=[4.2, 0.55 + 0.32 * len(shown_groups)]
+            )
+        else:
+            ax, risk = fig.subplots(), None
+        for axes in (ax, risk):
+            if axes is not None:
+                axes.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
+        kept: dict[object, pd.DataFrame] = {}
         for group in shown_groups:
             curve = curves.loc[curves[group_col] == group].sort_values("time", kind="stable")
             if "at_risk" in curve.columns:
                 curve = curve.loc[curve["at_risk"] >= threshold]
+            kept[group] = curve
             t = curve["time"].to_numpy(float)
             colour = colours[group]
             ax.fill_between(
@@ -485,6 +568,29 @@ def survival_plot(
                 color=colour,
                 label=f"{label(group, lang)} (n = {_count(n_of[group], lang)})",
             )
+            marks_t, marks_s = _censor_marks(curve)
+            if len(marks_t):
+                ax.plot(
+                    marks_t,
+                    marks_s,
+                    linestyle="none",
+                    marker="|",
+                    markersize=6,
+                    markeredgewidth=0.9,
+                    color=colour,
+                    alpha=0.8,
+                )
+            below = curve.loc[curve["survival"] <= 0.5, "time"]
+            if len(below):
+                median = float(below.iloc[0])
+                ax.plot(
+                    [0, median, median],
+                    [0.5, 0.5, 0],
+                    color=colour,
+                    linewidth=0.9,
+                    linestyle="--",
+                    alpha=0.9,
+                )
         ax.set_ylim(0, 1.02)
         if max_time is None:
             ends = []
@@ -493,14 +599,52 @@ def survival_plot(
                 low = curve.loc[curve["survival"] <= 0.05, "time"]
                 ends.append(float(low.min() if len(low) else curve["time"].max()))
             max_time = 1.1 * max(ends) if ends else None
+            if max_time is not None and horizon is not None:
+                max_time = max(max_time, 1.08 * horizon)
         ax.set_xlim(0, max_time)
+        if horizon is not None:
+            ax.axvline(horizon, color="#444444", linewidth=1, linestyle=":")
+            ax.annotate(
+                text("figure_words", "horizon", lang, tau=horizon),
+                xy=(horizon, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -2),
+                textcoords="offset points",
+                va="top",
+                fontsize=FONT_SIZE - 2,
+                color="#444444",
+            )
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         _localise_axis(ax.xaxis, lang)
         ax.grid(axis="y")
-        ax.set_xlabel(label("time_days", lang))
-        ax.set_ylabel(_fit(label("share_open", lang), 0.7 * fig.get_figheight()))
+        ax.set_ylabel(_fit(label("share_open", lang), 0.6 * fig.get_figheight()))
         if shown_groups:
             ax.legend(loc="upper right")
+        if risk is None:
+            ax.set_xlabel(label("time_days", lang))
+        else:
+            fig.canvas.draw_idle()
+            ticks = [x for x in ax.get_xticks() if 0 <= x <= (max_time or np.inf)]
+            risk.set_ylim(len(shown_groups) - 0.5, -0.9)
+            risk.set_yticks(range(len(shown_groups)), [label(g, lang) for g in shown_groups])
+            for y, group in enumerate(shown_groups):
+                risk.get_yticklabels()[y].set_color(colours[group])
+                for x in ticks:
+                    count = _at_risk(kept[group], x)
+                    shown = _count(count, lang) if count >= threshold else "–"
+                    risk.text(x, y, shown, ha="center", va="center", fontsize=FONT_SIZE - 2)
+            risk.set_title(
+                text("figure_words", "at_risk", lang),
+                loc="left",
+                fontsize=FONT_SIZE - 1,
+                fontweight="normal",
+            )
+            for side in ("left", "top", "right"):
+                risk.spines[side].set_visible(False)
+            risk.tick_params(axis="y", length=0, pad=18)
+            risk.set_xlabel(label("time_days", lang))
+            _localise_axis(risk.xaxis, lang)
+            risk.set_xticks(ticks)
         return _finish(fig, ax, title, "title_km", lang, supp)
 
 
@@ -583,7 +727,7 @@ def hops_by_channel_plot(
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['Social media', 'Traditional']
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, [by, "hops", "n"], what="hops_by_channel_plot")
     supp = _suppress_rows(table, "n", [by], threshold)
     shown = supp.published
@@ -620,7 +764,7 @@ def hops_by_channel_plot(
                 fontsize=FONT_SIZE - 1,
             )
         ax.set_yticks(y, [label(g, lang) for g in order])
-        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.set_ylim(max(len(order), 1) - 0.5, -0.5)
         right = float(np.nanmax(ends)) if len(ends) else 1.0
         ax.set_xlim(0, right * 1.35 if right > 0 else 1)
         ax.grid(axis="x")
@@ -645,8 +789,9 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        Columns event_time (float; NaN for the static term), estimate, ci_low, ci_high, n and
-        method ("event_study" or "twfe").
+        Columns event_time (float; NaN for the static term), estimate, ci_low, ci_high, n,
+        method ("event_study" or "twfe") and cohorts (how many adoption cohorts the
+        event-time estimate averages over; NaN where the table has no cohort rows).
 
     Examples
     --------
@@ -656,7 +801,7 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
     ...     "method_key": key} for t, e, k, key in (("es_hops[e=-1]", 0.0, -1, "callaway_santanna"),
     ...     ("es_hops[e=0]", -0.5, 0, "callaway_santanna"), ("att_rollout_hops", -0.2, None, "twfe"),
     ...     ("att_rollout_hops", -0.4, None, "callaway_santanna"))])
-    >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]
+    >>> event_study_table(res, "hops")[["event_time", "estimate", "method"]]  # doctest: +NORMALIZE_WHITESPACE
        event_time  estimate       method
     0        -1.0       0.0  event_study
     1         0.0      -0.5  event_study
@@ -667,9 +812,17 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
         ["estimate", "ci_low", "ci_high", schema.METHOD_KEY, schema.EVENT_TIME, schema.GROUP],
         what="event_study_table",
     )
-    rows = results.loc[results[schema.GROUP].isna()]
     if outcome is not None:
-        rows = rows.loc[(rows[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)]
+        results = results.loc[
+            (results[schema.OUTCOME] == outcome).fillna(False).to_numpy(dtype=bool)
+        ]
+    rows = results.loc[results[schema.GROUP].isna()]
+    by_cohort = results.loc[(results[schema.GROUP] == "cohort").fillna(False).to_numpy(dtype=bool)]
+    cohorts = (
+        by_cohort.loc[by_cohort[schema.EVENT_TIME].notna()]
+        .groupby(by_cohort[schema.EVENT_TIME].astype("Float64").astype(float))[schema.GROUP_VALUE]
+        .nunique()
+    )
     key = rows[schema.METHOD_KEY]
     timed = rows[schema.EVENT_TIME].notna()
     robust = (key == "callaway_santanna").fillna(False) & timed
@@ -687,8 +840,13 @@ def event_study_table(results: pd.DataFrame, outcome: str | None = None) -> pd.D
             "method": np.where(
                 (keep[schema.METHOD_KEY] == "twfe").to_numpy(dtype=bool), "twfe", "event_study"
             ),
+            "cohorts": keep[schema.EVENT_TIME]
+            .astype("Float64")
+            .astype(float)
+            .map(cohorts)
+            .to_numpy(dtype=float),
         },
-        columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method"],
+        columns=["event_time", "estimate", "ci_low", "ci_high", "n", "method", "cohorts"],
     ).reset_index(drop=True)
 
 
@@ -701,6 +859,7 @@ def event_study_plot(
     title: str | None = None,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    bands: pd.DataFrame | None = None,
 ) -> Figure:
     """Event-study estimates before and after the social-media desk opened, naive TWFE beside.
 
@@ -725,6 +884,10 @@ def event_study_plot(
         periods rather than requests.
     threshold : int, default 10
         Estimates with ``n_col`` smaller than this are not drawn.
+    bands : pandas.DataFrame, optional
+        Simultaneous (uniform) bands of the robust estimates: ``event_time``, ``band_low``,
+        ``band_high`` (as ``Headline.diagnostics["event_study_bands"]`` holds them, one
+        outcome): drawn as a shaded band behind the pointwise intervals.
 
     Returns
     -------
@@ -745,15 +908,17 @@ def event_study_plot(
     Notes
     -----
     The dotted vertical line sits half a period before time 0, between the last period
-    before and the first period after adoption. Pre-period estimates near zero support
-    parallel trends; they do not prove it.
+    before and the first period after adoption, and the periods before it are shaded.
+    Pre-period estimates near zero support parallel trends; they do not prove it. With a
+    ``cohorts`` column (:func:`event_study_table`), estimates that rest on a single cohort of
+    districts (the end periods of a staggered rollout) are drawn hollow.
 
     References
     ----------
     Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple
     time periods. *Journal of Econometrics*, 225(2), 200-230.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, ["event_time", "estimate", "ci_low", "ci_high"], what="event_study_plot")
     if "method" not in table.columns:
         table = table.assign(method="event_study")
@@ -798,7 +963,35 @@ def event_study_plot(
             x = rows["event_time"].to_numpy(float) + (j - (len(methods) - 1) / 2) * offset
             est = rows["estimate"].to_numpy(float)
             lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
+            if bands is not None and not naive and len(bands):
+                band = bands.set_index(bands["event_time"].astype(float))
+                inside = band.reindex(rows["event_time"].to_numpy(float))
+                ax.fill_between(
+                    rows["event_time"].to_numpy(float),
+                    inside["band_low"].to_numpy(float),
+                    inside["band_high"].to_numpy(float),
+                    step="mid",
+                    color=colour,
+                    alpha=0.15,
+                    linewidth=0,
+                    label=text("figure_words", "uniform_band", lang),
+                )
             ax.vlines(x, lo, hi, color=colour, linewidth=1.8, alpha=0.9)
+            if not naive and "cohorts" in rows.columns:
+                single = (rows["cohorts"] <= 1).to_numpy(dtype=bool)
+                if single.any():
+                    ax.plot(
+                        x[single],
+                        est[single],
+                        linestyle="none",
+                        marker="o",
+                        markersize=8,
+                        markerfacecolor="white",
+                        markeredgecolor=colour,
+                        markeredgewidth=1.8,
+                        zorder=4,
+                        label=text("figure_words", "few_cells", lang),
+                    )
             ax.plot(
                 x,
                 est,
@@ -813,6 +1006,10 @@ def event_study_plot(
             )
         ax.axhline(0, color="#444444", linewidth=1)
         ax.axvline(-0.5, color="#444444", linewidth=1, linestyle=":")
+        if len(shown):
+            left = float(shown["event_time"].min()) - 0.5
+            if left < -0.5:
+                ax.axvspan(left, -0.5, color="#000000", alpha=0.05, linewidth=0, zorder=0)
         ax.annotate(
             f"← {label('before', lang)}",
             xy=(-0.5, 1.0),
@@ -851,26 +1048,87 @@ def event_study_plot(
 
 
 def _edge_list(flows: pd.DataFrame | nx.DiGraph) -> pd.DataFrame:
+    columns = [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]
     if isinstance(flows, nx.Graph):
         rows = [
             {
                 schema.FROM_AGENCY: u,
                 schema.TO_AGENCY: v,
                 schema.COUNT: data.get("weight", data.get(schema.COUNT, 1)),
+                schema.MEDIAN_HOURS: data.get(schema.MEDIAN_HOURS, np.nan),
             }
             for u, v, data in flows.edges(data=True)
         ]
-        return pd.DataFrame(rows, columns=[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT])
-    require_columns(
-        flows, [schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT], what="network_plot"
-    )
-    return (
-        flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)[
-            schema.COUNT
-        ]
-        .sum()
-        .reset_index()
-    )
+        return pd.DataFrame(rows, columns=[*columns, schema.MEDIAN_HOURS])
+    require_columns(flows, columns, what="network_plot")
+    grouped = flows.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)
+    out = grouped[schema.COUNT].sum().reset_index()
+    if schema.MEDIAN_HOURS in flows.columns:
+        # Over groups of one pair (e.g. channel groups), the count-weighted mean of medians.
+        weighted = flows.assign(_w=flows[schema.MEDIAN_HOURS] * flows[schema.COUNT])
+        sums = weighted.groupby([schema.FROM_AGENCY, schema.TO_AGENCY], sort=True, observed=True)
+        out[schema.MEDIAN_HOURS] = (sums["_w"].sum() / sums[schema.COUNT].sum()).to_numpy()
+    else:
+        out[schema.MEDIAN_HOURS] = np.nan
+    return out
+
+
+#: Node names of the process map's start and end (never an agency's name).
+START_NODE, END_NODE = "__start__", "__end__"
+
+
+def _layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Layer of each node: its distance in hand-offs from the start (unreached: after the rest)."""
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for u, v in edges:
+        succ[u].append(v)
+    layer = {START_NODE: 0}
+    frontier = [START_NODE]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in succ.get(u, []):
+                if v not in layer and v != END_NODE:
+                    layer[v] = layer[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    deepest = max(layer.values(), default=0)
+    for n in nodes:
+        if n not in layer and n != END_NODE:
+            layer[n] = max(1, deepest)
+    layer[END_NODE] = max(layer.values()) + 1
+    return layer
+
+
+def _order(layer: Mapping[str, int], edges: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+    """Position of each node within its layer: barycentres of its neighbours, a few sweeps."""
+    by_layer: dict[int, list[str]] = {}
+    for n, k in sorted(layer.items(), key=lambda item: (item[1], item[0])):
+        by_layer.setdefault(k, []).append(n)
+    pos = {n: float(i) for k in by_layer for i, n in enumerate(by_layer[k])}
+    for sweep in range(6):
+        layers = sorted(by_layer) if sweep % 2 == 0 else sorted(by_layer, reverse=True)
+        for k in layers:
+
+            def centre(n: str, k: int = k) -> float:
+                near = [
+                    (pos[v if u == n else u], w)
+                    for u, v, w in edges
+                    if n in (u, v) and layer[v if u == n else u] != k
+                ]
+                total = sum(w for _, w in near)
+                return sum(p * w for p, w in near) / total if total else pos[n]
+
+            ranked = sorted(by_layer[k], key=lambda n: (centre(n), n))
+            by_layer[k] = ranked
+            for i, n in enumerate(ranked):
+                pos[n] = float(i)
+    # Centre each layer on the tallest one.
+    tallest = max(len(v) for v in by_layer.values())
+    for members in by_layer.values():
+        for i, n in enumerate(members):
+            pos[n] = i + (tallest - len(members)) / 2
+    return pos
 
 
 def network_plot(
@@ -881,162 +1139,228 @@ def network_plot(
     max_edges: int | None = 40,
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    starts: pd.DataFrame | None = None,
+    ends: pd.DataFrame | None = None,
 ) -> Figure:
-    """The hand-off network: agencies as nodes, arrows as hand-offs, width by count.
+    """A process map of hand-offs: agencies in layers from left to right, flows as labelled arrows.
 
     Parameters
     ----------
     flows : pandas.DataFrame or networkx.DiGraph
-        An edge list (from_agency, to_agency, count; other columns are summed over) or the
-        graph of :func:`toolkit.handover_graph` (edge attribute ``weight``).
+        An edge list (from_agency, to_agency, count, optionally median_hours; other columns are
+        summed over) or the graph of :func:`toolkit.handover_graph` (edge attribute ``weight``).
     lang : {"en", "id"}
         Language of the labels.
     max_agencies : int, default 15
-        Only the agencies with the most published hand-offs are drawn, so labels stay
-        readable.
+        At most this many agencies: flows are taken largest first, and a flow is left out only
+        when it would bring in an agency beyond this number, so the largest flows are always
+        drawn.
     max_edges : int or None, default 40
-        Only the largest flows among those agencies are drawn (None: all), so the main
-        routes stand out; say so in the caption.
+        At most this many flows (None: all).
     title : str, optional
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
-        Agency pairs with fewer hand-offs are not drawn.
+        Agency pairs (and start or end counts) with fewer hand-offs are not drawn.
+    starts, ends : pandas.DataFrame, optional
+        ``agency`` and ``count``: requests received first by each agency (drawn from a start
+        node) and requests resolved last by each agency (drawn into an end node).
 
     Returns
     -------
     matplotlib.figure.Figure
+        Its ``sekat_left_out`` names, in ``lang``, the flows not drawn and their share of the
+        hand-offs, for the caption.
 
     Examples
     --------
     >>> import pandas as pd
     >>> flows = pd.DataFrame({"from_agency": ["Intake", "Intake", "Roads"],
     ...                       "to_agency": ["Roads", "Water", "Intake"],
-    ...                       "count": [120, 40, 3]})
+    ...                       "count": [120, 40, 3], "median_hours": [5.0, 8.5, 2.0]})
     >>> fig = network_plot(flows)
     >>> figure_suppression(fig)
       from_agency to_agency suppression
     0       Roads    Intake     primary
-    >>> sorted(t.get_text() for t in fig.axes[0].texts)
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "agency")
     ['Intake', 'Roads', 'Water']
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_gid() == "flow")
+    ['120 · 5.0 h', '40 · 8.5 h']
 
     Notes
     -----
-    Node sizes are all equal: sizing nodes by flow would publish each agency's total and
-    let a suppressed pair be recomputed by subtraction. Agencies sit on a circle, clockwise
-    from the top in order of published hand-offs, so a rerun draws the same picture and
-    labels never sit on each other; curved arrows keep A→B and B→A apart.
+    The layout is layered, as process maps are (Sugiyama et al., 1981): each agency sits in
+    the column of its distance in hand-offs from where requests start, agencies within a
+    column are ordered by the barycentre of their neighbours to keep arrows from crossing,
+    and a flow that goes back to an earlier column (a return) bends around. Each arrow is
+    labelled with its number of hand-offs and the median hours between the two events; node
+    sizes are all equal, since sizing them by flow would publish each agency's total and let
+    a suppressed pair be recomputed by subtraction.
+
+    References
+    ----------
+    Sugiyama, K., Tagawa, S. and Toda, M. (1981). Methods for visual understanding of
+    hierarchical system structures. *IEEE Transactions on Systems, Man, and Cybernetics*,
+    11(2), 109-125.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     edges = _edge_list(flows)
     edges = edges.loc[edges[schema.FROM_AGENCY] != edges[schema.TO_AGENCY]]
     supp = _suppress_rows(edges, schema.COUNT, [schema.FROM_AGENCY, schema.TO_AGENCY], threshold)
-    shown = supp.published
-    flow = pd.concat(
-        [
-            shown.groupby(schema.FROM_AGENCY)[schema.COUNT].sum(),
-            shown.groupby(schema.TO_AGENCY)[schema.COUNT].sum(),
-        ]
+    shown = supp.published.sort_values(
+        [schema.COUNT, schema.FROM_AGENCY, schema.TO_AGENCY],
+        ascending=[False, True, True],
+        kind="stable",
     )
-    flow = flow.groupby(level=0).sum().sort_index()
-    top = flow.sort_values(ascending=False, kind="stable").index[:max_agencies]
-    shown = shown.loc[shown[schema.FROM_AGENCY].isin(top) & shown[schema.TO_AGENCY].isin(top)]
-    if max_edges is not None:
-        shown = shown.sort_values(schema.COUNT, ascending=False, kind="stable").head(max_edges)
-    shown = shown.reset_index(drop=True)
-    graph = nx.DiGraph()
-    # Agencies with no drawn flow are left out: a lone box says nothing.
-    drawn = set(shown[schema.FROM_AGENCY]) | set(shown[schema.TO_AGENCY])
-    graph.add_nodes_from(sorted(str(a) for a in top if a in drawn))
-    for u, v, w in shown[[schema.FROM_AGENCY, schema.TO_AGENCY, schema.COUNT]].itertuples(
-        index=False
-    ):
-        graph.add_edge(str(u), str(v), weight=float(w))
+    kept, agencies = [], []
+    for row in shown.to_dict("records"):
+        if max_edges is not None and len(kept) >= max_edges:
+            break
+        new = [a for a in (row[schema.FROM_AGENCY], row[schema.TO_AGENCY]) if a not in agencies]
+        if len(agencies) + len(new) > max_agencies and kept:
+            continue
+        agencies += new
+        kept.append(row)
+    total = float(shown[schema.COUNT].sum())
+    drawn_total = float(sum(r[schema.COUNT] for r in kept))
+    left = len(shown) - len(kept)
+    terminals = []
+    for table, node in ((starts, START_NODE), (ends, END_NODE)):
+        if table is None:
+            continue
+        require_columns(table, [schema.AGENCY, schema.COUNT], what="network_plot")
+        ok = table.loc[table[schema.AGENCY].isin(agencies)]
+        ok = _suppress_rows(ok, schema.COUNT, [schema.AGENCY], threshold).published
+        for agency, count in ok[[schema.AGENCY, schema.COUNT]].itertuples(index=False):
+            pair = (node, agency) if node == START_NODE else (agency, node)
+            terminals.append((*pair, float(count)))
+    nodes = [START_NODE, *sorted(str(a) for a in agencies), END_NODE]
+    links = [
+        (str(r[schema.FROM_AGENCY]), str(r[schema.TO_AGENCY]), float(r[schema.COUNT])) for r in kept
+    ]
+    starting = [(u, v) for u, v, _ in terminals if u == START_NODE]
+    if not starting and agencies:
+        # Without start counts, requests start where flows leave from but never arrive.
+        arriving = {v for _, v, _ in links}
+        sources = [a for a in agencies if a not in arriving] or [agencies[0]]
+        starting = [(START_NODE, str(a)) for a in sources]
+    layer = _layers(nodes, starting + [(u, v) for u, v, _ in links])
+    show_start = any(u == START_NODE for u, _, _ in terminals)
+    show_end = any(v == END_NODE for _, v, _ in terminals)
+    if not show_start:
+        layer.pop(START_NODE)
+    if not show_end:
+        layer.pop(END_NODE)
+    position = _order(layer, links + terminals) if agencies else {}
+    columns = max(layer.values(), default=0) - min(layer.values(), default=0) + 1
+    rows = max((list(layer.values()).count(k) for k in set(layer.values())), default=1)
     with house_style():
-        fig, ax = _new_figure((8.5, 8.0))
+        fig, ax = _new_figure((min(13.0, 1.2 + 2.3 * columns), min(10.0, 1.4 + 0.95 * rows)))
         ax.set_axis_off()
-        if graph.number_of_nodes():
-            # A circle, busiest agency first: every label has room and no edge hides
-            # behind a node, which force-directed layouts do not promise.
-            order = sorted(graph.nodes, key=lambda a: (-flow.get(a, 0), a))
-            pos = {
-                a: (np.sin(2 * np.pi * i / len(order)), np.cos(2 * np.pi * i / len(order)))
-                for i, a in enumerate(order)
-            }
-            biggest = max((d["weight"] for *_, d in graph.edges(data=True)), default=1.0)
-
-            def width(w: float) -> float:
-                return 0.6 + 7.0 * w / biggest
-
+        if agencies:
+            xy = {n: (float(layer[n]), -position[n]) for n in layer}
+            biggest = max([w for *_, w in links + terminals], default=1.0)
             boxes = {}
-            for node, (x, y) in pos.items():
+            for node, (x, y) in xy.items():
+                terminal = node in (START_NODE, END_NODE)
+                name = (
+                    text("figure_words", "start" if node == START_NODE else "end", lang)
+                    if terminal
+                    else textwrap.fill(label(node, lang), 16)
+                )
                 boxes[node] = ax.text(
                     x,
                     y,
-                    textwrap.fill(label(node, lang), 18),
+                    name,
                     ha="center",
                     va="center",
                     fontsize=FONT_SIZE - 1,
                     zorder=5,
+                    gid="terminal" if terminal else "agency",
+                    fontweight="bold" if terminal else "normal",
                     bbox={
-                        "boxstyle": "round,pad=0.35",
-                        "facecolor": "white",
-                        "edgecolor": "#444444",
+                        "boxstyle": "round,pad=0.4",
                         "linewidth": 0.8,
+                        "facecolor": "#E8E8E8" if terminal else "white",
+                        "edgecolor": "#444444",
                     },
                 ).get_bbox_patch()
-            for u, v, data in graph.edges(data=True):
-                line = width(data["weight"])
-                # Each arrow is cut where it meets the boxes of its two agencies, however
-                # long their names; drawn after the boxes (zorder), which place themselves
-                # at each draw.
+            xs = [p[0] for p in xy.values()]
+            ys = [p[1] for p in xy.values()]
+            ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+            ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+            fig.canvas.draw()  # settle the layout: arc3 curves bend in display space
+            to_screen, to_data = ax.transData.transform, ax.transData.inverted().transform
+            hours = {
+                (str(r[schema.FROM_AGENCY]), str(r[schema.TO_AGENCY])): r.get(
+                    schema.MEDIAN_HOURS, np.nan
+                )
+                for r in kept
+            }
+            for u, v, w in links + terminals:
+                if u not in xy or v not in xy:
+                    continue
+                (x0, y0), (x1, y1) = xy[u], xy[v]
+                forward = x1 - x0
+                rad = 0.0 if forward == 1 else (0.25 if forward > 1 else -0.45)
+                if forward == 0:
+                    rad = 0.5
+                line = 0.6 + 6.0 * w / biggest
+                terminal = START_NODE in (u, v) or END_NODE in (u, v)
                 ax.add_patch(
                     FancyArrowPatch(
-                        pos[u],
-                        pos[v],
+                        (x0, y0),
+                        (x1, y1),
                         patchA=boxes[u],
                         patchB=boxes[v],
                         shrinkA=2,
                         shrinkB=3,
                         arrowstyle="-|>",
-                        connectionstyle="arc3,rad=0.12",
-                        mutation_scale=10 + 1.6 * line,
+                        connectionstyle=f"arc3,rad={rad}",
+                        mutation_scale=10 + 1.4 * line,
                         linewidth=line,
-                        color=OKABE_ITO["blue"],
+                        color=NEUTRAL if terminal else OKABE_ITO["blue"],
                         alpha=0.55,
-                        zorder=6,
+                        zorder=3,
                         label=f"{u} → {v}",
                     )
                 )
-            xs = np.array([p[0] for p in pos.values()])
-            ys = np.array([p[1] for p in pos.values()])
-            ax.set_xlim(xs.min() - 0.35, xs.max() + 0.35)
-            ax.set_ylim(ys.min() - 0.15, ys.max() + 0.15)
-            refs = sorted({_nice(biggest), _nice(biggest / 10), _nice(biggest / 100)})
-            refs = [r for r in refs if r >= threshold] or [_nice(biggest)]
-            handles = [
-                Line2D([], [], color=OKABE_ITO["blue"], alpha=0.55, linewidth=width(r))
-                for r in refs
-            ]
-            ax.legend(
-                handles,
-                [f"{_count(r, lang)} {label('handoffs', lang)}" for r in refs],
-                title=label("edge_width", lang),
-                loc="upper center",
-                bbox_to_anchor=(0.5, 0.0),
-                ncols=len(refs),
-            )
-        return _finish(fig, ax, title, "title_network", lang, supp)
-
-
-def _nice(x: float) -> float:
-    """Round down to 1, 2 or 5 times a power of ten (for legend keys)."""
-    if x <= 0:
-        return 0.0
-    power = 10 ** np.floor(np.log10(x))
-    for m in (5, 2, 1):
-        if m * power <= x:
-            return float(m * power)
-    return float(power)
+                # The midpoint of matplotlib's arc3 curve (a quadratic Bezier in pixels).
+                (px0, py0), (px1, py1) = to_screen([(x0, y0), (x1, y1)])
+                cx = (px0 + px1) / 2 + rad * (py1 - py0)
+                cy = (py0 + py1) / 2 - rad * (px1 - px0)
+                mx, my = to_data(
+                    (0.25 * px0 + 0.5 * cx + 0.25 * px1, 0.25 * py0 + 0.5 * cy + 0.25 * py1)
+                )
+                words = _count(w, lang)
+                median = hours.get((u, v), np.nan)
+                if median is not None and np.isfinite(median):
+                    words += f" · {format_number(median, lang, decimals=1)} "
+                    words += text("figure_words", "hours", lang)
+                ax.text(
+                    mx,
+                    my,
+                    words,
+                    ha="center",
+                    va="center",
+                    fontsize=FONT_SIZE - 3,
+                    zorder=6,
+                    gid="flow",
+                    color="#222222",
+                    bbox={
+                        "boxstyle": "round,pad=0.15",
+                        "facecolor": "white",
+                        "edgecolor": "none",
+                        "alpha": 0.85,
+                    },
+                )
+        fig = _finish(fig, ax, title, "title_network", lang, supp)
+    share = format_number(100 * (total - drawn_total) / total, lang, decimals=0) if total else "0"
+    fig.sekat_left_out = (
+        text("figure_words", "flows_left_out", lang, flows=left, share=share, drawn=len(kept))
+        if left
+        else text("figure_words", "flows_all_drawn", lang, drawn=len(kept))
+    )
+    return fig
 
 
 def impact_plot(
@@ -1049,6 +1373,7 @@ def impact_plot(
     title: str | None = None,
     n_col: str | None = "n",
     threshold: int = schema.MIN_CELL_COUNT,
+    width: float | None = None,
 ) -> Figure:
     """What each scenario is worth: an estimate with its interval, one bar per scenario.
 
@@ -1074,6 +1399,8 @@ def impact_plot(
         Column counting the requests behind each scenario; None if it counts none.
     threshold : int, default 10
         Scenarios with ``n_col`` smaller are not drawn.
+    width : float, optional
+        Width in inches (default :data:`FIGSIZE`).
 
     Returns
     -------
@@ -1091,7 +1418,7 @@ def impact_plot(
     >>> len(impact_plot(rows, panels=True, unit={"total_value": "IDR"}).axes)
     2
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     require_columns(table, ["term", "estimate", "ci_low", "ci_high"], what="impact_plot")
     supp = _suppress_rows(table, n_col, ["term"], threshold)
     shown = supp.published
@@ -1101,10 +1428,12 @@ def impact_plot(
     units = _units(unit, terms)
     with house_style():
         if panels and len(terms) > 1:
-            fig = Figure(figsize=(FIGSIZE[0], 1.0 + 1.05 * len(terms)), layout="constrained")
+            fig = Figure(
+                figsize=(width or FIGSIZE[0], 1.0 + 1.05 * len(terms)), layout="constrained"
+            )
             axes = list(np.atleast_1d(fig.subplots(len(terms), 1)))
         else:
-            fig, ax = _new_figure((FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
+            fig, ax = _new_figure((width or FIGSIZE[0], max(2.6, 1.3 + 0.6 * len(terms))))
             axes = [ax]
         rows = [[i] for i in range(len(terms))] if len(axes) > 1 else [list(range(len(terms)))]
         for ax, members in zip(axes, rows, strict=True):
@@ -1238,7 +1567,7 @@ def validation_plot(
                 reason suppression
     0  unknown_channel     primary
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if not isinstance(counts, pd.DataFrame):
         counts = validation_counts(counts)
     require_columns(counts, ["reason", "count"], what="validation_plot")
@@ -1325,8 +1654,9 @@ def overlap_plot(
     lang: str = "en",
     title: str | None = None,
     threshold: int = schema.MIN_CELL_COUNT,
+    arms: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Histograms of propensity scores: social requests above, the others below.
+    """Histograms of propensity scores: the treated arm above, the control arm below.
 
     Parameters
     ----------
@@ -1339,6 +1669,10 @@ def overlap_plot(
         Title; default a title in ``lang``; "" for none.
     threshold : int, default 10
         Bins of an arm with fewer requests (but more than none) are not drawn.
+    arms : mapping, optional
+        The names of the two arms of the contrast, by their columns: ``{"social":
+        "twitter", "not social": "phone"}`` (channel or group names joined by ``+``);
+        default social media and not social media.
 
     Returns
     -------
@@ -1351,8 +1685,8 @@ def overlap_plot(
     ...                      "social": [40, 3], "not social": [90, 20]})
     >>> fig = overlap_plot(hist)
     >>> figure_suppression(fig)
-      bin        arm suppression
-    0   1     social     primary
+                arm propensity suppression
+    0  Social media  0.50–1.00     primary
 
     Notes
     -----
@@ -1367,18 +1701,28 @@ def overlap_plot(
     Crump, R. K., Hotz, V. J., Imbens, G. W. and Mitnik, O. A. (2009). Dealing with limited
     overlap in estimation of average treatment effects. *Biometrika*, 96(1), 187-199.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
+    names = {schema.SOCIAL: schema.SOCIAL, "not social": schema.NOT_SOCIAL, **dict(arms or {})}
     arms = (schema.SOCIAL, "not social")
     require_columns(histogram, ["bin_low", "bin_high", *arms], what="overlap_plot")
+
+    def arm_label(arm: str) -> str:
+        return " + ".join(label(part, lang) for part in names[arm].split("+"))
+
+    # The record names each masked bin by its arm and its range of propensity, in words.
+    ranges = [
+        f"{format_number(lo, lang, decimals=2)}–{format_number(hi, lang, decimals=2)}"
+        for lo, hi in zip(histogram["bin_low"], histogram["bin_high"], strict=True)
+    ]
     long = pd.DataFrame(
         {
-            "bin": np.tile(np.arange(len(histogram)), len(arms)),
-            "arm": np.repeat(arms, len(histogram)),
+            "arm": np.repeat([arm_label(a) for a in arms], len(histogram)),
+            "propensity": np.tile(ranges, len(arms)),
             "count": np.concatenate([histogram[a].to_numpy(float) for a in arms]),
         }
     )
     supp = suppress_small_cells(
-        long, count_col="count", threshold=threshold, group_cols=["bin", "arm"], totals=[]
+        long, count_col="count", threshold=threshold, group_cols=["arm", "propensity"], totals=[]
     )
     masked = supp.table
     low = histogram["bin_low"].to_numpy(float)
@@ -1388,7 +1732,7 @@ def overlap_plot(
         axes = fig.subplots(2, 1, sharex=True)
         for ax, arm in zip(axes, arms, strict=True):
             ax.tick_params(labelsize=FONT_SIZE - 1, length=3, colors="#444444")
-            counts = masked.loc[masked["arm"] == arm, "count"].to_numpy(float)
+            counts = masked.loc[masked["arm"] == arm_label(arm), "count"].to_numpy(float)
             # Shares of each arm's requests, each arm on its own scale: the arms differ in
             # size, and the question is where each one's requests lie.
             total = float(histogram[arm].sum())
@@ -1413,7 +1757,7 @@ def overlap_plot(
             ax.text(
                 0.99,
                 0.95,
-                label(schema.SOCIAL if social else "not_social", lang),
+                arm_label(arm),
                 transform=ax.transAxes,
                 ha="right",
                 va="top",

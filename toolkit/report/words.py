@@ -18,13 +18,14 @@ import math
 import numbers
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
+from toolkit.estimate.models import REST, Contrast
 
 
 def _load_words() -> dict:
@@ -48,16 +49,17 @@ MAX_NOTE_ITEMS: int = 5
 
 
 def check_lang(lang: str) -> str:
-    """Return ``lang`` if it is one of :data:`LANGS`, else raise a SekatError.
+    """``lang`` as one of :data:`LANGS` (any case, spaces ignored), else a SekatError.
 
     Examples
     --------
-    >>> check_lang("id")
-    'id'
+    >>> check_lang("id"), check_lang(" ID ")
+    ('id', 'id')
     """
-    if lang not in LANGS:
+    code = lang.strip().lower() if isinstance(lang, str) else lang
+    if code not in LANGS:
         raise SekatError(f"language must be one of {list(LANGS)}, got {lang!r}")
-    return lang
+    return code
 
 
 def humanise(code: object) -> str:
@@ -99,7 +101,7 @@ def label(key: object, lang: str = "en", default: str | None = None) -> str:
     >>> label("missing_agency")
     'Missing agency'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     entry = LABELS.get(key) if isinstance(key, str) else None
     if entry is not None:
         return entry[lang]
@@ -155,7 +157,7 @@ def suppression_note(
     not shown either, and a reader deserves to know why. The groups are named in the order
     of ``record``; the count of the others is exact.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     threshold = schema.MIN_CELL_COUNT if threshold is None else threshold
     if record is None or len(record) == 0:
         return LABELS["suppressed_none"][lang]
@@ -164,11 +166,40 @@ def suppression_note(
         raise SekatError(f"max_items must be at least 1 or None, got {max_items!r}")
     rows = list(record[keys].itertuples(index=False))
     named = rows if max_items is None or len(rows) <= max_items else rows[:max_items]
-    items = "; ".join(" → ".join(label(v, lang) for v in row) for row in named)
+    # A pair of agencies is a flow, A → B; other groups are named by their values, A, B.
+    joiner = " → " if keys == [schema.FROM_AGENCY, schema.TO_AGENCY] else ", "
+    items = "; ".join(joiner.join(label(v, lang) for v in row) for row in named)
     if len(named) < len(rows):
         more = format_number(len(rows) - len(named), lang, decimals=0)
         items = LABELS["suppressed_more"][lang].format(items=items, more=more)
     return LABELS["suppressed_note"][lang].format(threshold=threshold, items=items)
+
+
+_MARKDOWN_SPECIAL = "\\`*_[]#|!~"
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def escape_markdown(value: object) -> str:
+    r"""Text from the data made inert in Markdown: no markup, no HTML, no link.
+
+    Characters Markdown reads as emphasis, links, headings or tables are escaped with a
+    backslash and ``<``, ``>``, ``&`` become HTML entities, so a category named
+    ``<img src=x onerror=...>`` or ``**bold**`` is shown as written.
+
+    Examples
+    --------
+    >>> print(escape_markdown("<img src=x onerror=alert(1)> *Roads* [a](b)"))
+    &lt;img src=x onerror=alert(1)&gt; \*Roads\* \[a\](b)
+    """
+    out = []
+    for c in str(value):
+        if c in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[c])
+        elif c in _MARKDOWN_SPECIAL:
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def bilingual(text: str | Mapping[str, str], what: str = "text") -> dict[str, str]:
@@ -231,7 +262,7 @@ def format_number(x: float, lang: str = "en", decimals: int | None = None) -> st
     -----
     A value that rounds to zero is written without a sign.
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if x is None or not math.isfinite(float(x)):
         return "–"
     x = float(x)
@@ -263,7 +294,7 @@ def format_compact(x: float, lang: str = "en") -> str:
     >>> format_compact(88_184_622, "id"), format_compact(3_730_290), format_compact(-12_400)
     ('88,2 juta', '3.73 million', '−12,400')
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     if x is None or not math.isfinite(float(x)):
         return "–"
     for scale, word in _SCALES:
@@ -277,6 +308,40 @@ def format_compact(x: float, lang: str = "en") -> str:
                 text = text.rstrip("0").rstrip(mark)
             return f"{text} {word[lang]}"
     return format_number(x, lang)
+
+
+#: How a currency code is written before an amount, by language (others: the code itself).
+CURRENCY_SIGNS: dict[str, dict[str, str]] = {"IDR": {"en": "IDR", "id": "Rp"}}
+
+
+def format_money(x: float, currency: str = "IDR", lang: str = "en", compact: bool = False) -> str:
+    """An amount of money as a reader of ``lang`` writes it: IDR 40,000 / Rp 40.000.
+
+    Parameters
+    ----------
+    x : float
+        The amount.
+    currency : str
+        ISO code (``IDR`` is written ``Rp`` in Indonesian) or any label.
+    lang : {"en", "id"}
+        Language.
+    compact : bool
+        Large amounts in words (:func:`format_compact`): IDR 1.39 billion, Rp 1,39 miliar.
+
+    Examples
+    --------
+    >>> format_money(40000, "IDR", "id"), format_money(40000, "IDR", "en")
+    ('Rp 40.000', 'IDR 40,000')
+    >>> format_money(-1_390_000_000, "IDR", "id", compact=True)
+    '−Rp 1,39 miliar'
+    """
+    lang = check_lang(lang)
+    sign = CURRENCY_SIGNS.get(str(currency).upper(), {}).get(lang, str(currency))
+    if x is None or not math.isfinite(float(x)):
+        return f"{sign} –"
+    amount = format_compact(abs(x), lang) if compact else format_number(abs(x), lang, decimals=0)
+    negative = round(float(x)) < 0 if not compact else amount != format_compact(0.0, lang) and x < 0
+    return f"{'−' if negative else ''}{sign} {amount}"
 
 
 class _LocalFormatter(string.Formatter):
@@ -327,7 +392,7 @@ def text(section: str, key: str, lang: str = "en", **values: object) -> str:
     >>> text("phrases", "per_year", "id")
     'per tahun'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     try:
         return _LocalFormatter(lang).format(_entry(section, key)[lang], **values)
     except (KeyError, IndexError, ValueError) as error:
@@ -339,10 +404,10 @@ def template(section: str, key: str, lang: str = "en") -> str:
 
     Examples
     --------
-    >>> template("brief.words", "pattern", "id")
-    '{n} {unit} {dir}'
+    >>> template("brief.units.hops", "pattern", "id")
+    '{n} pelimpahan {dir} per permohonan'
     """
-    check_lang(lang)
+    lang = check_lang(lang)
     return _entry(section, key)[lang]
 
 
@@ -376,7 +441,9 @@ def figure_text(name: str, part: str, lang: str = "en", **values: object) -> str
     """
     truth = bool(values.pop("truth", False))
     clause = text("phrases", "truth_clause", lang) if truth else ""
-    return text(f"figures.{name}", part, lang, truth_clause=clause, **values)
+    # The main contrast unless another is given (its words: contrast_words).
+    contrast = contrast_words(Contrast(), lang)
+    return text(f"figures.{name}", part, lang, truth_clause=clause, **{**contrast, **values})
 
 
 #: The parts of a figure's words that are drawn on it (caption and alt text go beside it).
@@ -389,7 +456,7 @@ def figure_words(name: str, lang: str = "en", **values: object) -> dict[str, str
     Examples
     --------
     >>> figure_words("03_hop_effects", "id")["title"]
-    'Pengaduan lewat media sosial dan perpindahan'
+    'Media sosial dibandingkan Bukan media sosial: pelimpahan'
     """
     parts = _WORDS.get("figures", {}).get(name)
     if not isinstance(parts, Mapping):
@@ -425,6 +492,63 @@ def estimand_key(row: Mapping[str, object]) -> str:
     return key
 
 
+def _join_words(items: Sequence[str], lang: str, word: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {template('brief.words', word, lang)} " + items[-1]
+
+
+def arm_phrase(names: Sequence[str], lang: str = "en") -> str:
+    """The requests of one arm of a contrast, in words: "requests through social media".
+
+    Examples
+    --------
+    >>> arm_phrase(("social",)), arm_phrase(("walk_in",), "id")
+    ('requests through social media', 'permohonan yang datang langsung')
+    >>> arm_phrase(("twitter", "whatsapp"))
+    'requests through Twitter/X or WhatsApp'
+    """
+    lang = check_lang(lang)
+    names = tuple(names)
+    if len(names) == 1 and has_text("arms", names[0]):
+        return text("arms", names[0], lang)
+    return text(
+        "arms", "several", lang, names=_join_words([label(n, lang) for n in names], lang, "or")
+    )
+
+
+def contrast_words(contrast: Contrast, lang: str = "en") -> dict[str, str]:
+    """The fields every contrast sentence takes: the two arms, as phrases and as labels.
+
+    Examples
+    --------
+    >>> contrast_words(Contrast("social", "traditional"))["control"]
+    'requests by phone, walk-in or letter'
+    """
+    lang = check_lang(lang)
+    control = contrast.control
+    return {
+        "treatment": arm_phrase(contrast.treatment, lang),
+        "control": arm_phrase(control, lang),
+        "treatment_label": " + ".join(label(n, lang) for n in contrast.treatment),
+        "control_label": " + ".join(label(n, lang) for n in control)
+        if control != (REST,)
+        else text("arms", "rest_label", lang),
+    }
+
+
+def _contrast_fields(row: Mapping[str, object], lang: str) -> dict[str, str]:
+    """The words of a row's channel contrast (default: social media against the rest)."""
+    contrast = row.get(schema.CONTRAST)
+    if isinstance(contrast, str) and contrast != schema.DESK_CONTRAST:
+        try:
+            return contrast_words(Contrast.from_descriptor(contrast), lang)
+        except SekatError:
+            pass
+    return contrast_words(Contrast(), lang)
+
+
 def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object) -> str:
     """What a result row estimates, in words: its subgroup if it has one, else its estimand.
 
@@ -444,7 +568,7 @@ def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object
     'Jalan'
     >>> estimand_label({"estimand": "att", "outcome": "rmst_days", "group": None,
     ...                 "contrast": "social vs not_social"}, tau_days=30)
-    'Days unresolved in the first 30, social-media requests'
+    'Days unresolved in the first 30, requests through social media'
     """
     group_value = row.get(schema.GROUP_VALUE)
     if isinstance(group_value, str) and group_value:
@@ -452,7 +576,8 @@ def estimand_label(row: Mapping[str, object], lang: str = "en", **values: object
         return humanise(word) if word == word.lower() else word
     key = estimand_key(row)
     if has_text("estimands", key):
-        return text("estimands", key, lang, **{"tau_days": 30.0, **values})
+        fields = {"tau_days": 30.0, **_contrast_fields(row, lang), **values}
+        return text("estimands", key, lang, **fields)
     return label(row.get("term", key), lang)
 
 
