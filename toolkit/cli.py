@@ -212,6 +212,36 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
     _add_output_options(parser)
 
 
+def _show_vocabulary(vocabulary: dict) -> None:
+    """The values a mapping did not know, as typed, by request: for the data owner only.
+
+    They are printed here (the terminal of the person who holds the raw log) and never
+    written: report.json holds them pseudonymised or scrubbed.
+    """
+
+    def listing(counts: dict) -> str:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return "; ".join(f"{value!r} {n}" for value, n in ranked)
+
+    if vocabulary.get("channels_mapped_to_other"):
+        _say(
+            "channels read as 'other' (requests; add them to [channels]): "
+            + listing(vocabulary["channels_mapped_to_other"])
+        )
+    if vocabulary.get("unmapped_activities"):
+        _say(
+            "activities read as in_progress (requests; add them to [activities]): "
+            + listing(vocabulary["unmapped_activities"])
+        )
+    for pair in vocabulary.get("agency_near_duplicates", [])[:20]:
+        _say(
+            f"agencies that look alike: {pair['agency']!r} ({pair.get('requests', pair['rows'])} "
+            f"requests) and {pair['similar_agency']!r} "
+            f"({pair.get('similar_requests', pair['similar_rows'])}); if they are one, add "
+            "the pair to [agencies]"
+        )
+
+
 def _run_prepare(args: argparse.Namespace) -> int:
     from toolkit import schema
     from toolkit.pipeline import prepare
@@ -258,15 +288,16 @@ def _run_prepare(args: argparse.Namespace) -> int:
         _say(f"{args.out} is up to date (inputs and parameters unchanged); nothing to do")
         return 0
     reasons = ", ".join(f"{code} {n}" for code, n in report["reasons"].items() if n)
+    events = report.get("events_in", report["rows_in"])
     _say(
-        f"prepared {report['rows_kept']} of {report['rows_in']} events "
-        f"({report['cases_kept']} requests) into {args.out}; "
-        f"quarantined {report['rows_quarantined']}" + (f" ({reasons})" if reasons else "")
+        f"prepared {report['rows_kept']} of {report['rows_in']} source rows "
+        f"({report['cases_kept']} of {report['cases_in']} requests, "
+        f"{report.get('events_kept', report['rows_kept'])} of {events} events) into {args.out}; "
+        f"quarantined {report['rows_quarantined']} rows" + (f" ({reasons})" if reasons else "")
     )
-    if report.get("channels_mapped_to_other"):
-        _say(f"channels read as 'other': {report['channels_mapped_to_other']}")
-    if report.get("unmapped_activities"):
-        _say(f"activities read as in_progress: {report['unmapped_activities']}")
+    if not report.get(schema.HOPS_OBSERVED, True):
+        _say("hops are not observed in this log (one row per request): only times are analysed")
+    _show_vocabulary(result.raw_vocabulary)
     privacy = report.get("privacy", {})
     removed = ", ".join(f"{kind} {n}" for kind, n in privacy.get("removed", {}).items() if n)
     not_read = sorted({c for cols in privacy.get("columns_not_read", {}).values() for c in cols})
