@@ -610,7 +610,8 @@ def time_warnings(
 
         - ``no_resolutions``: no request is resolved, so every duration is the time to the
           cut-off (map the log's closing activities, or its close column);
-        - ``few_resolutions``: fewer than 10 % (or 10) of the requests are resolved;
+        - ``few_resolutions``: fewer than 10 % of the requests are resolved, or fewer than 10
+          of them (when not all are);
         - ``cutoff_far_after_last_intake``: the cut-off lies more than 90 days, and more
           than the intake period, after the last request came in;
         - ``future_timestamps`` / ``outlying_timestamps``: source rows quarantined for a
@@ -639,7 +640,9 @@ def time_warnings(
                 "reading durations",
             }
         )
-    elif n and (resolved < FEW_RESOLVED_COUNT or resolved < FEW_RESOLVED_SHARE * n):
+    elif n and (
+        resolved < FEW_RESOLVED_SHARE * n or (resolved < FEW_RESOLVED_COUNT and resolved < n)
+    ):
         warnings.append(
             {
                 "code": schema.FEW_RESOLUTIONS,

@@ -812,6 +812,8 @@ def _choose_columns(
         )
     for extra in mapping.keep:
         located = locate(extra)
+        if located is None and extra == schema.TARGET_AT:
+            continue  # a request layout's target: only some exports of a city carry one
         if located is None:
             raise MissingColumnError(
                 f"column {extra!r} named in 'keep' not found; columns found: "
