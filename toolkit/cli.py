@@ -327,6 +327,65 @@ def _run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sekat describe -------------------------------------------------------------------------------
+
+
+def _add_describe(parser: argparse.ArgumentParser) -> None:
+    from toolkit.io.presets import PRESETS
+
+    parser.add_argument("file", type=Path, metavar="FILE", help="a log file to describe")
+    parser.add_argument("--mapping", type=Path, metavar="FILE", help="a mapping file to check")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a known log layout")
+    parser.add_argument(
+        "--values",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="most frequent values shown per column (default 5)",
+    )
+    parser.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="write the filled-in mapping to FILE (default: print it after the description)",
+    )
+
+
+def _run_describe(args: argparse.Namespace) -> int:
+    """Print the description (the data owner's view: raw values) and the mapping template."""
+    from toolkit import schema
+    from toolkit.clean.validation import near_duplicate_agencies
+    from toolkit.io.describe import describe
+    from toolkit.io.writers import write_text
+
+    found = describe(args.file, args.mapping, args.preset, values=args.values)
+    lines = [str(found)]
+    agencies = found.vocabulary.get(schema.AGENCY)
+    if agencies is not None and len(agencies):
+        import pandas as pd
+
+        names = pd.Series(agencies["value"].repeat(agencies["requests"].to_numpy()).to_numpy())
+        pairs = near_duplicate_agencies(names)
+        if len(pairs):
+            lines += ["", "agency spellings that look alike (requests; merge them in [agencies]):"]
+            lines += [
+                f"  {a!r} ({n}) and {b!r} ({m}), similarity {s:.2f}"
+                for a, b, s, n, m in pairs.itertuples(index=False)
+            ]
+    if args.template is not None:
+        write_text(args.template, found.template)
+        lines += ["", f"mapping template written to {args.template}: edit it, then run "
+                  f"'sekat prepare {args.file} --mapping {args.template} --out DIR'"]  # fmt: skip
+    else:
+        lines += [
+            "",
+            "# --- mapping template (save, edit, pass with --mapping) ---",
+            found.template,
+        ]
+    print("\n".join(lines), flush=True)
+    return 0
+
+
 # --- sekat estimate -------------------------------------------------------------------------------
 
 
@@ -500,6 +559,11 @@ COMMANDS: dict[
         "write a synthetic request log with planted effects",
         _add_simulate,
         _run_simulate,
+    ),
+    "describe": (
+        "show a log file's columns and values, and a mapping to edit",
+        _add_describe,
+        _run_describe,
     ),
     "prepare": ("validate, pseudonymise and tabulate event logs", _add_prepare, _run_prepare),
     "estimate": (

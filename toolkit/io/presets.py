@@ -148,6 +148,22 @@ class RequestExport:
         )  # fmt: skip
         return any(folded == fold_column_name(name) for names in roles for name in names)
 
+    def roles(self, raw: pd.DataFrame) -> dict[str, str]:
+        """``{role: column}``: the column of ``raw`` that fills each role (the first found).
+
+        Examples
+        --------
+        >>> NYC311.roles(pd.DataFrame(columns=["Unique Key", "Descriptor", "Agency"]))
+        {'case_id': 'Unique Key', 'agency': 'Agency'}
+        """
+        found = {}
+        for role in ("case_id", "opened", "closed", "agency", "channel", "category", "region",
+                     "target"):  # fmt: skip
+            columns = self._columns(raw, getattr(self, role))
+            if columns:
+                found[role] = columns[0]
+        return found
+
     def columns_used(self, raw: pd.DataFrame) -> list[str]:
         """The columns of ``raw`` this layout reads (every other column is left out).
 

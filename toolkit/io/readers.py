@@ -759,11 +759,17 @@ def canonicalise(
 
 
 def _choose_columns(
-    raw: pd.DataFrame, mapping: Mapping, path: Path, listed: list[str] | None = None
+    raw: pd.DataFrame,
+    mapping: Mapping,
+    path: Path,
+    listed: list[str] | None = None,
+    *,
+    complete: bool = True,
 ) -> dict[str, str]:
     """``{canonical or kept column: source column}``; errors name missing columns.
 
     ``listed``: every column of the file (those a loader skipped too), named in errors.
+    ``complete=False``: return what was found, without checking for missing columns.
     """
     found = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
     shown = found if listed is None else listed
@@ -794,7 +800,7 @@ def _choose_columns(
         for c in schema.REQUIRED_COLUMNS
         if c not in chosen and not (c == schema.CHANNEL and optional_channel)
     ]
-    if missing:
+    if missing and complete:
         hints = {v: k for k, v in mapping.columns.items()}
         wanted = ", ".join(
             f"{c!r}" + (f" (mapped from {hints[c]!r})" if c in hints else "") for c in missing
@@ -812,7 +818,7 @@ def _choose_columns(
         )
     for extra in mapping.keep:
         located = locate(extra)
-        if located is None and extra == schema.TARGET_AT:
+        if located is None and (extra == schema.TARGET_AT or not complete):
             continue  # a request layout's target: only some exports of a city carry one
         if located is None:
             raise MissingColumnError(
@@ -856,7 +862,11 @@ def describe_columns(
     Notes
     -----
     The whole file is loaded, as :func:`read_events` would; use it on a sample of a large
-    log. Example values are the file's own, so look at them before sharing the output.
+    log. Example values are the file's own, so look at them before sharing the output. It
+    never raises because the mapping does not fit the file (a required column that is
+    missing is simply not shown as read); :func:`toolkit.io.describe.describe` (``sekat
+    describe``) adds types, value counts, the values as read by request and a mapping
+    template to edit.
 
     Examples
     --------
@@ -881,7 +891,8 @@ def describe_columns(
     raw = FORMATS[fmt](path, resolved)
     read_as: dict[str, str] = {}
     if resolved.transform is None:
-        for target, source in _choose_columns(raw, resolved, path).items():
+        # Never an error here: a column the mapping cannot find is what the user came to see.
+        for target, source in _choose_columns(raw, resolved, path, complete=False).items():
             read_as.setdefault(str(source), "kept" if target in resolved.keep else target)
     rows: list[tuple[str, str, int | None, str]] = []
     for column in raw.columns:
