@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from toolkit import schema
-from toolkit.cli import main
 from toolkit.clean.validation import validate
+from toolkit.cli import main
 from toolkit.io.describe import describe
 from toolkit.io.readers import read_events
 from toolkit.paths import case_table
