@@ -11,12 +11,15 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from toolkit import schema
 from toolkit.clean.validation import validate
 from toolkit.errors import MissingColumnError, SekatError
+from toolkit.io.mapping import Mapping
 from toolkit.io.presets import PRESETS, resolve_mapping
-from toolkit.io.readers import read_events
+from toolkit.io.readers import canonicalise, read_events
 from toolkit.io.xes import write_xes
 from toolkit.paths import case_table
 from toolkit.pipeline import prepare
@@ -266,3 +269,28 @@ def test_a_missing_column_error_lists_every_column_of_the_file(tmp_path):
     with pytest.raises(MissingColumnError) as info:
         read_events(_write(tmp_path, "odd2.csv", "id,when,note\n1,2024-01-05,x\n"))
     assert "'note'" in str(info.value) and "'when'" in str(info.value)
+
+
+@given(st.lists(st.sampled_from(["A", "B", "C", None]), min_size=1, max_size=12))
+def test_carrying_units_never_adds_a_hand_off(units):
+    frame = pd.DataFrame(
+        {
+            "case_id": "r",
+            "timestamp": [
+                f"2024-01-05 {8 + i // 6:02d}:{(i % 6) * 10:02d}" for i in range(len(units))
+            ],
+            "agency": units,
+            "activity": "in_progress",
+            "channel": "web",
+        }
+    )
+    events = canonicalise(frame, Mapping(carry_agency=True))
+    known = [u for u in units if u is not None]
+    if not known:
+        assert events["agency"].isna().all()
+        return
+    # hops = changes of unit between consecutive events that record one
+    expected = sum(a != b for a, b in zip(known, known[1:], strict=False))
+    case = case_table(validate(events).clean).iloc[0]
+    assert case["hops"] == expected
+    assert int(events["agency_carried"].sum()) == len(units) - len(known)

@@ -187,6 +187,11 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cutoff", metavar="TS", help="observation cut-off (default: last event)")
     parser.add_argument(
+        "--as-of",
+        metavar="TS",
+        help="the run date: requests with a time after it are quarantined (default: now)",
+    )
+    parser.add_argument(
         "--source-tz",
         default=None,
         metavar="TZ",
@@ -260,6 +265,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         force=args.force,
         rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
+        as_of=args.as_of,
     )
     report = result.report
     _emit_json(
@@ -278,9 +284,14 @@ def _run_prepare(args: argparse.Namespace) -> int:
                     "reasons",
                     "cases_in",
                     "cases_kept",
+                    "events_in",
+                    "events_kept",
                     "hops_observed",
+                    "channel_observed",
+                    "target_observed",
                 )
             },
+            "warnings": [w["code"] for w in report.get(schema.WARNINGS, [])],
             "outputs": sorted(str(p) for p in result.outputs),
         },
     )

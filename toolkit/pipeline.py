@@ -318,6 +318,10 @@ def prepare(
         cutoff_text = None if cutoff is None else pd.Timestamp(cutoff).isoformat()
     except (ValueError, TypeError):
         raise SekatError(f"cannot read the cut-off {cutoff!r} as a time") from None
+    try:
+        as_of = None if as_of is None else pd.Timestamp(as_of)
+    except (ValueError, TypeError):
+        raise SekatError(f"cannot read the run date {as_of!r} as a time") from None
 
     parameters = {
         "preset": preset,

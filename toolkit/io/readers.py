@@ -493,7 +493,10 @@ def _strip_text(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _category_text(_text_category(values))
     text = values if pd.api.types.is_string_dtype(values.dtype) else values.astype("str")
-    array = pc.utf8_trim_whitespace(pa.array(text.array))
+    array = pa.array(text.array)
+    if pa.types.is_null(array.type):  # a column of missing values only
+        array = array.cast(pa.large_string())
+    array = pc.utf8_trim_whitespace(array)
     blank = pc.equal(array, "")
     if pc.any(blank).as_py():
         array = pc.if_else(blank, pa.scalar(None, array.type), array)
