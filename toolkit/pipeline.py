@@ -78,7 +78,8 @@ class PrepareResult:
     report: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     #: The data owner's view, never written to disk: channel and activity values the mapping
-    #: did not know and agency spellings that look alike, as typed, counted in requests (the
+    #: did not know and agency spellings that look alike, as typed (only e-mail addresses,
+    #: phone and NIK numbers, street addresses and raw ids removed), counted in requests (the
     #: report writes them pseudonymised or scrubbed). Empty when the run was skipped.
     raw_vocabulary: dict[str, Any] = field(default_factory=dict)
 
@@ -404,12 +405,22 @@ def prepare(
             tables.update(_paths_tables(anon, cutoff, scheduler))
 
     report = dict(checked.report)
-    # The data owner's view (the console), before the report is made safe to share.
+    # The data owner's view (the console): values as typed, not pseudonymised, so that the
+    # mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses and raw
+    # ids are still removed, since a terminal's scrollback is often copied into a log.
+    ids = frozenset(events[schema.CASE_ID].dropna().unique())
+
+    def shown(text: Any) -> str:
+        return scrub_text(str(text), ids)[0]
+
     raw_vocabulary = {
-        "channels_mapped_to_other": dict(report["channels_mapped_to_other"]),
-        "unmapped_activities": dict(report["unmapped_activities"]),
-        "agency_near_duplicates": [dict(pair) for pair in report["agency_near_duplicates"]],
+        key: {shown(value): n for value, n in report[key].items()}
+        for key in ("channels_mapped_to_other", "unmapped_activities")
     }
+    raw_vocabulary["agency_near_duplicates"] = [
+        {**pair, "agency": shown(pair["agency"]), "similar_agency": shown(pair["similar_agency"])}
+        for pair in report["agency_near_duplicates"]
+    ]
     # Raw channel and activity names are free text: the report must not leak through them.
     raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
     for counts, column in (
