@@ -215,6 +215,15 @@ def test_a_placeholder_unit_is_carried_forward_never_a_hand_off(write_log):
     assert plain["missing_agency"] == 1
 
 
+def test_a_flattened_csv_without_a_channel_reads_with_the_xes_preset_and_a_mapping(tmp_path):
+    path = _write(tmp_path, "flat.csv", FLAT_XES)
+    mapping = {"columns": {"org:resource": "agency"}}
+    result = prepare([path], tmp_path / "out", preset="xes", mapping=mapping, demo=True)
+    assert result.report["channel_observed"] is False and result.report["rows_kept"] == 3
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert events["channel"].astype(str).tolist() == ["other"] * 3
+
+
 def test_the_xes_preset_reads_empty_groups_as_no_unit(tmp_path):
     text = FLAT_XES.replace(
         "r1,2024-01-05T09:00:00+00:00,Group 1", "r1,2024-01-05T09:00:00+00:00,EMPTY"

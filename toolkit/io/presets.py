@@ -465,7 +465,9 @@ def resolve_mapping(
     changes["keep"] = tuple(dict.fromkeys(base.keep + user.keep))
     changes["no_agency"] = tuple(dict.fromkeys(base.no_agency + user.no_agency))
     default = Mapping()
-    for key in ("source_tz", "dayfirst", "encoding", "format", "transform", "channel"):
+    for key in (
+        "source_tz", "dayfirst", "encoding", "format", "transform", "channel", "default_channel",
+    ):  # fmt: skip
         if getattr(user, key) != getattr(default, key):
             changes[key] = getattr(user, key)
     changes["name"] = base.name or user.name
