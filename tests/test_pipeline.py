@@ -48,7 +48,7 @@ def test_outputs_and_report(write_log, tmp_path):
     assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUTS
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert (report["rows_in"], report["rows_kept"], report["rows_quarantined"]) == (6, 5, 1)
-    assert report["reasons"]["unparseable_timestamp"] == 1
+    assert report["reasons"]["relative_timestamp"] == 1  # "kemarin" (yesterday) is never read
     assert report["channels_mapped_to_other"] == {"pigeon": 1}
     assert report["inputs"] == {"log.csv": 6}
     events = pd.read_parquet(tmp_path / "out" / "events.parquet")
@@ -57,7 +57,7 @@ def test_outputs_and_report(write_log, tmp_path):
     cases = pd.read_parquet(tmp_path / "out" / "cases.parquet")
     assert len(cases) == 3
     quarantine = pd.read_parquet(tmp_path / "out" / "quarantine.parquet")
-    assert quarantine["reason"].tolist() == ["unparseable_timestamp"]
+    assert quarantine["reason"].tolist() == ["relative_timestamp"]
     assert quarantine["timestamp_raw"].tolist() == ["kemarin"]
     assert quarantine["case_id"].iloc[0] in set(events["case_id"])  # same pseudonym
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())

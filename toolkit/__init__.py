@@ -44,6 +44,7 @@ _PUBLIC: dict[str, str] = {
     # io
     "read_events": "toolkit.io.readers",
     "describe_columns": "toolkit.io.readers",
+    "describe": "toolkit.io.describe",
     "Mapping": "toolkit.io.mapping",
     "load_mapping": "toolkit.io.mapping",
     "PRESETS": "toolkit.io.presets",

@@ -187,6 +187,11 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cutoff", metavar="TS", help="observation cut-off (default: last event)")
     parser.add_argument(
+        "--as-of",
+        metavar="TS",
+        help="the run date: requests with a time after it are quarantined (default: now)",
+    )
+    parser.add_argument(
         "--source-tz",
         default=None,
         metavar="TZ",
@@ -212,6 +217,36 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
     _add_output_options(parser)
 
 
+def _show_vocabulary(vocabulary: dict) -> None:
+    """The values a mapping did not know, as typed, by request: for the data owner only.
+
+    They are printed here (the terminal of the person who holds the raw log) and never
+    written: report.json holds them pseudonymised or scrubbed.
+    """
+
+    def listing(counts: dict) -> str:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return "; ".join(f"{value!r} {n}" for value, n in ranked)
+
+    if vocabulary.get("channels_mapped_to_other"):
+        _say(
+            "channels read as 'other' (requests; add them to [channels]): "
+            + listing(vocabulary["channels_mapped_to_other"])
+        )
+    if vocabulary.get("unmapped_activities"):
+        _say(
+            "activities read as in_progress (requests; add them to [activities]): "
+            + listing(vocabulary["unmapped_activities"])
+        )
+    for pair in vocabulary.get("agency_near_duplicates", [])[:20]:
+        _say(
+            f"agencies that look alike: {pair['agency']!r} ({pair.get('requests', pair['rows'])} "
+            f"requests) and {pair['similar_agency']!r} "
+            f"({pair.get('similar_requests', pair['similar_rows'])}); if they are one, add "
+            "the pair to [agencies]"
+        )
+
+
 def _run_prepare(args: argparse.Namespace) -> int:
     from toolkit import schema
     from toolkit.pipeline import prepare
@@ -230,6 +265,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         force=args.force,
         rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
+        as_of=args.as_of,
     )
     report = result.report
     _emit_json(
@@ -248,9 +284,14 @@ def _run_prepare(args: argparse.Namespace) -> int:
                     "reasons",
                     "cases_in",
                     "cases_kept",
+                    "events_in",
+                    "events_kept",
                     "hops_observed",
+                    "channel_observed",
+                    "target_observed",
                 )
             },
+            "warnings": [w["code"] for w in report.get(schema.WARNINGS, [])],
             "outputs": sorted(str(p) for p in result.outputs),
         },
     )
@@ -258,15 +299,16 @@ def _run_prepare(args: argparse.Namespace) -> int:
         _say(f"{args.out} is up to date (inputs and parameters unchanged); nothing to do")
         return 0
     reasons = ", ".join(f"{code} {n}" for code, n in report["reasons"].items() if n)
+    events = report.get("events_in", report["rows_in"])
     _say(
-        f"prepared {report['rows_kept']} of {report['rows_in']} events "
-        f"({report['cases_kept']} requests) into {args.out}; "
-        f"quarantined {report['rows_quarantined']}" + (f" ({reasons})" if reasons else "")
+        f"prepared {report['rows_kept']} of {report['rows_in']} source rows "
+        f"({report['cases_kept']} of {report['cases_in']} requests, "
+        f"{report.get('events_kept', report['rows_kept'])} of {events} events) into {args.out}; "
+        f"quarantined {report['rows_quarantined']} rows" + (f" ({reasons})" if reasons else "")
     )
-    if report.get("channels_mapped_to_other"):
-        _say(f"channels read as 'other': {report['channels_mapped_to_other']}")
-    if report.get("unmapped_activities"):
-        _say(f"activities read as in_progress: {report['unmapped_activities']}")
+    if not report.get(schema.HOPS_OBSERVED, True):
+        _say("hops are not observed in this log (one row per request): only times are analysed")
+    _show_vocabulary(result.raw_vocabulary)
     privacy = report.get("privacy", {})
     removed = ", ".join(f"{kind} {n}" for kind, n in privacy.get("removed", {}).items() if n)
     not_read = sorted({c for cols in privacy.get("columns_not_read", {}).values() for c in cols})
@@ -293,6 +335,65 @@ def _run_prepare(args: argparse.Namespace) -> int:
         )
     if result.manifest.get("parameters", {}).get("key_source") == "demo":
         _say("pseudonymised with the published DEMO key: fine for synthetic data, never for real")
+    return 0
+
+
+# --- sekat describe -------------------------------------------------------------------------------
+
+
+def _add_describe(parser: argparse.ArgumentParser) -> None:
+    from toolkit.io.presets import PRESETS
+
+    parser.add_argument("file", type=Path, metavar="FILE", help="a log file to describe")
+    parser.add_argument("--mapping", type=Path, metavar="FILE", help="a mapping file to check")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a known log layout")
+    parser.add_argument(
+        "--values",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="most frequent values shown per column (default 5)",
+    )
+    parser.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="write the filled-in mapping to FILE (default: print it after the description)",
+    )
+
+
+def _run_describe(args: argparse.Namespace) -> int:
+    """Print the description (the data owner's view: raw values) and the mapping template."""
+    from toolkit import schema
+    from toolkit.clean.validation import near_duplicate_agencies
+    from toolkit.io.describe import describe
+    from toolkit.io.writers import write_text
+
+    found = describe(args.file, args.mapping, args.preset, values=args.values)
+    lines = [str(found)]
+    agencies = found.vocabulary.get(schema.AGENCY)
+    if agencies is not None and len(agencies):
+        import pandas as pd
+
+        names = pd.Series(agencies["value"].repeat(agencies["requests"].to_numpy()).to_numpy())
+        pairs = near_duplicate_agencies(names)
+        if len(pairs):
+            lines += ["", "agency spellings that look alike (requests; merge them in [agencies]):"]
+            lines += [
+                f"  {a!r} ({n}) and {b!r} ({m}), similarity {s:.2f}"
+                for a, b, s, n, m in pairs.itertuples(index=False)
+            ]
+    if args.template is not None:
+        write_text(args.template, found.template)
+        lines += ["", f"mapping template written to {args.template}: edit it, then run "
+                  f"'sekat prepare {args.file} --mapping {args.template} --out DIR'"]  # fmt: skip
+    else:
+        lines += [
+            "",
+            "# --- mapping template (save, edit, pass with --mapping) ---",
+            found.template,
+        ]
+    print("\n".join(lines), flush=True)
     return 0
 
 
@@ -469,6 +570,11 @@ COMMANDS: dict[
         "write a synthetic request log with planted effects",
         _add_simulate,
         _run_simulate,
+    ),
+    "describe": (
+        "show a log file's columns and values, and a mapping to edit",
+        _add_describe,
+        _run_describe,
     ),
     "prepare": ("validate, pseudonymise and tabulate event logs", _add_prepare, _run_prepare),
     "estimate": (

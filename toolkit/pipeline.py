@@ -41,7 +41,7 @@ from toolkit.clean.privacy import (
     scrub_text,
 )
 from toolkit.clean.reidentification import k_anonymity_report
-from toolkit.clean.validation import REASON, validate
+from toolkit.clean.validation import REASON, time_warnings, validate
 from toolkit.errors import SekatError
 from toolkit.io import readers
 from toolkit.io.mapping import Mapping
@@ -77,6 +77,11 @@ class PrepareResult:
     skipped: bool
     report: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: The data owner's view, never written to disk: channel and activity values the mapping
+    #: did not know and agency spellings that look alike, as typed (only e-mail addresses,
+    #: phone and NIK numbers, street addresses and raw ids removed), counted in requests (the
+    #: report writes them pseudonymised or scrubbed). Empty when the run was skipped.
+    raw_vocabulary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outputs(self) -> list[Path]:
@@ -212,6 +217,7 @@ def prepare(
     force: bool = False,
     rare_below: int = schema.MIN_CELL_COUNT,
     k: int = schema.MIN_CELL_COUNT,
+    as_of: Any = None,
 ) -> PrepareResult:
     """Read, validate and pseudonymise event logs; write the prepared tables atomically.
 
@@ -244,6 +250,10 @@ def prepare(
         free text hide there (see :func:`toolkit.clean.privacy.pseudonymise`); 0 keeps them.
     k : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
         Group size of the k-anonymity report on the case table.
+    as_of : timestamp-like, optional
+        The run date: requests with a time after it are quarantined (``future_timestamp``).
+        Default now; not part of the manifest, so outputs stay byte-identical until the date
+        passes a time written in the log.
 
     Returns
     -------
@@ -309,6 +319,10 @@ def prepare(
         cutoff_text = None if cutoff is None else pd.Timestamp(cutoff).isoformat()
     except (ValueError, TypeError):
         raise SekatError(f"cannot read the cut-off {cutoff!r} as a time") from None
+    try:
+        as_of = None if as_of is None else pd.Timestamp(as_of)
+    except (ValueError, TypeError):
+        raise SekatError(f"cannot read the run date {as_of!r} as a time") from None
 
     parameters = {
         "preset": preset,
@@ -355,7 +369,7 @@ def prepare(
         }
         events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         with progress.step(shown, "validating", _log):
-            checked = validate(events, strict_channels=strict_channels)
+            checked = validate(events, strict_channels=strict_channels, as_of=as_of)
 
         with progress.step(shown, "pseudonymising", _log):
             anon = pseudonymise(
@@ -391,6 +405,22 @@ def prepare(
             tables.update(_paths_tables(anon, cutoff, scheduler))
 
     report = dict(checked.report)
+    # The data owner's view (the console): values as typed, not pseudonymised, so that the
+    # mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses and raw
+    # ids are still removed, since a terminal's scrollback is often copied into a log.
+    ids = frozenset(events[schema.CASE_ID].dropna().unique())
+
+    def shown(text: Any) -> str:
+        return scrub_text(str(text), ids)[0]
+
+    raw_vocabulary = {
+        key: {shown(value): n for value, n in report[key].items()}
+        for key in ("channels_mapped_to_other", "unmapped_activities")
+    }
+    raw_vocabulary["agency_near_duplicates"] = [
+        {**pair, "agency": shown(pair["agency"]), "similar_agency": shown(pair["similar_agency"])}
+        for pair in report["agency_near_duplicates"]
+    ]
     # Raw channel and activity names are free text: the report must not leak through them.
     raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
     for counts, column in (
@@ -417,9 +447,18 @@ def prepare(
     report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
     if CASES_FILE in tables:
         report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
-    report["hops_observed"] = (
+    report[schema.HOPS_OBSERVED] = (
         bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
     )
+    report[schema.CHANNEL_OBSERVED] = all(
+        frame.attrs.get(readers.CHANNEL_OBSERVED, True) for frame in frames
+    )
+    report[schema.TARGET_OBSERVED] = bool(
+        schema.TARGET_AT in anon and anon[schema.TARGET_AT].notna().any()
+    )
+    report[schema.WARNINGS] = time_warnings(tables[CASES_FILE], report, cutoff)
+    for warning in report[schema.WARNINGS]:
+        _log.warning("warning (%s): %s", warning["code"], warning["message"])
 
     out_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -446,4 +485,10 @@ def prepare(
             os.replace(staging / name, out_dir / name)
         fsync_dir(out_dir)
     _log.debug("writing the outputs: %.2f s", time.perf_counter() - began)
-    return PrepareResult(out_dir=out_dir, skipped=False, report=report, manifest=manifest)
+    return PrepareResult(
+        out_dir=out_dir,
+        skipped=False,
+        report=report,
+        manifest=manifest,
+        raw_vocabulary=raw_vocabulary,
+    )

@@ -46,6 +46,34 @@ REASON: Final = "reason"
 #: Whether hops are observed: False for exports holding one row per request (only the
 #: final agency), where hop-based columns of the case table are missing rather than zero.
 HOPS_OBSERVED: Final = "hops_observed"
+#: The service target of a request (the time by which the agency means to close it, such as
+#: Boston's ``TARGET_DT``), on every event of the request; only when the log records one.
+TARGET_AT: Final = "target_at"
+#: Key of ``DataFrame.attrs`` naming the file's columns a loader did not read.
+IGNORED_COLUMNS_ATTR: Final = "ignored_columns"
+#: Report key (and events attribute): whether the log records each request's intake channel.
+CHANNEL_OBSERVED: Final = "channel_observed"
+#: Report key: whether the log records a service target per request (``target_at``).
+TARGET_OBSERVED: Final = "target_observed"
+#: Report key: the warnings of a prepare run, each ``{"code": ..., ...}`` (codes below).
+WARNINGS: Final = "warnings"
+#: Warning codes of a prepare run (``report.json`` ``warnings``), for the analysis to read.
+NO_RESOLUTIONS: Final = "no_resolutions"
+FEW_RESOLUTIONS: Final = "few_resolutions"
+CUTOFF_AFTER_LAST_INTAKE: Final = "cutoff_far_after_last_intake"
+FUTURE_TIMESTAMPS: Final = "future_timestamps"
+OUTLYING_TIMESTAMPS: Final = "outlying_timestamps"
+CHANNEL_NOT_OBSERVED: Final = "channel_not_observed"
+WARNING_CODES: Final = (
+    NO_RESOLUTIONS,
+    FEW_RESOLUTIONS,
+    CUTOFF_AFTER_LAST_INTAKE,
+    FUTURE_TIMESTAMPS,
+    OUTLYING_TIMESTAMPS,
+    CHANNEL_NOT_OBSERVED,
+)
+#: Whether the reader filled an event's missing unit from the request's previous event.
+AGENCY_CARRIED: Final = "agency_carried"
 
 REQUIRED_COLUMNS: Final = (CASE_ID, TIMESTAMP, AGENCY, ACTIVITY, CHANNEL)
 OPTIONAL_COLUMNS: Final = (CATEGORY, REGION)

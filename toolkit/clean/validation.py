@@ -20,13 +20,20 @@ from toolkit.errors import MissingColumnError
 from toolkit.io import readers, timestamps
 
 __all__ = [
+    "BULK_QUANTILES",
+    "FUTURE_TIMESTAMP",
     "LONG_CASE_EVENTS",
+    "OUTLYING_FENCE",
+    "OUTLYING_MIN_GAP",
+    "OUTLYING_TIMESTAMP",
     "REASONS",
     "REASON",
     "ValidationResult",
     "near_duplicate_agencies",
+    "outlying_times",
     "quarantine_summary",
     "report_table",
+    "time_warnings",
     "validate",
 ]
 
@@ -40,14 +47,22 @@ MISSING_CHANNEL = "missing_channel"
 DUPLICATE_EVENT = "duplicate_event"
 CLOSED_BEFORE_OPENED = "closed_before_opened"
 CHANNEL_CHANGES_WITHIN_CASE = "channel_changes_within_case"
+#: A request with an event after the run date (``as_of``): a mistyped year, a clock set wrong.
+FUTURE_TIMESTAMP = "future_timestamp"
+#: A request with an event far outside the bulk of the log (see :func:`outlying_times`).
+OUTLYING_TIMESTAMP = "outlying_timestamp"
 
 #: Quarantine reason codes, in the order they are checked (a row gets the first that applies).
 REASONS: tuple[str, ...] = (
     MISSING_CASE_ID,
     timestamps.MISSING_TIMESTAMP,
     timestamps.UNPARSEABLE_TIMESTAMP,
+    timestamps.RELATIVE_TIMESTAMP,
+    timestamps.TIMESTAMP_WITHOUT_DATE,
     timestamps.TIMESTAMP_OUT_OF_RANGE,
     timestamps.NONEXISTENT_LOCAL_TIME,
+    FUTURE_TIMESTAMP,
+    OUTLYING_TIMESTAMP,
     MISSING_AGENCY,
     UNKNOWN_CHANNEL,
     DUPLICATE_EVENT,
@@ -55,7 +70,16 @@ REASONS: tuple[str, ...] = (
     CHANNEL_CHANGES_WITHIN_CASE,
     MISSING_CHANNEL,
 )
-_TIMESTAMP_REASONS = REASONS[1:5]
+_TIMESTAMP_REASONS = REASONS[1:7]
+#: The bulk of a log's times: between these quantiles (the quartiles) of its event times.
+BULK_QUANTILES = (0.25, 0.75)
+#: A time is outlying when it lies more than this many bulk widths outside the bulk (Tukey's
+#: "far out" fences) ...
+OUTLYING_FENCE = 3
+#: ... and at least this far (so that a log of one busy week keeps its later closings).
+OUTLYING_MIN_GAP = pd.Timedelta(days=365)
+#: Fewer events than this: no bulk to speak of, no time is called outlying.
+OUTLYING_MIN_EVENTS = 20
 #: Key under which events with no channel on any row of their case are counted as ``other``.
 MISSING_RAW = "<missing>"
 #: A request with more events than this is counted in the report (``cases_over_long``): not
@@ -87,7 +111,11 @@ def _fold_agency(name: str) -> str:
 
 
 def near_duplicate_agencies(
-    agencies: pd.Series, threshold: float = 0.85, *, max_agencies: int = 2000
+    agencies: pd.Series,
+    threshold: float = 0.85,
+    *,
+    max_agencies: int = 2000,
+    cases: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Pairs of agency names that are probably one agency spelled two ways (a report only).
 
@@ -100,6 +128,9 @@ def near_duplicate_agencies(
     max_agencies : int
         Compare at most this many names, the most frequent first (the comparison is
         quadratic in the number of names).
+    cases : pandas.Series, optional
+        The request of each event (aligned with ``agencies``): the table then also counts
+        ``requests`` and ``similar_requests``, the requests that name each spelling.
 
     Returns
     -------
@@ -133,6 +164,10 @@ def near_duplicate_agencies(
      ['DINAS P.U.', 'Dinas PU', 0.941, 1, 1]]
     """
     counts = agencies.dropna().astype("str").value_counts(sort=False)
+    by_request: dict[str, int] = {}
+    if cases is not None:
+        pairs = pd.DataFrame({"agency": agencies.astype("str"), "case": cases.to_numpy()})
+        by_request = pairs.dropna().drop_duplicates()["agency"].value_counts().to_dict()
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_agencies]
     folded = [(_fold_agency(name), name, n) for name, n in ranked]
     rows = []
@@ -153,6 +188,9 @@ def near_duplicate_agencies(
                     continue
             rows.append((name_a, name_b, round(similarity, 3), int(n_a), int(n_b)))
     table = pd.DataFrame(rows, columns=list(NEAR_DUPLICATE_COLUMNS))
+    if cases is not None:
+        table["requests"] = [int(by_request.get(a, 0)) for a in table["agency"]]
+        table["similar_requests"] = [int(by_request.get(b, 0)) for b in table["similar_agency"]]
     table = table.sort_values(
         ["similarity", "rows", "agency", "similar_agency"],
         ascending=[False, False, True, True],
@@ -161,7 +199,68 @@ def near_duplicate_agencies(
     return table.astype({"agency": "str", "similar_agency": "str"}).reset_index(drop=True)
 
 
-def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> ValidationResult:
+def outlying_times(time_ns: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Which times lie far outside the bulk of a log (a mistyped year), by a fixed rule.
+
+    Parameters
+    ----------
+    time_ns : numpy.ndarray of int64
+        Event times as nanoseconds since the epoch (the times that are otherwise fine).
+
+    Returns
+    -------
+    outlying : numpy.ndarray of bool
+        One flag per time.
+    rule : dict
+        ``bulk_from``, ``bulk_to`` (ISO times), ``allowed_from``, ``allowed_to``: the bounds
+        used, for the report (empty when the rule did not apply).
+
+    Notes
+    -----
+    The bulk is the middle half of the times, between the quartiles Q1 and Q3
+    (:data:`BULK_QUANTILES`). A time is outlying when it lies before Q1 or after Q3 by more
+    than the gap ``max(3 (Q3 - Q1), 1 year)`` (Tukey's far-out fences [1]_,
+    :data:`OUTLYING_FENCE`, widened to :data:`OUTLYING_MIN_GAP`). A log of requests opened
+    over one year keeps every time from about two years before to two years after its
+    middle half; a year typed 2005 for 2015, or 2061 for 2016, is outlying. With fewer than
+    :data:`OUTLYING_MIN_EVENTS` times there is no bulk and nothing is outlying.
+
+    References
+    ----------
+    .. [1] J. W. Tukey, *Exploratory Data Analysis*, Addison-Wesley, 1977 (fences at 3
+       interquartile ranges beyond the quartiles mark values "far out").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> days = pd.date_range("2015-01-01", periods=100, freq="D").append(
+    ...     pd.DatetimeIndex(["2005-03-01"]))
+    >>> flags, rule = outlying_times(days.as_unit("ns").asi8)
+    >>> int(flags.sum()), rule["allowed_from"][:10], rule["allowed_to"][:10]
+    (1, '2014-01-25', '2016-03-15')
+    """
+    flags = np.zeros(len(time_ns), dtype=bool)
+    if len(time_ns) < OUTLYING_MIN_EVENTS:
+        return flags, {}
+    low, high = np.quantile(time_ns, BULK_QUANTILES, method="lower")
+    gap = max(OUTLYING_FENCE * int(high - low), OUTLYING_MIN_GAP.value)
+    allowed_from, allowed_to = int(low) - gap, int(high) + gap
+    flags = (time_ns < allowed_from) | (time_ns > allowed_to)
+
+    def iso(ns: int) -> str:
+        return pd.Timestamp(ns, tz="UTC").isoformat()
+
+    return flags, {
+        "bulk_from": iso(int(low)),
+        "bulk_to": iso(int(high)),
+        "allowed_from": iso(max(allowed_from, pd.Timestamp.min.value + 1)),
+        "allowed_to": iso(min(allowed_to, pd.Timestamp.max.value)),
+    }
+
+
+def validate(
+    events: pd.DataFrame, *, strict_channels: bool = False, as_of: Any = None
+) -> ValidationResult:
     """Split events into clean rows and quarantined rows, each quarantined row with a reason.
 
     Parameters
@@ -174,14 +273,21 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         Quarantine rows whose channel is outside the vocabulary and the mapping
         (``unknown_channel``) and cases with no channel at all (``missing_channel``), instead of
         reading them as ``other`` and counting them.
+    as_of : timestamp-like, optional
+        The run date: a request with an event after it is quarantined (``future_timestamp``).
+        Default: now (UTC). The outputs change only when the date passes a time in the log.
 
     Returns
     -------
     ValidationResult
         ``clean``: canonical events with provenance columns (input order kept);
         ``quarantine``: the quarantined input rows, unchanged, plus ``reason``;
-        ``report``: rows_in, rows_kept, rows_quarantined, reasons {code: count},
-        channels_mapped_to_other {raw: count}, unmapped_activities {raw: count},
+        ``report``: rows_in, rows_kept, rows_quarantined and reasons {code: count}, counted
+        in *source rows* (a request export's row makes two events and counts once),
+        events_in, events_kept, events_quarantined (events),
+        channels_mapped_to_other {raw: requests}, unmapped_activities {raw: requests} (raw
+        values as read, counted in requests), agencies_carried (events whose unit was filled,
+        see ``carry_agency``), outlying_rule (the bounds of :func:`outlying_times`),
         ambiguous_local_times, cases_in, cases_kept, cases_with_quarantined_rows,
         strict_channels, timestamp_formats {format: rows} (the format each timestamp
         was read with, see :data:`toolkit.io.readers.TIMESTAMP_FORMAT`), events_per_case_max,
@@ -199,8 +305,11 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     Each row receives the first reason of :data:`REASONS` that applies:
 
     1. Row faults: ``missing_case_id``; ``missing_timestamp``, ``unparseable_timestamp``,
-       ``timestamp_out_of_range``, ``nonexistent_local_time`` (from the reader);
-       ``missing_agency``; ``unknown_channel`` (strict only).
+       ``relative_timestamp`` (``now``, ``today``), ``timestamp_without_date`` (``08:00``,
+       a Parquet time of day, ``5 Jan`` without a year), ``timestamp_out_of_range``,
+       ``nonexistent_local_time`` (from the reader); ``future_timestamp`` and
+       ``outlying_timestamp`` (the whole request, see below); ``missing_agency``;
+       ``unknown_channel`` (strict only).
     2. ``duplicate_event``: among rows without a fault, a row equal to an earlier row in
        every column except ``source_file`` and ``source_row`` (the first is kept).
     3. The channel is an attribute of the request (its intake channel). A row without a
@@ -217,6 +326,12 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     would be negative. Finally, events made from one source row (a request export's opening
     and closing events, see :mod:`toolkit.io.presets`) stand or fall together: when one is
     quarantined the others are too, with its reason.
+
+    Times a user cannot have meant: a request with any event after ``as_of`` is set aside
+    whole as ``future_timestamp``, and one with an event far outside the bulk of the log's
+    times (:func:`outlying_times`: more than three interquartile ranges, and at least a
+    year, outside its quartiles) as ``outlying_timestamp``. Either would otherwise stretch its
+    own duration and move the cut-off, and so the duration of every open request.
 
     Rows of a case that lost other rows to quarantine are kept; the report counts such
     cases in ``cases_with_quarantined_rows`` because their paths may be incomplete.
@@ -295,6 +410,21 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     stamps = frame[schema.TIMESTAMP]
     time_ns = stamps.dt.as_unit("ns").array.asi8
     assign(stamps.isna().to_numpy(), timestamps.MISSING_TIMESTAMP)
+    # Times no one meant: after the run date, or far outside the bulk. The whole request goes,
+    # as its duration (and the cut-off of every open request) would be stretched.
+    run_date = pd.Timestamp.now(tz="UTC") if as_of is None else pd.Timestamp(as_of)
+    if run_date.tzinfo is None:
+        run_date = run_date.tz_localize("UTC")
+    alive = reason == 0
+    future = alive & (time_ns > run_date.as_unit("ns").value)
+    assign(alive & per_case(future), FUTURE_TIMESTAMP)
+    alive = reason == 0
+    outlying_rule: dict[str, Any] = {}
+    if alive.any():
+        flags, outlying_rule = outlying_times(time_ns[alive])
+        outlying = np.zeros(n, dtype=bool)
+        outlying[np.flatnonzero(alive)[flags]] = True
+        assign(alive & per_case(outlying), OUTLYING_TIMESTAMP)
     assign(frame[schema.AGENCY].isna().to_numpy(), MISSING_AGENCY)
     channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool).to_numpy()
     if strict_channels:
@@ -394,14 +524,33 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
     lost[case_code[~kept]] = True
     lost = lost[:-1]
     events_per_case = held[held > 0]
-    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)
+    # Source rows: a request export's row made several events, which stand or fall together.
+    first_of_row = (
+        ~pd.DataFrame(
+            {"file": frame[schema.SOURCE_FILE].fillna(""), "row": frame[schema.SOURCE_ROW]}
+        )
+        .duplicated()
+        .to_numpy()
+    )
+    by_reason = np.bincount(reason[first_of_row], minlength=len(REASONS) + 1)
+
+    def requests_by(values: pd.Series) -> dict[str, int]:
+        """How many requests hold each raw value (a request without an id counts once)."""
+        frame_of = pd.DataFrame({"value": values.astype("str"), "case": case_code[values.index]})
+        frame_of = frame_of.drop_duplicates()
+        return _counts(frame_of["value"]) if len(frame_of) else {}
+
+    carried = frame[readers.AGENCY_CARRIED].astype(bool).to_numpy()
     report: dict[str, Any] = {
-        "rows_in": n,
-        "rows_kept": int(kept.sum()),
-        "rows_quarantined": int((~kept).sum()),
+        "rows_in": int(first_of_row.sum()),
+        "rows_kept": int((kept & first_of_row).sum()),
+        "rows_quarantined": int((~kept & first_of_row).sum()),
+        "events_in": n,
+        "events_kept": int(kept.sum()),
+        "events_quarantined": int((~kept).sum()),
         "reasons": {code: int(by_reason[i + 1]) for i, code in enumerate(REASONS)},
         "channels_mapped_to_other": {},
-        "unmapped_activities": _counts(
+        "unmapped_activities": requests_by(
             frame.loc[frame[readers.ACTIVITY_UNMAPPED].astype(bool), schema.ACTIVITY_RAW].fillna(
                 MISSING_RAW
             )
@@ -414,7 +563,11 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         "timestamp_formats": _counts(frame[readers.TIMESTAMP_FORMAT].dropna().astype("str")),
         "events_per_case_max": int(events_per_case.max()) if len(events_per_case) else 0,
         f"cases_over_{LONG_CASE_EVENTS}_events": int((events_per_case > LONG_CASE_EVENTS).sum()),
-        "agency_near_duplicates": near_duplicate_agencies(clean[schema.AGENCY]).to_dict("records"),
+        "agency_near_duplicates": near_duplicate_agencies(
+            clean[schema.AGENCY], cases=clean[schema.CASE_ID]
+        ).to_dict("records"),
+        "agencies_carried": int((kept & carried).sum()),
+        "outlying_rule": outlying_rule,
     }
     if schema.HOPS_OBSERVED in clean:
         unobserved = kept & ~frame[schema.HOPS_OBSERVED].astype(bool).to_numpy()
@@ -423,8 +576,127 @@ def validate(events: pd.DataFrame, *, strict_channels: bool = False) -> Validati
         raw_other = frame.loc[kept & channel_unmapped, schema.CHANNEL_RAW]
         truly_missing = kept & no_channel & ~channel_unmapped
         missing_other = pd.Series(MISSING_RAW, index=frame.index[truly_missing], dtype="str")
-        report["channels_mapped_to_other"] = _counts(pd.concat([raw_other, missing_other]))
+        report["channels_mapped_to_other"] = requests_by(pd.concat([raw_other, missing_other]))
     return ValidationResult(clean=clean, quarantine=quarantine, report=report)
+
+
+#: Fewer resolved requests than this share (or this count) of the log: ``few_resolutions``.
+FEW_RESOLVED_SHARE = 0.10
+FEW_RESOLVED_COUNT = 10
+#: A cut-off more than this (and more than the intake period) after the last intake:
+#: ``cutoff_far_after_last_intake``.
+CUTOFF_GAP = pd.Timedelta(days=90)
+
+
+def time_warnings(
+    cases: pd.DataFrame, report: dict[str, Any], cutoff: Any = None
+) -> list[dict[str, Any]]:
+    """What a reader of the durations must know: few resolutions, a far cut-off, odd times.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        The case table (``start``, ``end``, ``resolved``) made with ``cutoff``.
+    report : dict
+        The validation report (its ``reasons`` and ``channel_observed``, when present).
+    cutoff : timestamp-like, optional
+        The cut-off the case table used; default its latest ``end``.
+
+    Returns
+    -------
+    list of dict
+        One ``{"code": ..., "message": ..., ...numbers}`` per warning, codes from
+        :data:`toolkit.schema.WARNING_CODES`:
+
+        - ``no_resolutions``: no request is resolved, so every duration is the time to the
+          cut-off (map the log's closing activities, or its close column);
+        - ``few_resolutions``: fewer than 10 % of the requests are resolved, or fewer than 10
+          of them (when not all are);
+        - ``cutoff_far_after_last_intake``: the cut-off lies more than 90 days, and more
+          than the intake period, after the last request came in;
+        - ``future_timestamps`` / ``outlying_timestamps``: source rows quarantined for a
+          time after the run date or far outside the bulk of the log;
+        - ``channel_not_observed``: the log records no intake channel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cases = pd.DataFrame({"start": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
+    ...                       "end": pd.to_datetime(["2024-06-01", "2024-06-01"], utc=True),
+    ...                       "resolved": [False, False]})
+    >>> [w["code"] for w in time_warnings(cases, {})]
+    ['no_resolutions', 'cutoff_far_after_last_intake']
+    """
+    warnings: list[dict[str, Any]] = []
+    n = len(cases)
+    resolved = int(cases[schema.IS_RESOLVED].astype(bool).sum()) if n else 0
+    if n and resolved == 0:
+        warnings.append(
+            {
+                "code": schema.NO_RESOLUTIONS,
+                "requests": n,
+                "message": f"none of the {n} requests is resolved: every duration runs to the "
+                "cut-off; map the log's closing activities (or its close column) before "
+                "reading durations",
+            }
+        )
+    elif n and (
+        resolved < FEW_RESOLVED_SHARE * n or (resolved < FEW_RESOLVED_COUNT and resolved < n)
+    ):
+        warnings.append(
+            {
+                "code": schema.FEW_RESOLUTIONS,
+                "requests": n,
+                "resolved": resolved,
+                "message": f"only {resolved} of {n} requests are resolved: most durations are "
+                "censored at the cut-off",
+            }
+        )
+    if n:
+        last_intake = cases[schema.START].max()
+        first_intake = cases[schema.START].min()
+        end = cases[schema.END].max() if cutoff is None else pd.Timestamp(cutoff)
+        if end.tzinfo is None:
+            end = end.tz_localize("UTC")
+        if pd.notna(last_intake) and pd.notna(end):
+            gap = end - last_intake
+            if gap > max(CUTOFF_GAP, last_intake - first_intake):
+                open_requests = n - resolved
+                warnings.append(
+                    {
+                        "code": schema.CUTOFF_AFTER_LAST_INTAKE,
+                        "cutoff": end.isoformat(),
+                        "last_intake": last_intake.isoformat(),
+                        "days": round(gap / pd.Timedelta(days=1), 1),
+                        "open_requests": open_requests,
+                        "message": f"the cut-off ({end:%Y-%m-%d}) lies {gap.days} days after "
+                        f"the last intake ({last_intake:%Y-%m-%d}); the {open_requests} open "
+                        "requests are counted as open until then",
+                    }
+                )
+    reasons = report.get("reasons", {})
+    for reason, code, what in (
+        (FUTURE_TIMESTAMP, schema.FUTURE_TIMESTAMPS, "a time after the run date"),
+        (OUTLYING_TIMESTAMP, schema.OUTLYING_TIMESTAMPS, "a time far outside the bulk of the log"),
+    ):
+        if reasons.get(reason):
+            warnings.append(
+                {
+                    "code": code,
+                    "rows": int(reasons[reason]),
+                    "message": f"{reasons[reason]} source rows quarantined ({reason}): their "
+                    f"request had {what}",
+                }
+            )
+    if report.get(schema.CHANNEL_OBSERVED) is False:
+        warnings.append(
+            {
+                "code": schema.CHANNEL_NOT_OBSERVED,
+                "message": "the log records no intake channel: every request is read as "
+                "'other', so no channel comparison can be made",
+            }
+        )
+    return warnings
 
 
 #: Report entries that are counts of rows or requests, in the order :func:`report_table` lists.
@@ -436,6 +708,10 @@ _REPORT_COUNTS = (
     "cases_kept",
     "cases_with_quarantined_rows",
     "cases_without_observed_hops",
+    "events_in",
+    "events_kept",
+    "events_quarantined",
+    "agencies_carried",
     "ambiguous_local_times",
     "events_per_case_max",
     f"cases_over_{LONG_CASE_EVENTS}_events",

@@ -26,6 +26,24 @@ A mapping file looks like this::
 
     [agencies]           # alias -> canonical agency name
     "Dinas PU" = "Dinas Pekerjaan Umum"
+
+A log of one row per request (a city 311 export) names its opening and closing columns in a
+``[request]`` section; each row then becomes a ``submitted`` event at the opening time and a
+``closed`` event at the closing time (none while the request is open), hops are unobserved::
+
+    [columns]
+    ticket = "case_id"
+    department = "agency"
+
+    [request]
+    opened = "created"      # when the request came in (required)
+    closed = "closed"       # when it was closed; blank = still open (censored)
+    target = "due"          # the service target (optional): kept as target_at
+
+A log without an intake channel says so with ``channel = "other"`` (or names the one channel
+every request came in by, ``channel = "phone"``). Units written as placeholders (``no_agency =
+["EMPTY"]``) and events without a unit take the unit that held the request before
+(``carry_agency = true``), so that a blank is never counted as a hand-off.
 """
 
 from __future__ import annotations
@@ -49,6 +67,7 @@ __all__ = [
     "TOML_SECTIONS",
     "load_mapping",
     "mapping_from_dict",
+    "REQUEST_ROLES",
     "normalise_label",
 ]
 
@@ -136,6 +155,10 @@ CHANNEL_ALIASES: dict[str, str] = {
 }
 
 
+#: Roles of a ``[request]`` section: the column of each (``opened`` is required).
+REQUEST_ROLES = ("opened", "closed", "target")
+
+
 @dataclass(frozen=True)
 class Mapping:
     """How one log's columns and vocabularies map onto the canonical contract.
@@ -169,6 +192,24 @@ class Mapping:
         exports that hold one row per request use it to turn each row into events.
     name : str or None
         Preset name, for reports and manifests.
+    request : dict
+        ``{role: source column}`` for a log of one row per request: ``opened`` (required),
+        ``closed`` and ``target`` (see the module docstring). Turned into a transform by
+        :func:`toolkit.io.presets.resolve_mapping`.
+    channel : str or None
+        One channel for every request, whatever the file holds: ``"other"`` says the log
+        records no intake channel. The report then says the channel was not observed.
+    default_channel : str or None
+        The channel of every request when the file has *no* channel column (the ``xes`` preset
+        sets ``"other"``: most process-mining logs record none); a column, when present, wins.
+    no_agency : tuple of str
+        Unit values that mean "no unit recorded" (placeholders such as ``EMPTY``); read as
+        missing. Matched ignoring case and spacing.
+    carry_agency : bool
+        An event without a unit takes the unit of the request's previous event (the first
+        events of a request, before any unit, take its first unit): the request stays where
+        it was, so a blank is never a hand-off. Without it such events are quarantined
+        (``missing_agency``).
 
     Examples
     --------
@@ -188,9 +229,34 @@ class Mapping:
     format: str | None = None
     transform: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, compare=False)
     name: str | None = None
+    request: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
+    default_channel: str | None = None
+    no_agency: tuple[str, ...] = ()
+    carry_agency: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keep", tuple(self.keep))
+        object.__setattr__(self, "no_agency", tuple(self.no_agency))
+        for key in ("channel", "default_channel"):
+            value = getattr(self, key)
+            if value is not None and value not in schema.CHANNELS:
+                raise SekatError(
+                    f"mapping {key} = {value!r} is not a channel "
+                    f"(expected one of {', '.join(schema.CHANNELS)})"
+                )
+        unknown_roles = sorted(set(self.request) - set(REQUEST_ROLES))
+        if unknown_roles:
+            raise SekatError(
+                f"mapping [request] names {', '.join(map(repr, unknown_roles))}; expected "
+                f"{', '.join(REQUEST_ROLES)}"
+            )
+        if self.request and "opened" not in self.request:
+            raise SekatError(
+                'mapping [request] needs opened = "<column>" (when each request came in)'
+            )
+        if not isinstance(self.carry_agency, bool):
+            raise SekatError("mapping carry_agency must be true or false")
         for target in self.columns.values():
             if target not in schema.CANONICAL_COLUMNS:
                 raise SekatError(
@@ -268,8 +334,18 @@ class Mapping:
         return out
 
 
-TOML_SECTIONS = ("columns", "channels", "activities", "agencies")
-TOML_SCALARS = ("keep", "source_tz", "dayfirst", "encoding", "format", "name")
+TOML_SECTIONS = ("columns", "channels", "activities", "agencies", "request")
+TOML_SCALARS = (
+    "keep",
+    "source_tz",
+    "dayfirst",
+    "encoding",
+    "format",
+    "name",
+    "channel",
+    "no_agency",
+    "carry_agency",
+)
 
 
 def mapping_from_dict(data: dict[str, Any], *, source: str | None = None) -> Mapping:
@@ -278,8 +354,9 @@ def mapping_from_dict(data: dict[str, Any], *, source: str | None = None) -> Map
     Parameters
     ----------
     data : dict
-        Sections ``columns``, ``channels``, ``activities``, ``agencies`` (tables of strings)
-        and keys ``keep``, ``source_tz``, ``dayfirst``, ``encoding``, ``format``, ``name``.
+        Sections ``columns``, ``channels``, ``activities``, ``agencies``, ``request`` (tables
+        of strings) and keys ``keep``, ``source_tz``, ``dayfirst``, ``encoding``, ``format``,
+        ``name``, ``channel``, ``no_agency``, ``carry_agency``.
     source : str, optional
         File the data came from, named in errors.
 
@@ -310,8 +387,9 @@ def mapping_from_dict(data: dict[str, Any], *, source: str | None = None) -> Map
     for key in TOML_SCALARS:
         if key in data:
             kwargs[key] = data[key]
-    if not isinstance(kwargs.get("keep", []), list | tuple):
-        raise SekatError("mapping 'keep' must be a list of column names", file=source)
+    for key in ("keep", "no_agency"):
+        if not isinstance(kwargs.get(key, []), list | tuple):
+            raise SekatError(f"mapping '{key}' must be a list of strings", file=source)
     try:
         return Mapping(**kwargs)
     except SekatError as err:

@@ -30,7 +30,6 @@ import pandas as pd
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
 from toolkit.io.mapping import (
-    TOML_SECTIONS,
     Mapping,
     load_mapping,
     mapping_from_dict,
@@ -94,6 +93,11 @@ class RequestExport:
         For exports without a closing time (Open311): the status values meaning closed.
     missing_channels : tuple of str
         Channel values that mean "not recorded" (read as missing, not as a channel).
+    target : tuple of str
+        The service target (the date by which the city means to close the request, Boston's
+        ``TARGET_DT``); carried on every event of the request as ``target_at``.
+    keep : tuple of str
+        Further columns carried as they are (a mapping's ``keep``).
 
     Examples
     --------
@@ -116,6 +120,8 @@ class RequestExport:
     status: tuple[str, ...] = ()
     closed_status: tuple[str, ...] = ()
     missing_channels: tuple[str, ...] = field(default=("unknown", "n/a", "na", "none"))
+    target: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # named in manifests: must not depend on memory addresses
         return f"RequestExport({self.name!r})"
@@ -138,9 +144,25 @@ class RequestExport:
         folded = fold_column_name(column)
         roles = (
             self.case_id, self.opened, self.agency, self.closed, self.channel, self.category,
-            self.region, self.status,
+            self.region, self.status, self.target, self.keep,
         )  # fmt: skip
         return any(folded == fold_column_name(name) for names in roles for name in names)
+
+    def roles(self, raw: pd.DataFrame) -> dict[str, str]:
+        """``{role: column}``: the column of ``raw`` that fills each role (the first found).
+
+        Examples
+        --------
+        >>> NYC311.roles(pd.DataFrame(columns=["Unique Key", "Descriptor", "Agency"]))
+        {'case_id': 'Unique Key', 'agency': 'Agency'}
+        """
+        found = {}
+        for role in ("case_id", "opened", "closed", "agency", "channel", "category", "region",
+                     "target"):  # fmt: skip
+            columns = self._columns(raw, getattr(self, role))
+            if columns:
+                found[role] = columns[0]
+        return found
 
     def columns_used(self, raw: pd.DataFrame) -> list[str]:
         """The columns of ``raw`` this layout reads (every other column is left out).
@@ -152,7 +174,7 @@ class RequestExport:
         """
         roles = (
             self.case_id, self.opened, self.agency, self.closed, self.channel, self.category,
-            self.region, self.status if self.closed_status else (),
+            self.region, self.status if self.closed_status else (), self.target, self.keep,
         )  # fmt: skip
         return list(dict.fromkeys(c for names in roles for c in self._columns(raw, names)))
 
@@ -175,7 +197,9 @@ class RequestExport:
             column = self._take(raw, getattr(self, role))
             if column is None:
                 names = " or ".join(repr(n) for n in getattr(self, role))
-                listed = ", ".join(repr(str(c)) for c in raw.columns if c != schema.SOURCE_ROW)
+                every = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
+                every += [str(c) for c in raw.attrs.get(schema.IGNORED_COLUMNS_ATTR, [])]
+                listed = ", ".join(repr(c) for c in every)
                 raise MissingColumnError(
                     f"the {self.name} preset needs a {role} column ({names}), not found; "
                     f"columns found: {listed or 'none'}",
@@ -202,6 +226,13 @@ class RequestExport:
             values = take(role)
             if values is not None:
                 requests[role] = values
+        target = take("target")
+        if target is not None:
+            requests[schema.TARGET_AT] = target
+        for extra in self.keep:
+            (column,) = self._columns(raw, (extra,)) or (None,)
+            if column is not None:
+                requests[extra] = raw[column]
         requests[schema.HOPS_OBSERVED] = False
         requests[schema.SOURCE_ROW] = (
             raw[schema.SOURCE_ROW].to_numpy()
@@ -281,6 +312,7 @@ BOSTON311 = RequestExport(
     channel=("source",),
     category=("reason", "type"),
     region=("neighborhood",),
+    target=("target_dt", "sla_target_dt"),
 )
 
 #: San Francisco 311 Cases (DataSF): ``CaseID``, ``Opened``, ``Closed``, ``Responsible
@@ -296,11 +328,26 @@ SF311 = RequestExport(
     region=("Neighborhood", "analysis_neighborhood", "neighborhoods_sffind_boundaries"),
 )
 
+#: Los Angeles MyLA311 Service Request Data (data.lacity.org, 2015 to present): ``SRNumber``,
+#: ``CreatedDate``, ``ClosedDate``; the agency is the ``Owner`` (the department, BOS = Bureau
+#: of Sanitation), else ``AssignTo`` (its sub-unit); the category the ``RequestType``; the
+#: region the council district ``CD`` (15 districts, coarser than the neighbourhood councils).
+LA311 = RequestExport(
+    name="la311",
+    case_id=("SRNumber", "srnumber"),
+    opened=("CreatedDate", "createddate"),
+    closed=("ClosedDate", "closeddate"),
+    agency=("Owner", "AssignTo"),
+    channel=("RequestSource",),
+    category=("RequestType",),
+    region=("CD", "Council District", "NCName"),
+)
+
 _CITY_CHANNELS = _channels(
     {
         "twitter": ("Twitter", "Tweet"),
         "facebook": ("Facebook",),
-        "phone": ("PHONE", "Phone", "Constituent Call", "Voice In", "Call"),
+        "phone": ("PHONE", "Phone", "Constituent Call", "Voice In", "Call", "Voicemail"),
         "app": (
             "MOBILE",
             "Citizens Connect App",
@@ -310,8 +357,9 @@ _CITY_CHANNELS = _channels(
             "Mobile",
         ),
         "web": ("ONLINE", "Self Service", "Web Self Service", "Web", "Online"),
-        "email": ("Email", "e-mail", "E-Mail"),
+        "email": ("Email", "e-mail", "E-Mail", "e-mail In", "Email In"),
         "walk_in": ("Walk In", "Walk-In", "In Person"),
+        "letter": ("Mail In", "Mail", "Letter"),
         "other": (
             "OTHER",
             "Employee Generated",
@@ -320,6 +368,10 @@ _CITY_CHANNELS = _channels(
             "Integrated Agency",
             "Other Department",
             "Internal",
+            # MyLA311: requests raised by city staff, not by a citizen's channel.
+            "Driver Self Report",
+            "Self Report",
+            "Council's Office",
         ),
     }
 )
@@ -330,10 +382,11 @@ CITY_PRESETS: dict[str, tuple[RequestExport, str | None, bool]] = {
     "nyc311": (NYC311, "America/New_York", False),
     "boston311": (BOSTON311, "America/New_York", False),
     "sf311": (SF311, "America/Los_Angeles", False),
+    "la311": (LA311, "America/Los_Angeles", False),
 }
 
 #: Named mappings for known log layouts: ``sekat`` (the canonical layout itself), ``xes`` and the
-#: city exports of :data:`CITY_PRESETS` (open311, nyc311, boston311, sf311).
+#: city exports of :data:`CITY_PRESETS` (open311, nyc311, boston311, sf311, la311).
 PRESETS: dict[str, Mapping] = {
     "sekat": Mapping(name="sekat"),
     # XES logs, and CSV exports flattened the PM4Py way (trace attributes as "case:<key>").
@@ -348,6 +401,12 @@ PRESETS: dict[str, Mapping] = {
             "case:category": schema.CATEGORY,
             "case:region": schema.REGION,
         },
+        # Most process-mining logs (the BPI Challenge logs) record no intake channel.
+        default_channel=schema.UNKNOWN_CHANNEL,
+        # OpenXES writes these for an event whose unit was not recorded (WABO's org:group
+        # "EMPTY"; "UNKNOWN" is the usual global default): the request stays where it was.
+        no_agency=("EMPTY", "UNKNOWN"),
+        carry_agency=True,
     ),
 }
 
@@ -392,24 +451,88 @@ def resolve_mapping(
         user = mapping
     else:
         raise SekatError(f"mapping must be a Mapping, a dict or a TOML path, not {type(mapping)}")
-    if preset is None:
-        return user
     changes: dict[str, Any] = {}
-    for section in TOML_SECTIONS:
+    for section in ("channels", "activities", "agencies"):
         changes[section] = {**getattr(base, section), **getattr(user, section)}
+    # [columns]: a user's entry wins over the preset's entry for the same target.
+    targets = set(user.columns.values())
+    columns = dict(user.columns)
+    for source, target in base.columns.items():
+        if target not in targets and source not in columns:
+            columns[source] = target
+    changes["columns"] = columns
+    changes["request"] = {**base.request, **user.request}
     changes["keep"] = tuple(dict.fromkeys(base.keep + user.keep))
+    changes["no_agency"] = tuple(dict.fromkeys(base.no_agency + user.no_agency))
     default = Mapping()
-    for key in ("source_tz", "dayfirst", "encoding", "format", "transform"):
+    for key in (
+        "source_tz", "dayfirst", "encoding", "format", "transform", "channel", "default_channel",
+    ):  # fmt: skip
         if getattr(user, key) != getattr(default, key):
             changes[key] = getattr(user, key)
-    return replace(base, **changes)
+    changes["name"] = base.name or user.name
+    if user.carry_agency:
+        changes["carry_agency"] = True
+    merged = replace(base, **changes)
+    return _request_layout(merged, user)
+
+
+def _request_layout(mapping: Mapping, user: Mapping) -> Mapping:
+    """A mapping whose one-row-per-request layout follows the user's [columns] and [request].
+
+    A user's ``[request]`` section builds a :class:`RequestExport` from the mapping's
+    ``[columns]`` (the source columns of case_id, agency, channel, category and region); over
+    a city preset, the user's entries replace the preset's columns for those roles.
+    """
+    layout = mapping.transform
+    if not mapping.request and not isinstance(layout, RequestExport):
+        return mapping
+    by_role: dict[str, tuple[str, ...]] = {}
+    for source, target in user.columns.items():
+        if target in (schema.CASE_ID, schema.AGENCY, schema.CHANNEL, schema.CATEGORY,
+                      schema.REGION):  # fmt: skip
+            by_role[target] = (source,)
+    if mapping.request:
+        by_role["opened"] = (mapping.request["opened"],)
+        for role in ("closed", "target"):
+            if role in mapping.request:
+                by_role[role] = (mapping.request[role],)
+    if isinstance(layout, RequestExport):
+        if not by_role and not user.keep:
+            return mapping
+        extra = tuple(k for k in user.keep if k not in (schema.HOPS_OBSERVED, schema.TARGET_AT))
+        layout = replace(layout, **by_role, keep=extra)
+    else:
+        sources = {target: source for source, target in mapping.columns.items()}
+
+        def role(target: str) -> tuple[str, ...]:
+            return by_role.get(target, (sources.get(target, target),))
+
+        layout = RequestExport(
+            name=mapping.name or "request",
+            case_id=role(schema.CASE_ID),
+            opened=by_role["opened"],
+            agency=role(schema.AGENCY),
+            closed=by_role.get("closed", ()),
+            channel=role(schema.CHANNEL),
+            category=role(schema.CATEGORY),
+            region=role(schema.REGION),
+            target=by_role.get("target", ()),
+            keep=tuple(
+                k for k in mapping.keep if k not in (schema.HOPS_OBSERVED, schema.TARGET_AT)
+            ),
+        )
+    keep = tuple(dict.fromkeys((*mapping.keep, schema.HOPS_OBSERVED)))
+    if layout.target:
+        keep = tuple(dict.fromkeys((*keep, schema.TARGET_AT)))
+    return replace(mapping, transform=layout, keep=keep)
 
 
 for _name, (_layout, _tz, _dayfirst) in CITY_PRESETS.items():
     PRESETS[_name] = Mapping(
         name=_name,
         channels=dict(_CITY_CHANNELS),
-        keep=(schema.HOPS_OBSERVED,),
+        keep=(schema.HOPS_OBSERVED,) + ((schema.TARGET_AT,) if _layout.target else ()),
         source_tz=_tz,
         dayfirst=_dayfirst,
         transform=_layout,

@@ -32,6 +32,8 @@ from toolkit.io.timestamps import AMBIGUOUS_LOCAL_TIME, parse_timestamps_with_sh
 
 __all__ = [
     "ACTIVITY_UNMAPPED",
+    "AGENCY_CARRIED",
+    "CHANNEL_OBSERVED",
     "CHANNEL_UNMAPPED",
     "FORMATS",
     "IGNORED_COLUMNS",
@@ -55,16 +57,23 @@ ACTIVITY_UNMAPPED = schema.ACTIVITY_UNMAPPED
 #: ``9 Aaa 9999``), so that the validation report can count the formats one column mixes.
 #: (A bookkeeping column like the others; its name belongs in toolkit.schema.)
 TIMESTAMP_FORMAT = schema.TIMESTAMP_FORMAT
+#: Whether an event's unit was filled from the request's previous event (``carry_agency``).
+AGENCY_CARRIED = schema.AGENCY_CARRIED
 READ_MARKERS = (
     TIMESTAMP_RAW,
     TIMESTAMP_ISSUE,
     CHANNEL_UNMAPPED,
     ACTIVITY_UNMAPPED,
     TIMESTAMP_FORMAT,
+    AGENCY_CARRIED,
 )
 #: Key of ``DataFrame.attrs`` under which :func:`read_events` lists the file's columns it did
 #: not read (data minimisation), so that a report can name them.
-IGNORED_COLUMNS = "ignored_columns"
+IGNORED_COLUMNS = schema.IGNORED_COLUMNS_ATTR
+#: Key of ``DataFrame.attrs`` (and of the prepare report): False when the file records no
+#: intake channel (the mapping's ``channel`` constant, or the ``xes`` preset's ``other`` for a
+#: log without one), so that an analysis never reads a constant channel as a treatment.
+CHANNEL_OBSERVED = schema.CHANNEL_OBSERVED
 
 
 # --- format detection and raw loading ---------------------------------------------------------
@@ -484,7 +493,10 @@ def _strip_text(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _category_text(_text_category(values))
     text = values if pd.api.types.is_string_dtype(values.dtype) else values.astype("str")
-    array = pc.utf8_trim_whitespace(pa.array(text.array))
+    array = pa.array(text.array)
+    if pa.types.is_null(array.type):  # a column of missing values only
+        array = array.cast(pa.large_string())
+    array = pc.utf8_trim_whitespace(array)
     blank = pc.equal(array, "")
     if pc.any(blank).as_py():
         array = pc.if_else(blank, pa.scalar(None, array.type), array)
@@ -565,6 +577,32 @@ def _flags(values: pd.Series) -> pd.Series:
     return flags.fillna(True).astype(bool)
 
 
+def _carry_agency(
+    case_id: pd.Series, stamps: pd.Series, frame: pd.DataFrame, agency: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Fill a missing unit from the request's previous event (in time, then source order).
+
+    The first events of a request, before any unit is recorded, take its first recorded unit;
+    a request with no unit on any event stays missing (and is quarantined). Returns the filled
+    units and a mask of the filled rows.
+    """
+    rows = (
+        frame[schema.SOURCE_ROW].to_numpy(dtype=np.int64)
+        if schema.SOURCE_ROW in frame
+        else np.arange(len(frame), dtype=np.int64)
+    )
+    work = pd.DataFrame(
+        {"case": case_id.to_numpy(), "at": stamps.to_numpy(), "row": rows, "unit": agency},
+        index=agency.index,
+    )
+    work = work.sort_values(["case", "at", "row"], kind="stable", na_position="last")
+    units = work.groupby("case", sort=False, dropna=True)["unit"]
+    filled = units.ffill().fillna(units.bfill()).reindex(agency.index)
+    filled = filled.astype("str")
+    carried = agency.isna() & filled.notna()
+    return filled.where(agency.isna(), agency).astype("str"), carried.astype(bool)
+
+
 def canonicalise(
     frame: pd.DataFrame,
     mapping: Mapping | None = None,
@@ -620,9 +658,18 @@ def canonicalise(
     out[schema.TIMESTAMP] = timestamps
 
     agency = _strip_text(frame[schema.AGENCY])
+    if mapping.no_agency:
+        placeholders = {normalise_label(v) for v in mapping.no_agency}
+        is_placeholder = _map_distinct(
+            agency, lambda a: "1" if normalise_label(a) in placeholders else ""
+        )
+        agency = agency.where(is_placeholder != "1")
     aliases = mapping.agency_table()
     if aliases:
         agency = _map_distinct(agency, lambda a: aliases.get(normalise_label(a), a))
+    carried = pd.Series(np.zeros(n, dtype=bool), index=index)
+    if mapping.carry_agency and agency.isna().any():
+        agency, carried = _carry_agency(out[schema.CASE_ID], timestamps, frame, agency)
     out[schema.AGENCY] = agency
 
     # Vocabularies are mapped on the distinct values (a dictionary), the raw text is kept
@@ -669,7 +716,13 @@ def canonicalise(
     if schema.HOPS_OBSERVED in frame:
         out[schema.HOPS_OBSERVED] = _flags(frame[schema.HOPS_OBSERVED])
     for extra in mapping.keep:
-        if extra in frame and extra not in out:
+        if extra == schema.TARGET_AT and extra in frame:
+            # The service target is a time like the others, read in the same zone; one that
+            # cannot be read is left missing (it is not an event, so no row is set aside).
+            out[extra], _ = parse_timestamps_with_shapes(
+                frame[extra], tz, dayfirst=mapping.dayfirst
+            )[:2]
+        elif extra in frame and extra not in out:
             column = frame[extra]
             out[extra] = column.astype("str") if column.dtype == object else column
 
@@ -684,6 +737,7 @@ def canonicalise(
     out[TIMESTAMP_ISSUE] = issues
     out[CHANNEL_UNMAPPED] = pd.Series(channel_unmapped, index=index)
     out[ACTIVITY_UNMAPPED] = pd.Series(activity_unmapped, index=index)
+    out[AGENCY_CARRIED] = carried
     out[TIMESTAMP_FORMAT] = (
         shapes.astype("category")
         if shapes.notna().any()
@@ -707,9 +761,21 @@ def canonicalise(
 # --- the front door ------------------------------------------------------------------------------
 
 
-def _choose_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> dict[str, str]:
-    """``{canonical or kept column: source column}``; errors name missing columns."""
+def _choose_columns(
+    raw: pd.DataFrame,
+    mapping: Mapping,
+    path: Path,
+    listed: list[str] | None = None,
+    *,
+    complete: bool = True,
+) -> dict[str, str]:
+    """``{canonical or kept column: source column}``; errors name missing columns.
+
+    ``listed``: every column of the file (those a loader skipped too), named in errors.
+    ``complete=False``: return what was found, without checking for missing columns.
+    """
     found = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
+    shown = found if listed is None else listed
     by_folded: dict[str, str] = {}
     for name in found:
         by_folded.setdefault(name.strip().lower(), name)
@@ -729,24 +795,38 @@ def _choose_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> dict[str
             located = locate(name)
             if located is not None and located not in chosen.values():
                 chosen[name] = located
-    missing = [c for c in schema.REQUIRED_COLUMNS if c not in chosen]
-    if missing:
+    if mapping.channel is not None:
+        chosen.pop(schema.CHANNEL, None)  # one channel for every request: no column is read
+    optional_channel = mapping.channel is not None or mapping.default_channel is not None
+    missing = [
+        c
+        for c in schema.REQUIRED_COLUMNS
+        if c not in chosen and not (c == schema.CHANNEL and optional_channel)
+    ]
+    if missing and complete:
         hints = {v: k for k, v in mapping.columns.items()}
         wanted = ", ".join(
             f"{c!r}" + (f" (mapped from {hints[c]!r})" if c in hints else "") for c in missing
         )
         raise MissingColumnError(
             f"required column(s) {wanted} not found; columns found: "
-            f"{', '.join(map(repr, found)) or 'none'} (map yours with a [columns] mapping)",
+            f"{', '.join(map(repr, shown)) or 'none'} (map yours with a [columns] mapping"
+            + (
+                '; a log without an intake channel says channel = "other")'
+                if schema.CHANNEL in missing
+                else ")"
+            ),
             file=path.name,
             column=missing[0],
         )
     for extra in mapping.keep:
         located = locate(extra)
+        if located is None and (extra == schema.TARGET_AT or not complete):
+            continue  # a request layout's target: only some exports of a city carry one
         if located is None:
             raise MissingColumnError(
                 f"column {extra!r} named in 'keep' not found; columns found: "
-                f"{', '.join(map(repr, found))}",
+                f"{', '.join(map(repr, shown))}",
                 file=path.name,
                 column=extra,
             )
@@ -785,7 +865,11 @@ def describe_columns(
     Notes
     -----
     The whole file is loaded, as :func:`read_events` would; use it on a sample of a large
-    log. Example values are the file's own, so look at them before sharing the output.
+    log. Example values are the file's own, so look at them before sharing the output. It
+    never raises because the mapping does not fit the file (a required column that is
+    missing is simply not shown as read); :func:`toolkit.io.describe.describe` (``sekat
+    describe``) adds types, value counts, the values as read by request and a mapping
+    template to edit.
 
     Examples
     --------
@@ -810,7 +894,8 @@ def describe_columns(
     raw = FORMATS[fmt](path, resolved)
     read_as: dict[str, str] = {}
     if resolved.transform is None:
-        for target, source in _choose_columns(raw, resolved, path).items():
+        # Never an error here: a column the mapping cannot find is what the user came to see.
+        for target, source in _choose_columns(raw, resolved, path, complete=False).items():
             read_as.setdefault(str(source), "kept" if target in resolved.keep else target)
     rows: list[tuple[str, str, int | None, str]] = []
     for column in raw.columns:
@@ -929,13 +1014,21 @@ def read_events(
             named = type(err)(str(err), file=path.name)  # the preset does not know the file
             named.column, named.row = err.column, err.row
             raise named from None
-    chosen = _choose_columns(raw, resolved, path)
+    chosen = _choose_columns(raw, resolved, path, file_columns + skipped)
     selected = pd.DataFrame({t: raw[s] for t, s in chosen.items()}, index=raw.index)
     if used is None:
         used = set(chosen.values()) if resolved.transform is None else set(file_columns)
     if schema.SOURCE_ROW in raw.columns:
         selected[schema.SOURCE_ROW] = raw[schema.SOURCE_ROW].to_numpy()
     selected[schema.SOURCE_FILE] = _text_column(path.name, len(selected))
+    constant = resolved.channel
+    if constant is None and schema.CHANNEL not in chosen:
+        constant = resolved.default_channel
+    if constant is not None:
+        selected[schema.CHANNEL] = _text_column(constant, len(selected))
     events = canonicalise(selected, resolved, source_tz, strict_channels=strict_channels)
+    if constant is not None:
+        events[schema.CHANNEL_RAW] = _text_column(None, len(events))
     events.attrs[IGNORED_COLUMNS] = skipped + [c for c in file_columns if c not in used]
+    events.attrs[CHANNEL_OBSERVED] = constant is None
     return events

@@ -26,7 +26,10 @@ __all__ = [
     "ISO_8601",
     "MISSING_TIMESTAMP",
     "NONEXISTENT_LOCAL_TIME",
+    "RELATIVE_TIMESTAMP",
+    "RELATIVE_WORDS",
     "TIMESTAMP_OUT_OF_RANGE",
+    "TIMESTAMP_WITHOUT_DATE",
     "UNPARSEABLE_TIMESTAMP",
     "parse_timestamps",
     "parse_timestamps_with_shapes",
@@ -40,12 +43,27 @@ MISSING_TIMESTAMP = "missing_timestamp"
 UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"
 TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
 NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
+#: A word whose meaning depends on when it is read (``now``, ``today``): never read, since a
+#: rerun tomorrow would give another time.
+RELATIVE_TIMESTAMP = "relative_timestamp"
+#: A time of day without a date (``08:00``, a Parquet ``time64`` value), or a day without a
+#: year (``5 Jan``): a parser would fill in today's date or this year, so it is never read.
+TIMESTAMP_WITHOUT_DATE = "timestamp_without_date"
+#: Relative words refused (matched whole, ignoring case), English and Indonesian.
+RELATIVE_WORDS = frozenset(
+    {
+        "now", "today", "tomorrow", "yesterday", "tonight", "midnight", "noon",
+        "sekarang", "hari ini", "kemarin", "besok", "tadi", "barusan",
+    }
+)  # fmt: skip
 #: Not a fault: a wall-clock time that occurs twice (end of daylight saving), read as the
 #: earlier of the two instants.
 AMBIGUOUS_LOCAL_TIME = "ambiguous_local_time"
 
 # A time of day followed by a UTC designator or numeric offset: "10:00Z", "10:00:00+07:00".
 _OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$", re.I)
+# A year written out: four digits, or the last of three numbers of a date (05/01/24).
+_HAS_YEAR = re.compile(r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}(?!\d)")
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 
@@ -106,6 +124,9 @@ def _parse_text(values: pd.Series, *, utc: bool, dayfirst: bool) -> tuple[pd.Ser
         uniques = retry.unique()
         lookup = {}
         for text in uniques:
+            if not _HAS_YEAR.search(str(text)):
+                lookup[text] = pd.NaT  # see undated_issue: never given today's date
+                continue
             try:
                 stamp = pd.to_datetime(text, format="mixed", utc=utc, dayfirst=dayfirst)
             except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -171,6 +192,9 @@ def parse_timestamps(
         ``datetime64[ns, UTC]``; NaT where the value could not be read.
     issues : pandas.Series
         String codes: ``missing_timestamp``, ``unparseable_timestamp``,
+        ``relative_timestamp`` (``now``, ``today``, ``kemarin``: never read, so that a rerun
+        gives the same times), ``timestamp_without_date`` (``08:00``, ``5 Jan``: a time or a
+        day without a year, which a parser would complete with today's date),
         ``timestamp_out_of_range`` (outside 1677-09-21 .. 2262-04-11, the nanosecond range),
         ``nonexistent_local_time`` (a wall-clock time skipped by a daylight-saving change) or
         ``ambiguous_local_time`` (read, see Notes); missing where the value is fine.
@@ -222,6 +246,11 @@ def parse_timestamps_with_shapes(
     text = values.astype("str").str.strip()
     missing = text.isna() | (text == "")
     issues[missing] = MISSING_TIMESTAMP
+    # pandas reads "now" and "today" as the moment of the run: refuse them before any parser.
+    relative = text.str.lower().isin(RELATIVE_WORDS).fillna(False).to_numpy(dtype=bool)
+    if relative.any():
+        issues[relative] = RELATIVE_TIMESTAMP
+        missing = missing | relative
     present = text[~missing]
     by_arrow = _read_iso_by_arrow(present)
     if by_arrow is not None:
@@ -236,6 +265,11 @@ def parse_timestamps_with_shapes(
     naive, naive_format = _parse_text(present[~has_offset], utc=False, dayfirst=dayfirst)
     bad = pd.concat([aware[aware.isna()], naive[naive.isna()]]).index
     issues[bad] = UNPARSEABLE_TIMESTAMP
+    if len(bad):
+        undated = present[bad]
+        lookup = {u: undated_issue(u) for u in undated.unique()}
+        named = undated.map(lookup).dropna()
+        issues[named.index] = named
     known = pd.concat([aware_format, naive_format]).dropna()
     shapes[known.index] = known
     other = present[shapes[present.index].isna()]
@@ -247,6 +281,22 @@ def parse_timestamps_with_shapes(
     utc[aware.index] = aware
     utc[local.index] = local
     return (*_bound(utc, issues), shapes)
+
+
+def undated_issue(text: str) -> str | None:
+    """Why an unreadable timestamp has no date: a relative word, or no year; else None.
+
+    Examples
+    --------
+    >>> undated_issue("Today"), undated_issue("08:00"), undated_issue("5 Jan"), undated_issue("soon")
+    ('relative_timestamp', 'timestamp_without_date', 'timestamp_without_date', None)
+    """
+    folded = " ".join(str(text).lower().split())
+    if folded in RELATIVE_WORDS:
+        return RELATIVE_TIMESTAMP
+    if re.search(r"\d", folded) and not _HAS_YEAR.search(folded):
+        return TIMESTAMP_WITHOUT_DATE
+    return None
 
 
 def _read_iso_by_arrow(present: pd.Series) -> tuple[pd.Series, bool] | None:
