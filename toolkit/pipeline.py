@@ -38,6 +38,8 @@ from toolkit.clean.privacy import (
     pseudonymise,
     rare_values,
     resolve_key,
+    scrub_name,
+    scrub_record,
     scrub_text,
 )
 from toolkit.clean.reidentification import k_anonymity_report
@@ -61,6 +63,7 @@ __all__ = [
     "PrepareResult",
     "file_sha256",
     "prepare",
+    "public_name",
 ]
 
 _log = logging.getLogger(__name__)
@@ -121,8 +124,22 @@ def _staging(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def public_name(path: Path) -> str:
+    """The name an input file is known by in every output: its base name, scrubbed.
+
+    A file named after a person (``laporan budi@gmail.com.csv``) is recorded as
+    ``laporan [removed:email].csv`` in ``source_file``, the report and the manifest.
+
+    Examples
+    --------
+    >>> public_name(Path("/data/laporan_budi.santoso@gmail.com_081234567890.csv"))
+    '[removed:email]_[removed:phone].csv'
+    """
+    return scrub_name(path.name)
+
+
 def _inputs_record(paths: list[Path]) -> list[dict[str, Any]]:
-    names = [p.name for p in paths]
+    names = [public_name(p) for p in paths]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
         raise SekatError(
@@ -131,15 +148,39 @@ def _inputs_record(paths: list[Path]) -> list[dict[str, Any]]:
             file=sorted(duplicated)[0],
         )
     record = []
-    for path in paths:
+    for path, name in zip(paths, names, strict=True):
         if not path.is_file():
             raise SekatError(
                 "file does not exist" if not path.exists() else "is not a file", file=str(path)
             )
-        record.append(
-            {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-        )
+        record.append({"name": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)})
     return record
+
+
+def _mapping_sha256(data: dict[str, Any]) -> str:
+    """The mapping as a hash: its words (which may name staff) never enter the manifest."""
+    return hashlib.sha256(_json_bytes(data)).hexdigest()
+
+
+def _mapped_away(frame: pd.DataFrame, keep_raw: bool) -> pd.DataFrame:
+    """Blank ``activity_raw``/``channel_raw`` where a mapping read the value, unless kept.
+
+    A raw label the mapping turned into a lifecycle activity or a channel is the text the
+    user mapped away (a staff name, a phone number written into an activity); it stays only
+    with ``keep_raw``. Unmapped values stay (scrubbed later), since the report counts them.
+    """
+    if keep_raw:
+        return frame
+    frame = frame.copy()
+    for raw, unmapped in (
+        (schema.ACTIVITY_RAW, readers.ACTIVITY_UNMAPPED),
+        (schema.CHANNEL_RAW, readers.CHANNEL_UNMAPPED),
+    ):
+        if raw in frame and unmapped in frame:
+            mapped = ~frame[unmapped].astype(bool).to_numpy()
+            values = frame[raw].astype("str")
+            frame[raw] = values.mask(mapped)
+    return frame
 
 
 def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -212,6 +253,7 @@ def prepare(
     force: bool = False,
     rare_below: int = schema.MIN_CELL_COUNT,
     k: int = schema.MIN_CELL_COUNT,
+    keep_raw: bool = False,
 ) -> PrepareResult:
     """Read, validate and pseudonymise event logs; write the prepared tables atomically.
 
@@ -222,7 +264,7 @@ def prepare(
     out_dir : str or path-like
         Output directory (created if missing). Files other than the six outputs are left alone.
     mapping, preset : optional
-        As for :func:`toolkit.io.readers.read_events`; a mapping file is recorded by content.
+        As for :func:`toolkit.io.readers.read_events`; a mapping is recorded by its SHA-256 only (its words may name staff), a mapping file by its scrubbed name and hash.
     key, key_file : optional
         Pseudonymisation key, or a file holding it; else ``SEKAT_KEY``.
     demo : bool
@@ -244,6 +286,10 @@ def prepare(
         free text hide there (see :func:`toolkit.clean.privacy.pseudonymise`); 0 keeps them.
     k : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
         Group size of the k-anonymity report on the case table.
+    keep_raw : bool, default False
+        Keep in ``activity_raw``/``channel_raw`` the raw labels that the mapping read as a
+        lifecycle activity or a channel (still scrubbed). By default only the unmapped ones
+        are kept, since a label mapped away may be what the user wanted gone.
 
     Returns
     -------
@@ -304,7 +350,7 @@ def prepare(
     resolved = resolve_mapping(mapping, preset)
     mapping_file = None
     if isinstance(mapping, str | Path):
-        mapping_file = {"name": Path(mapping).name, "sha256": file_sha256(mapping)}
+        mapping_file = {"name": scrub_name(Path(mapping).name), "sha256": file_sha256(mapping)}
     try:
         cutoff_text = None if cutoff is None else pd.Timestamp(cutoff).isoformat()
     except (ValueError, TypeError):
@@ -312,15 +358,15 @@ def prepare(
 
     parameters = {
         "preset": preset,
-        "mapping": resolved.to_dict(),
+        "mapping_sha256": _mapping_sha256(resolved.to_dict()),
         "mapping_file": mapping_file,
         "strict_channels": bool(strict_channels),
         "cutoff": cutoff_text,
         "source_tz": source_tz,
         "key_source": key_source,
-        "key_fingerprint": key_fingerprint(secret),
         "rare_below": int(rare_below),
         "k": int(k),
+        "keep_raw": bool(keep_raw),
     }
     versions = {
         "sekat": toolkit.__version__,
@@ -328,6 +374,12 @@ def prepare(
         "pyarrow": pa.__version__,
     }
     input_record = _inputs_record(paths)
+    # The fingerprint is salted with everything else the build depends on: slow to test a
+    # guess against, and a guess tested for one release serves no other.
+    salt = hashlib.sha256(
+        _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
+    ).digest()
+    parameters["key_fingerprint"] = key_fingerprint(secret, salt)
     build = hashlib.sha256(
         _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
     ).hexdigest()
@@ -340,18 +392,22 @@ def prepare(
 
     with progress.bar(len(paths) + 5, "sekat prepare") as shown:
         frames = []
-        for path in paths:
-            with progress.step(shown, f"reading {path.name}", _log):
-                frames.append(
-                    readers.read_events(
-                        path, resolved, source_tz=source_tz, strict_channels=strict_channels
-                    )
+        for path, entry in zip(paths, input_record, strict=True):
+            with progress.step(shown, f"reading {entry['name']}", _log):
+                frame = readers.read_events(
+                    path, resolved, source_tz=source_tz, strict_channels=strict_channels
                 )
-            _log.debug("%s: %d rows", path.name, len(frames[-1]))
-        # Columns outside the contract never reach the tables; the report names them.
+                ignored = frame.attrs.get(readers.IGNORED_COLUMNS, [])
+                frame = _mapped_away(frame, keep_raw)
+                frame[schema.SOURCE_FILE] = entry["name"]
+                frame.attrs[readers.IGNORED_COLUMNS] = ignored
+                frames.append(frame)
+            _log.debug("%s: %d rows", entry["name"], len(frames[-1]))
+        # Columns outside the contract never reach the tables; the report names them
+        # (scrubbed: a column name can be an e-mail address).
         not_read = {
-            path.name: sorted(map(str, frame.attrs.get(readers.IGNORED_COLUMNS, [])))
-            for path, frame in zip(paths, frames, strict=True)
+            entry["name"]: sorted(map(scrub_name, frame.attrs.get(readers.IGNORED_COLUMNS, [])))
+            for entry, frame in zip(input_record, frames, strict=True)
         }
         events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         with progress.step(shown, "validating", _log):
@@ -364,6 +420,7 @@ def prepare(
                 keep=resolved.keep,
                 rare_below=rare_below,
                 population=events,
+                fingerprint_salt=salt,
             )
         with progress.step(shown, "ordering the events", _log):
             # The one ordering of the rows: (case, time, source file, source row), found on
@@ -381,6 +438,7 @@ def prepare(
                 extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
                 rare_below=rare_below,
                 population=events,
+                fingerprint_salt=salt,
             )
             quarantined = quarantined.sort_values(
                 [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
@@ -420,6 +478,9 @@ def prepare(
     report["hops_observed"] = (
         bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
     )
+    # Every key and text of the report as the tables show them (column names, file names,
+    # validation messages naming a value): the last pass before anything is written.
+    report = scrub_record(report, raw_ids)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -438,7 +499,7 @@ def prepare(
             "versions": versions,
             "outputs": outputs,
         }
-        write_bytes(staging / MANIFEST_FILE, _json_bytes(manifest))
+        write_bytes(staging / MANIFEST_FILE, _json_bytes(scrub_record(manifest)))
         fsync_dir(staging)
         # The manifest goes last: until it is replaced, the old manifest no longer matches
         # the half-new outputs, so an interrupted run is redone in full next time.
