@@ -387,3 +387,19 @@ def test_csv_injection_in_agency_and_category_never_reaches_a_csv_unescaped(tmp_
 
 def test_the_formula_check_can_fail():
     assert _formula_cells(["=1+1", "-2+3", "@x", "-12.5", "+3", "plain"]) == ["=1+1", "-2+3", "@x"]
+
+
+# --- issue 15: bookkeeping columns, limits, clear errors ------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["source_row", "source_file"])
+def test_a_column_named_like_sekats_bookkeeping_is_renamed_not_trusted(tmp_path, column):
+    """89 events claiming one source row: the file's column is renamed, sekat numbers rows."""
+    rows = [f"r{i % 30},2024-01-05 08:{i % 60:02d},A{i % 3},submitted,web,x,y,0" for i in range(89)]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join([HEADER + f",{column}", *rows]) + "\n", encoding="utf-8")
+    report = _prepare_accounts_for_every_row(path, tmp_path / "out")
+    assert report["rows_in"] == 89
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert set(events[schema.SOURCE_FILE]) == {"log.csv"}
+    assert f"{column}_in_file" in report["privacy"]["columns_not_read"]["log.csv"]

@@ -2,10 +2,13 @@
 
 :func:`prepare` reads every input, validates, pseudonymises and writes ``events.parquet``,
 ``quarantine.parquet``, ``cases.parquet``, ``handovers.parquet``, ``report.json`` and
-``manifest.json`` into one directory. Writes are atomic: everything is written and fsynced in
-a temporary directory beside the outputs, then moved into place with ``os.replace``, the
-manifest last, so a run killed at any moment leaves the previous outputs readable and the
-next run redoes the work. Outputs are byte-identical for identical inputs and parameters (no
+``manifest.json`` into one directory. Writes are atomic as a set: one run at a time holds the
+folder's lock (a second stops with a clear message); everything is written and fsynced in a
+staging folder beside the outputs, a commit file is written, then the files are moved into
+place with ``os.replace``, the manifest last (:func:`toolkit.io.writers.release`). A run
+killed before the commit point leaves the previous set; one killed after it is finished by
+the next run or reader, so the folder never serves new tables beside an old report. Only
+staging folders sekat made are ever removed. Outputs are byte-identical for identical inputs and parameters (no
 wall-clock times anywhere), and a rerun whose inputs and parameters hash the same as the
 manifest's is skipped.
 """
@@ -16,11 +19,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,13 @@ from toolkit.io.prepared import (
     REPORT_FILE,
 )
 from toolkit.io.presets import resolve_mapping
-from toolkit.io.writers import fsync_dir, write_bytes, write_parquet
+from toolkit.io.writers import (
+    finish_release,
+    folder_lock,
+    release,
+    write_bytes,
+    write_parquet,
+)
 from toolkit.paths.walk import event_order
 
 __all__ = [
@@ -67,7 +73,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-_TEMP_PREFIX = ".sekat-tmp-"
 #: Columns of the quarantine table that are not personal and explain the fault.
 _QUARANTINE_KEEP = (REASON, readers.TIMESTAMP_RAW, readers.TIMESTAMP_ISSUE)
 
@@ -112,16 +117,9 @@ def _json_bytes(data: Any) -> bytes:
     ).encode()
 
 
-@contextlib.contextmanager
-def _staging(out_dir: Path) -> Iterator[Path]:
-    """A temporary directory beside the outputs (same file system, so os.replace is atomic)."""
-    for stale in out_dir.glob(_TEMP_PREFIX + "*"):  # left by a run that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=out_dir))
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _manifest_last(names: list[str]) -> list[str]:
+    """The order files switch in: the outputs, then the manifest."""
+    return [n for n in names if n != MANIFEST_FILE] + [n for n in names if n == MANIFEST_FILE]
 
 
 def public_name(path: Path) -> str:
@@ -384,127 +382,143 @@ def prepare(
         _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
     ).hexdigest()
 
-    if not force and out_dir.is_dir():
-        previous = _previous_manifest(out_dir)
-        if previous is not None and previous.get("build") == build:
-            report = json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8"))
-            return PrepareResult(out_dir=out_dir, skipped=True, report=report, manifest=previous)
-
-    with progress.bar(len(paths) + 5, "sekat prepare") as shown:
-        frames = []
-        for path, entry in zip(paths, input_record, strict=True):
-            with progress.step(shown, f"reading {entry['name']}", _log):
-                frame = readers.read_events(
-                    path, resolved, source_tz=source_tz, strict_channels=strict_channels
-                )
-                ignored = frame.attrs.get(readers.IGNORED_COLUMNS, [])
-                frame = _mapped_away(frame, keep_raw)
-                frame[schema.SOURCE_FILE] = entry["name"]
-                frame.attrs[readers.IGNORED_COLUMNS] = ignored
-                frames.append(frame)
-            _log.debug("%s: %d rows", entry["name"], len(frames[-1]))
-        # Columns outside the contract never reach the tables; the report names them
-        # (scrubbed: a column name can be an e-mail address).
-        not_read = {
-            entry["name"]: sorted(map(scrub_name, frame.attrs.get(readers.IGNORED_COLUMNS, [])))
-            for entry, frame in zip(input_record, frames, strict=True)
-        }
-        events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        with progress.step(shown, "validating", _log):
-            checked = validate(events, strict_channels=strict_channels)
-
-        with progress.step(shown, "pseudonymising", _log):
-            anon = pseudonymise(
-                checked.clean,
-                key=secret,
-                keep=resolved.keep,
-                rare_below=rare_below,
-                population=events,
-                fingerprint_salt=salt,
-            )
-        with progress.step(shown, "ordering the events", _log):
-            # The one ordering of the rows: (case, time, source file, source row), found on
-            # integer codes; events.parquet is written in it, and the path tables see it.
-            anon = anon.take(event_order(anon)).reset_index(drop=True)
-        with progress.step(shown, "pseudonymising the quarantine", _log):
-            quarantine = checked.quarantine.drop(
-                columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP],
-                errors="ignore",
-            )
-            quarantined = pseudonymise(
-                quarantine,
-                key=secret,
-                keep=tuple(c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns),
-                extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
-                rare_below=rare_below,
-                population=events,
-                fingerprint_salt=salt,
-            )
-            quarantined = quarantined.sort_values(
-                [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
-            ).reset_index(drop=True)
-
-        tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
-        with progress.step(shown, "case and hand-off tables", _log):
-            tables.update(_paths_tables(anon, cutoff, scheduler))
-
-    report = dict(checked.report)
-    # Raw channel and activity names are free text: the report must not leak through them.
-    raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
-    for counts, column in (
-        ("channels_mapped_to_other", schema.CHANNEL_RAW),
-        ("unmapped_activities", schema.ACTIVITY_RAW),
-    ):
-        rare = rare_values(events, column, rare_below)
-        report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
-    # A misspelt agency is rare by nature: name it as the tables do, never as typed.
-    rare_agencies = rare_values(events, schema.AGENCY, rare_below)
-    for pair in report.get("agency_near_duplicates", []):
-        for side in ("agency", "similar_agency"):
-            if side in pair:
-                (name,) = _scrubbed_counts({str(pair[side]): 0}, raw_ids, rare_agencies, secret)
-                pair[side] = name
-    report["inputs"] = {
-        entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
-        for entry in input_record
-    }
-    report["privacy"] = {
-        **anon.attrs.get(PRIVACY_ATTR, {}),
-        "columns_not_read": {name: cols for name, cols in not_read.items() if cols},
-    }
-    report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
-    if CASES_FILE in tables:
-        report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
-    report["hops_observed"] = (
-        bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
-    )
-    # Every key and text of the report as the tables show them (column names, file names,
-    # validation messages naming a value): the last pass before anything is written.
-    report = scrub_record(report, raw_ids)
-
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
-    with _staging(out_dir) as staging:
-        for name, table in tables.items():
-            write_parquet(table, staging / name)
-        write_bytes(staging / REPORT_FILE, _json_bytes(report))
-        outputs = {
-            name: {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
-            for name in sorted([*tables, REPORT_FILE])
-        }
-        manifest = {
-            "build": build,
-            "inputs": input_record,
-            "parameters": parameters,
-            "versions": versions,
-            "outputs": outputs,
-        }
-        write_bytes(staging / MANIFEST_FILE, _json_bytes(scrub_record(manifest)))
-        fsync_dir(staging)
-        # The manifest goes last: until it is replaced, the old manifest no longer matches
-        # the half-new outputs, so an interrupted run is redone in full next time.
-        for name in [*sorted(outputs), MANIFEST_FILE]:
-            os.replace(staging / name, out_dir / name)
-        fsync_dir(out_dir)
-    _log.debug("writing the outputs: %.2f s", time.perf_counter() - began)
-    return PrepareResult(out_dir=out_dir, skipped=False, report=report, manifest=manifest)
+    try:
+        with folder_lock(out_dir):
+            finish_release(out_dir, locked=True)  # what a killed run left: finished or discarded
+            if not force:
+                previous = _previous_manifest(out_dir)
+                if previous is not None and previous.get("build") == build:
+                    report = json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8"))
+                    return PrepareResult(
+                        out_dir=out_dir, skipped=True, report=report, manifest=previous
+                    )
+
+            with progress.bar(len(paths) + 5, "sekat prepare") as shown:
+                frames = []
+                for path, entry in zip(paths, input_record, strict=True):
+                    with progress.step(shown, f"reading {entry['name']}", _log):
+                        frame = readers.read_events(
+                            path, resolved, source_tz=source_tz, strict_channels=strict_channels
+                        )
+                        ignored = frame.attrs.get(readers.IGNORED_COLUMNS, [])
+                        frame = _mapped_away(frame, keep_raw)
+                        frame[schema.SOURCE_FILE] = entry["name"]
+                        frame.attrs[readers.IGNORED_COLUMNS] = ignored
+                        frames.append(frame)
+                    _log.debug("%s: %d rows", entry["name"], len(frames[-1]))
+                # Columns outside the contract never reach the tables; the report names them
+                # (scrubbed: a column name can be an e-mail address).
+                not_read = {
+                    entry["name"]: sorted(
+                        map(scrub_name, frame.attrs.get(readers.IGNORED_COLUMNS, []))
+                    )
+                    for entry, frame in zip(input_record, frames, strict=True)
+                }
+                events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                with progress.step(shown, "validating", _log):
+                    checked = validate(events, strict_channels=strict_channels)
+
+                with progress.step(shown, "pseudonymising", _log):
+                    anon = pseudonymise(
+                        checked.clean,
+                        key=secret,
+                        keep=resolved.keep,
+                        rare_below=rare_below,
+                        population=events,
+                        fingerprint_salt=salt,
+                    )
+                with progress.step(shown, "ordering the events", _log):
+                    # The one ordering of the rows: (case, time, source file, source row), found on
+                    # integer codes; events.parquet is written in it, and the path tables see it.
+                    anon = anon.take(event_order(anon)).reset_index(drop=True)
+                with progress.step(shown, "pseudonymising the quarantine", _log):
+                    quarantine = checked.quarantine.drop(
+                        columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP],
+                        errors="ignore",
+                    )
+                    quarantined = pseudonymise(
+                        quarantine,
+                        key=secret,
+                        keep=tuple(
+                            c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns
+                        ),
+                        extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
+                        rare_below=rare_below,
+                        population=events,
+                        fingerprint_salt=salt,
+                    )
+                    quarantined = quarantined.sort_values(
+                        [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
+                    ).reset_index(drop=True)
+
+                tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
+                with progress.step(shown, "case and hand-off tables", _log):
+                    tables.update(_paths_tables(anon, cutoff, scheduler))
+
+            report = dict(checked.report)
+            # Raw channel and activity names are free text: the report must not leak through them.
+            raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
+            for counts, column in (
+                ("channels_mapped_to_other", schema.CHANNEL_RAW),
+                ("unmapped_activities", schema.ACTIVITY_RAW),
+            ):
+                rare = rare_values(events, column, rare_below)
+                report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
+            # A misspelt agency is rare by nature: name it as the tables do, never as typed.
+            rare_agencies = rare_values(events, schema.AGENCY, rare_below)
+            for pair in report.get("agency_near_duplicates", []):
+                for side in ("agency", "similar_agency"):
+                    if side in pair:
+                        (name,) = _scrubbed_counts(
+                            {str(pair[side]): 0}, raw_ids, rare_agencies, secret
+                        )
+                        pair[side] = name
+            report["inputs"] = {
+                entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
+                for entry in input_record
+            }
+            report["privacy"] = {
+                **anon.attrs.get(PRIVACY_ATTR, {}),
+                "columns_not_read": {name: cols for name, cols in not_read.items() if cols},
+            }
+            report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
+            if CASES_FILE in tables:
+                report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
+            report["hops_observed"] = (
+                bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
+            )
+            # Every key and text of the report as the tables show them (column names, file names,
+            # validation messages naming a value): the last pass before anything is written.
+            report = scrub_record(report, raw_ids)
+
+            began = time.perf_counter()
+            # Staged, synced, committed, then switched: a kill at any instant leaves the old set or
+            # (rolled forward by the next run or reader) the new one, the manifest last.
+            with release(out_dir, order=_manifest_last) as staging:
+                for name, table in tables.items():
+                    write_parquet(table, staging / name)
+                write_bytes(staging / REPORT_FILE, _json_bytes(report))
+                outputs = {
+                    name: {
+                        "sha256": file_sha256(staging / name),
+                        "bytes": (staging / name).stat().st_size,
+                    }
+                    for name in sorted([*tables, REPORT_FILE])
+                }
+                manifest = {
+                    "build": build,
+                    "inputs": input_record,
+                    "parameters": parameters,
+                    "versions": versions,
+                    "outputs": outputs,
+                }
+                write_bytes(staging / MANIFEST_FILE, _json_bytes(scrub_record(manifest)))
+            _log.debug("writing the outputs: %.2f s", time.perf_counter() - began)
+            return PrepareResult(out_dir=out_dir, skipped=False, report=report, manifest=manifest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if created and not any(out_dir.iterdir()):
+                out_dir.rmdir()  # a folder this run made and left empty
+        raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import warnings
 import zlib
 from collections.abc import Callable
@@ -829,6 +830,45 @@ def describe_columns(
     return table.astype({"filled": "Int64"})
 
 
+#: Suffix given to a file's own column that bears the name of a column sekat keeps itself.
+CLASH_SUFFIX = "_in_file"
+
+
+def _rename_bookkeeping_clashes(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A file's own ``source_row``/``source_file`` column is renamed, never trusted.
+
+    sekat numbers the rows and names the file itself, so that every event can be traced to
+    one row of one file; a column of that name in the file (89 events claiming one row) is
+    renamed ``source_row_in_file`` and, like any column outside the contract, not read
+    unless kept by name.
+    """
+    clashes = {
+        column: f"{column}{CLASH_SUFFIX}"
+        for column in raw.columns
+        if str(column) in (schema.SOURCE_ROW, schema.SOURCE_FILE)
+    }
+    if not clashes:
+        return raw
+    taken = {str(c) for c in raw.columns}
+    for column, renamed in clashes.items():
+        if renamed in taken:
+            raise SekatError(
+                f"the file has both {column!r} and {renamed!r}; sekat numbers rows and names "
+                "files itself, so rename or drop them",
+                file=str(path),
+                column=str(column),
+            )
+    logging.getLogger(__name__).warning(
+        "%s: column %s renamed %s: sekat traces rows itself",
+        path.name,
+        " and ".join(map(repr, clashes)),
+        " and ".join(map(repr, clashes.values())),
+    )
+    renamed_frame = raw.rename(columns=clashes)
+    renamed_frame.attrs = dict(raw.attrs)
+    return renamed_frame
+
+
 def read_events(
     path: str | Path,
     mapping: Mapping | dict[str, Any] | str | Path | None = None,
@@ -912,7 +952,7 @@ def read_events(
             f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
         )
     raw = FORMATS[fmt](path, resolved)
-    raw = raw.reset_index(drop=True)
+    raw = _rename_bookkeeping_clashes(raw, path).reset_index(drop=True)
     if schema.SOURCE_ROW not in raw.columns:
         raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
     skipped = list(raw.attrs.get(IGNORED_COLUMNS, []))  # columns the loader did not read
