@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
+from toolkit.io import limits
 from toolkit.io.mapping import Mapping, normalise_label
 from toolkit.io.presets import resolve_mapping
 from toolkit.io.timestamps import AMBIGUOUS_LOCAL_TIME, parse_timestamps_with_shapes
@@ -222,7 +223,9 @@ CSV_NA_VALUES: tuple[str, ...] = (
 _ARROW_BLOCK_BYTES = 8 << 20
 
 
-def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> pd.DataFrame | None:
+def _arrow_csv(
+    path: Path, compressed: bool, wanted: Any, mapping: Mapping, delimiter: str = ","
+) -> pd.DataFrame | None:
     """Read a CSV with Arrow's multi-threaded reader; None where it cannot serve.
 
     Arrow reads a well-formed UTF-8 file to the same values as pandas (every field as text,
@@ -242,6 +245,7 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
         header = pd.read_csv(
             path,
             nrows=0,
+            sep=delimiter,
             dtype=str,
             compression="gzip" if compressed else None,
             encoding="utf-8",
@@ -259,7 +263,7 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
             table = pa_csv.read_csv(
                 stream,
                 read_options=pa_csv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES),
-                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, delimiter=delimiter),
                 convert_options=pa_csv.ConvertOptions(
                     column_types={name: pa.string() for name in chosen},
                     include_columns=chosen,
@@ -281,13 +285,37 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
     return frame
 
 
+def _sniff_delimiter(path: Path, compressed: bool) -> str:
+    """``,`` unless the header holds none and holds ``;``, a tab or ``|`` (a European export)."""
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as handle:
+            header = handle.readline(1 << 20)
+    except (OSError, EOFError, zlib.error):
+        return ","
+    if b"," in header:
+        return ","
+    counts = {sep: header.count(sep.encode()) for sep in (";", "\t", "|")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
 def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
+    limits.check_csv_lines(path, compressed)  # a 500 MB field or 200k columns: one line
+    delimiter = _sniff_delimiter(path, compressed)
+    if delimiter != ",":
+        logging.getLogger(__name__).info(
+            "%s: read as %s-separated (its header has no comma)",
+            path.name,
+            {";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter],
+        )
     wanted = _wanted_columns(mapping)
-    fast = _arrow_csv(path, compressed, wanted, mapping)
+    fast = _arrow_csv(path, compressed, wanted, mapping, delimiter)
     if fast is not None:
         return fast
     options: dict[str, Any] = {
+        "sep": delimiter,
         "dtype": str,
         "compression": "gzip" if compressed else None,
         "encoding": mapping.encoding,
@@ -375,7 +403,10 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
             str(name): _parquet_column(table.column(name), as_text) for name in table.column_names
         }
     except Exception as err:  # pyarrow raises many types for a broken file
-        raise SekatError(f"not a readable Parquet file ({err})", file=str(path)) from None
+        first = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
+        raise SekatError(
+            f"not a readable Parquet file ({first or type(err).__name__})", file=str(path)
+        ) from None
     result = pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
     result.attrs[IGNORED_COLUMNS] = [n for n in names if n not in chosen]
     return result
@@ -398,16 +429,18 @@ def _json_records(data: Any, path: Path) -> list[Any]:
 
 def _load_json(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
-    opener = gzip.open if compressed else open
+    bounds = limits.current_limits()
     try:
-        with opener(path, "rb") as handle:
-            data = json.loads(handle.read().decode(mapping.encoding))
+        data = json.loads(limits.read_document(path, compressed, bounds).decode(mapping.encoding))
+    except RecursionError:
+        raise bounds.refuse("max_depth", "values are nested deeper", path) from None
     except UnicodeDecodeError:
         raise SekatError(f"not valid {mapping.encoding} text", file=str(path)) from None
     except json.JSONDecodeError as err:
         raise SekatError(f"not well-formed JSON ({err})", file=str(path)) from None
     except (EOFError, OSError, zlib.error) as err:
         raise SekatError(f"cannot read JSON file ({err})", file=str(path)) from None
+    limits.json_shape(data, path, bounds)
     records = _json_records(data, path)
     for number, record in enumerate(records):
         if not isinstance(record, dict):
@@ -736,9 +769,10 @@ def _choose_columns(raw: pd.DataFrame, mapping: Mapping, path: Path) -> dict[str
         wanted = ", ".join(
             f"{c!r}" + (f" (mapped from {hints[c]!r})" if c in hints else "") for c in missing
         )
+        seen = found + [str(c) for c in raw.attrs.get(IGNORED_COLUMNS, [])]
         raise MissingColumnError(
             f"required column(s) {wanted} not found; columns found: "
-            f"{', '.join(map(repr, found)) or 'none'} (map yours with a [columns] mapping)",
+            f"{', '.join(map(repr, seen)) or 'none'} (map yours with a [columns] mapping)",
             file=path.name,
             column=missing[0],
         )

@@ -13,6 +13,7 @@ format from the file name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import re
@@ -59,6 +60,8 @@ FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: Suffixes :func:`write_table` understands.
 TABLE_SUFFIXES = (".csv.gz", ".csv", ".parquet")
 
+#: errno values of a full disk or an exhausted quota.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 #: Prefix of the hidden folder a release is staged in, beside the files it replaces.
 STAGING_PREFIX = ".sekat-tmp-"
 #: File inside a staging folder that says sekat made it: no other folder is ever removed.
@@ -114,6 +117,15 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
             os.fsync(handle.fileno())
         os.chmod(temporary, FILE_MODE)  # os.open honours the umask; outputs get one mode
         os.replace(temporary, target)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        if err.errno in _DISK_FULL:
+            raise SekatError(
+                f"no space left on the device ({os.strerror(err.errno)}); free some and run "
+                "again (the previous file is unchanged)",
+                file=str(target),
+            ) from None
+        raise
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
