@@ -37,6 +37,7 @@ __all__ = [
     "LimitError",
     "Limits",
     "check_csv_lines",
+    "check_markup_gaps",
     "current_limits",
     "json_shape",
     "read_document",
@@ -171,6 +172,43 @@ def check_csv_lines(path: Path, compressed: bool, limits: Limits | None = None) 
         return  # the reader names a broken archive itself
     if header:
         _check_header(header, limits, path)
+
+
+def check_markup_gaps(path: Path, compressed: bool, limits: Limits | None = None) -> None:
+    """Scan an XML file once for a run of text or an attribute longer than ``max_value_bytes``.
+
+    In XML neither text nor an attribute value may hold a raw ``<``, so the longest stretch
+    between two ``<`` bounds every value; expat would otherwise spend minutes growing its
+    buffer for a 50 MB attribute. Also bounds what a gzip file expands to.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "log.xes"
+    >>> _ = p.write_text("<log><trace/></log>")
+    >>> check_markup_gaps(p, compressed=False)
+    """
+    limits = limits or current_limits()
+    opener = gzip.open if compressed else open
+    run = 0
+    total = 0
+    try:
+        with opener(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                total += len(chunk)
+                if compressed and total > limits.max_decompressed:
+                    raise limits.refuse("max_decompressed", "the gzip file expands to more", path)
+                opens = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 60)
+                if opens.size == 0:
+                    run += len(chunk)
+                else:
+                    run = max(run + int(opens[0]), int(np.diff(opens).max(initial=0)))
+                    if run <= limits.max_value_bytes:
+                        run = len(chunk) - int(opens[-1]) - 1
+                if run > limits.max_value_bytes:
+                    raise limits.refuse("max_value_bytes", "an attribute or text is longer", path)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        return  # the parser names a broken archive itself
 
 
 def _check_header(header: bytes, limits: Limits, path: Path) -> None:

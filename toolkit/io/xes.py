@@ -141,6 +141,9 @@ def load_raw(path: str | Path, mapping: Mapping | None = None) -> pd.DataFrame:
     [{'case:concept:name': 'r1', 'concept:name': 'submitted'}]
     """
     path = Path(path)
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    limits.check_markup_gaps(path, compressed)  # a 50 MB attribute: one line, not minutes
     chunks: list[pd.DataFrame] = []
     rows: list[dict[str, str]] = []
     try:
