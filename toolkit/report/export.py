@@ -51,6 +51,7 @@ INDEX_COLUMNS: tuple[str, ...] = ("name", "files", "caption", "alt_text", "suppr
 
 #: The release's registry of masked and published cells, beside the tables it governs.
 REGISTRY_FILE: str = ".sekat-disclosure.json"
+_SPEC_KEYS = {"count_col", "group_cols", "totals", "value_cols", "threshold"}
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
@@ -169,9 +170,11 @@ def export_table(
             pending = []
             for name, other_spec in sorted(registry.files.items()):
                 other = path.parent / name
-                if not other.is_file():
+                if not other.is_file() or not _SPEC_KEYS <= set(other_spec):
                     continue
                 shown = _read_published(other, other_spec)
+                if shown is None:
+                    continue  # no longer a table this release wrote
                 other_keys = cell_keys(shown, other_spec["group_cols"])
                 was_masked = shown[SUPPRESSED].to_numpy(dtype=bool)
                 hit = registry.covered(other_keys) & ~was_masked
@@ -221,9 +224,15 @@ def _write_suppressed(path: Path, suppression: Suppression, count_col: str) -> N
     write_text(path, csv_text(out))
 
 
-def _read_published(path: Path, spec: dict) -> pd.DataFrame:
+def _read_published(path: Path, spec: dict) -> pd.DataFrame | None:
     """A table this release wrote, read back as published (masked cells empty)."""
-    shown = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        shown = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    needed = {SUPPRESSED, spec["count_col"], *spec["group_cols"]}
+    if not needed <= set(shown.columns):
+        return None
     shown[SUPPRESSED] = shown[SUPPRESSED].str.lower() == "true"
     value_cols = spec["value_cols"]
     if value_cols is None:
