@@ -58,7 +58,7 @@ def _prepare_accounts_for_every_row(path: Path, out: Path, seconds: int = 30) ->
     """Prepare one file: a SekatError naming it, or outputs where every row is accounted for."""
     try:
         with _deadline(seconds):
-            result = prepare([path], out, key="k", force=True)
+            result = prepare([path], out, key="a key for the hostile tests", force=True)
     except SekatError as err:
         assert path.name in str(err), str(err)
         assert "\n" not in str(err).strip(), "an error is one line"
@@ -232,7 +232,7 @@ def test_an_enormous_line_of_extra_fields_is_a_clear_error(tmp_path):
         "r2,2024-01-05,A,submitted,web,x,y" + ",z" * 20_000,
     ]
     with pytest.raises(SekatError, match="log.csv"), _deadline(60):
-        prepare([_write(tmp_path, rows)], tmp_path / "out", key="k")
+        prepare([_write(tmp_path, rows)], tmp_path / "out", key="a key for the hostile tests")
 
 
 def test_extra_fields_on_the_first_row_are_an_error_not_a_shift(tmp_path):
@@ -253,7 +253,7 @@ def test_non_utf8_text_names_the_line(tmp_path):
         + b"r2,2024-01-05,Dinas \xc9,submitted,web,x,y\n"
     )
     with pytest.raises(SekatError, match=r"latin.csv.*line 3"):
-        prepare([path], tmp_path / "out", key="k")
+        prepare([path], tmp_path / "out", key="a key for the hostile tests")
 
 
 @pytest.mark.parametrize(
@@ -387,3 +387,211 @@ def test_csv_injection_in_agency_and_category_never_reaches_a_csv_unescaped(tmp_
 
 def test_the_formula_check_can_fail():
     assert _formula_cells(["=1+1", "-2+3", "@x", "-12.5", "+3", "plain"]) == ["=1+1", "-2+3", "@x"]
+
+
+# --- issue 15: bookkeeping columns, limits, clear errors ------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["source_row", "source_file"])
+def test_a_column_named_like_sekats_bookkeeping_is_renamed_not_trusted(tmp_path, column):
+    """89 events claiming one source row: the file's column is renamed, sekat numbers rows."""
+    rows = [f"r{i % 30},2024-01-05 08:{i % 60:02d},A{i % 3},submitted,web,x,y,0" for i in range(89)]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join([HEADER + f",{column}", *rows]) + "\n", encoding="utf-8")
+    report = _prepare_accounts_for_every_row(path, tmp_path / "out")
+    assert report["rows_in"] == 89
+    events = pd.read_parquet(tmp_path / "out" / "events.parquet")
+    assert set(events[schema.SOURCE_FILE]) == {"log.csv"}
+    assert f"{column}_in_file" in report["privacy"]["columns_not_read"]["log.csv"]
+
+
+# --- the corpus of issue 15, each case in a child process under a time and a memory limit -------
+
+#: Address-space limit of each child: a reader that tried to hold a 4 GiB document, a 500 MB
+#: field or 20,000 columns of 2,000 rows would die here instead of answering.
+CHILD_MEMORY = 3 << 30
+CHILD_SECONDS = 90
+CHILD_KEY = "a key for the hostile corpus, long enough"
+
+
+def _limit_child() -> None:  # runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+
+
+def _sekat_prepare(path: Path, tmp_path: Path, **env: str) -> tuple[int, str]:
+    """``sekat prepare`` on one file in a child process with bounded memory and time."""
+    import subprocess
+    import sys
+
+    key = tmp_path / "corpus.key"
+    key.write_text(CHILD_KEY)
+    completed = subprocess.run(
+        [sys.executable, "-m", "toolkit", "prepare", str(path), "--out", str(tmp_path / "out")]
+        + ["--key-file", str(key), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_SECONDS,
+        preexec_fn=_limit_child if os.name == "posix" else None,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **env},
+    )
+    return completed.returncode, completed.stderr
+
+
+def _gzip_of_repeats(head: bytes, block: bytes, times: int, tail: bytes) -> bytes:
+    """A small gzip file that expands to ``len(block) * times`` bytes: concatenated members."""
+    member = gzip.compress(block, mtime=0)
+    return gzip.compress(head, mtime=0) + member * times + gzip.compress(tail, mtime=0)
+
+
+def _corpus(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Name -> (file, the limit variable its refusal must name)."""
+    mib = 1 << 20
+    cases: dict[str, tuple[bytes, str, str]] = {
+        "json nested 100k deep": (b"[" * 100_000 + b"]" * 100_000, "deep.json", "SEKAT_MAX_DEPTH"),
+        "json.gz expanding to 4 GiB": (
+            _gzip_of_repeats(b'[{"case_id": "', b" " * (16 * mib), 256, b'"}]'),
+            "bomb.json.gz",
+            "SEKAT_MAX_DOCUMENT_BYTES",
+        ),
+        "json with 20k distinct keys": (
+            ("[" + ",".join("{" + f'"k{i}": 1' + "}" for i in range(20_000)) + "]").encode(),
+            "keys.json",
+            "SEKAT_MAX_KEYS",
+        ),
+        "xes with 20k distinct keys": (
+            (
+                "<log><trace><string key='concept:name' value='r1'/><event>"
+                + "".join(f"<string key='k{i}' value='v'/>" for i in range(20_000))
+                + "</event></trace></log>"
+            ).encode(),
+            "keys.xes",
+            "SEKAT_MAX_KEYS",
+        ),
+        "xes nested 100k containers": (
+            b"<log><trace><event>"
+            + b"<container key='a'>" * 100_000
+            + b"</container>" * 100_000
+            + b"</event></trace></log>",
+            "nested.xes",
+            "SEKAT_MAX_DEPTH",
+        ),
+        "xes attribute of 50 MB": (
+            _gzip_of_repeats(
+                b"<log><trace><event><string key='org:group' value='",
+                b"A" * mib,
+                50,
+                b"'/></event></trace></log>",
+            ),
+            "wide.xes.gz",
+            "SEKAT_MAX_VALUE_BYTES",
+        ),
+        "csv field of 500 MB": (
+            _gzip_of_repeats(
+                (HEADER + "\nr1,2024-01-05 08:00,").encode(),
+                b"A" * (16 * mib),
+                32,
+                b",submitted,web,x,y\n",
+            ),
+            "field.csv.gz",
+            "SEKAT_MAX_LINE_BYTES",
+        ),
+        "csv of 200k columns": (
+            (HEADER + "".join(f",c{i}" for i in range(200_000)) + "\n").encode(),
+            "columns.csv",
+            "SEKAT_MAX_COLUMNS",
+        ),
+    }
+    written = {}
+    for name, (blob, file_name, variable) in cases.items():
+        path = folder / file_name
+        path.write_bytes(blob)
+        written[name] = (path, variable)
+    return written
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return _corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "json nested 100k deep",
+        "json.gz expanding to 4 GiB",
+        "json with 20k distinct keys",
+        "xes with 20k distinct keys",
+        "xes nested 100k containers",
+        "xes attribute of 50 MB",
+        "csv field of 500 MB",
+        "csv of 200k columns",
+    ],
+)
+def test_each_exhausting_file_is_refused_in_one_line(corpus, tmp_path, case):
+    path, variable = corpus[case]
+    status, err = _sekat_prepare(path, tmp_path)
+    lines = err.strip().splitlines()
+    assert status == 2, (case, err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("sekat: error: "), err[-2000:]
+    assert path.name in lines[0] and variable in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "events.parquet").exists()
+
+
+def test_limits_are_settings(tmp_path, monkeypatch):
+    """The same file refused under a lower limit and read under the default one."""
+    path = _write(tmp_path, ["r1,2024-01-05 08:00,A,submitted,web,x,y"])
+    monkeypatch.setenv("SEKAT_MAX_COLUMNS", "5")
+    with pytest.raises(
+        SekatError, match=r"log\.csv.*7 columns.*limit of 5 columns.*SEKAT_MAX_COLUMNS"
+    ):
+        read_events(path)
+    monkeypatch.setenv("SEKAT_MAX_COLUMNS", "many")
+    with pytest.raises(SekatError, match="SEKAT_MAX_COLUMNS must be a whole number"):
+        read_events(path)
+    monkeypatch.delenv("SEKAT_MAX_COLUMNS")
+    assert len(read_events(path)) == 1
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_a_csv_with_another_separator_is_read(tmp_path, separator, name):
+    rows = [f"r{i},2024-01-05 08:0{i},A,submitted,web,x,y" for i in range(3)]
+    path = tmp_path / f"{name}.csv"
+    path.write_text(
+        "\n".join(line.replace(",", separator) for line in [HEADER, *rows]) + "\n",
+        encoding="utf-8",
+    )
+    report = _prepare_accounts_for_every_row(path, tmp_path / "out")
+    assert report["rows_kept"] == 3
+
+
+def test_parquet_with_duplicate_field_names_is_one_line(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_arrays(
+        [pa.array(["r1"]), pa.array(["r2"]), pa.array(["2024-01-05"])],
+        names=["case_id", "case_id", "timestamp"],
+    )
+    path = tmp_path / "dupes.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(SekatError) as info:
+        read_events(path)
+    assert "dupes.parquet" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    import errno
+
+    from toolkit.io import writers
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(writers.os, "fsync", full)
+    target = tmp_path / "report.json"
+    with pytest.raises(SekatError, match=r"report\.json.*no space left"):
+        writers.write_text(target, "{}")
+    assert not list(tmp_path.iterdir())  # no temporary file left behind

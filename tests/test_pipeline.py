@@ -43,7 +43,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_outputs_and_report(write_log, tmp_path):
     log = write_log(ROWS)
     # every value of a three-request log is rare; rare_below=0 shows the values as read
-    result = prepare([log], tmp_path / "out", key="secret", rare_below=0)
+    result = prepare([log], tmp_path / "out", key="secret key for the tests", rare_below=0)
     assert not result.skipped
     assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUTS
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -67,30 +67,30 @@ def test_outputs_and_report(write_log, tmp_path):
 
 def test_rerun_is_byte_identical(write_log, tmp_path):
     log = write_log(ROWS)
-    prepare([log], tmp_path / "a", key="secret")
-    prepare([log], tmp_path / "b", key="secret", force=True)
+    prepare([log], tmp_path / "a", key="secret key for the tests")
+    prepare([log], tmp_path / "b", key="secret key for the tests", force=True)
     first = _snapshot(tmp_path / "a")
     assert first == _snapshot(tmp_path / "b")
-    prepare([log], tmp_path / "a", key="secret", force=True)
+    prepare([log], tmp_path / "a", key="secret key for the tests", force=True)
     assert first == _snapshot(tmp_path / "a")
 
 
 def test_unchanged_inputs_skip_and_changes_rebuild(write_log, tmp_path):
     log = write_log(ROWS)
     out = tmp_path / "out"
-    prepare([log], out, key="secret")
+    prepare([log], out, key="secret key for the tests")
     stamp = (out / "events.parquet").stat().st_mtime_ns
-    assert prepare([log], out, key="secret").skipped
+    assert prepare([log], out, key="secret key for the tests").skipped
     assert (out / "events.parquet").stat().st_mtime_ns == stamp
     # another key changes every pseudonym, so it rebuilds
-    assert not prepare([log], out, key="other").skipped
+    assert not prepare([log], out, key="another key for the tests").skipped
     # a changed raw file rebuilds
     write_log([*ROWS, "REQ-4,2024-01-07 08:00,Kelurahan A,submitted,web"])
-    result = prepare([log], out, key="other")
+    result = prepare([log], out, key="another key for the tests")
     assert not result.skipped and result.report["rows_in"] == 7
     # a damaged output is noticed and rebuilt
     (out / "cases.parquet").write_bytes(b"broken")
-    assert not prepare([log], out, key="other").skipped
+    assert not prepare([log], out, key="another key for the tests").skipped
 
 
 def test_no_raw_ids_or_pii_anywhere_in_the_outputs(tmp_path):
@@ -102,7 +102,7 @@ def test_no_raw_ids_or_pii_anywhere_in_the_outputs(tmp_path):
         "TKT-77,2024-01-05 09:00,Dinas PU,forwarded TKT-77,WA 081234567890,Siti Aminah,x\n"
         "TKT-78,not-a-time,Kelurahan A,NIK 3171234567890123 TKT-77,web,Budi,y\n"
     )
-    prepare([log], tmp_path / "out", key="secret")
+    prepare([log], tmp_path / "out", key="secret key for the tests")
     blob = b"".join((tmp_path / "out" / name).read_bytes() for name in OUTPUTS)
     for secret in (
         "TKT-77",
@@ -123,19 +123,19 @@ def test_no_raw_ids_or_pii_anywhere_in_the_outputs(tmp_path):
 def test_bad_inputs_fail_before_touching_outputs(write_log, tmp_path, monkeypatch):
     log = write_log(ROWS)
     out = tmp_path / "out"
-    prepare([log], out, key="secret")
+    prepare([log], out, key="secret key for the tests")
     before = _snapshot(out)
     bad = tmp_path / "bad.csv"
     bad.write_text("case_id,timestamp\nx,2024-01-01\n")
     with pytest.raises(SekatError, match="bad.csv"):
-        prepare([log, bad], out, key="secret")
+        prepare([log, bad], out, key="secret key for the tests")
     with pytest.raises(SekatError, match="missing.csv"):
-        prepare([tmp_path / "missing.csv"], out, key="secret")
+        prepare([tmp_path / "missing.csv"], out, key="secret key for the tests")
     monkeypatch.delenv("SEKAT_KEY", raising=False)
     with pytest.raises(KeyMissingError):
         prepare([log], out)
     with pytest.raises(SekatError, match="cut-off"):
-        prepare([log], out, key="secret", cutoff="whenever")
+        prepare([log], out, key="secret key for the tests", cutoff="whenever")
     assert _snapshot(out) == before
     assert not list(out.glob(".sekat-tmp-*"))
 
@@ -150,7 +150,7 @@ _SLOW_PREPARE = textwrap.dedent(
         print("staged", flush=True)
         time.sleep(30)
     pipeline.write_parquet = slow
-    pipeline.prepare([sys.argv[1]], sys.argv[2], key="secret", force=True)
+    pipeline.prepare([sys.argv[1]], sys.argv[2], key="secret key for the tests", force=True)
     """
 )
 
@@ -159,7 +159,7 @@ _SLOW_PREPARE = textwrap.dedent(
 def test_killed_run_leaves_previous_outputs_intact(write_log, tmp_path):
     log = write_log(ROWS)
     out = tmp_path / "out"
-    prepare([log], out, key="secret")
+    prepare([log], out, key="secret key for the tests")
     before = _snapshot(out)
     write_log([*ROWS, "REQ-9,2024-01-08 08:00,Kelurahan C,submitted,web"])
     process = subprocess.Popen(
@@ -173,7 +173,7 @@ def test_killed_run_leaves_previous_outputs_intact(write_log, tmp_path):
     finally:
         process.wait(timeout=30)
     assert _snapshot(out) == before  # nothing replaced, nothing half-written
-    result = prepare([log], out, key="secret")
+    result = prepare([log], out, key="secret key for the tests")
     assert not result.skipped and result.report["rows_in"] == 7
     assert not list(out.glob(".sekat-tmp-*"))  # the killed run's staging is cleaned up
     assert json.loads((out / MANIFEST_FILE).read_text())["build"] == result.manifest["build"]
@@ -184,12 +184,17 @@ def test_scheduler_gives_the_same_tables(write_log, tmp_path):
     from distributed import LocalCluster
 
     log = write_log(ROWS)
-    prepare([log], tmp_path / "local", key="secret")
+    prepare([log], tmp_path / "local", key="secret key for the tests")
     start = time.perf_counter()
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
-        prepare([log], tmp_path / "dask", key="secret", scheduler=cluster.scheduler_address)
+        prepare(
+            [log],
+            tmp_path / "dask",
+            key="secret key for the tests",
+            scheduler=cluster.scheduler_address,
+        )
     assert time.perf_counter() - start < 60
     for name in ("cases.parquet", "handovers.parquet"):
         pd.testing.assert_frame_equal(
@@ -214,10 +219,10 @@ def test_sigkill_of_the_real_command_midway_then_a_rerun_completes(tmp_path):
     out = tmp_path / "out"
     small = tmp_path / "small.csv"
     small.write_text("\n".join(["case_id,timestamp,agency,activity,channel", *ROWS]) + "\n")
-    prepare([small], out, key="secret")
+    prepare([small], out, key="secret key for the tests")
     before = _snapshot(out)
     argv = [*command, "prepare", str(sample), "--out", str(out), "--force"]
-    environment = {**os.environ, "SEKAT_KEY": "secret"}
+    environment = {**os.environ, "SEKAT_KEY": "secret key for the tests"}
     killed = False
     for _attempt in range(3):  # the staging window is short; try again if it was missed
         process = subprocess.Popen(argv, env=environment, stderr=subprocess.DEVNULL)
@@ -231,7 +236,9 @@ def test_sigkill_of_the_real_command_midway_then_a_rerun_completes(tmp_path):
             process.wait(timeout=120)
         if killed:
             break
-        prepare([small], out, key="secret", force=True)  # the run finished: reset and retry
+        prepare(
+            [small], out, key="secret key for the tests", force=True
+        )  # the run finished: reset and retry
     assert killed, "never caught the command while it was staging its outputs"
     assert process.returncode == -signal.SIGKILL
     assert list(out.glob(".sekat-tmp-*")), "killed midway: its staging folder is left behind"
@@ -252,12 +259,14 @@ def test_a_rebuild_touches_only_its_own_outputs(write_log, tmp_path):
     (out / "figures" / "keep.csv").write_text("a\n1\n")
     log = write_log(ROWS)
     other = write_log(["REQ-7,2024-01-05 08:00,Kelurahan A,submitted,web"], name="other.csv")
-    prepare([log, other], out, key="secret")
+    prepare([log, other], out, key="secret key for the tests")
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
-    assert prepare([log, other], out, key="secret").skipped  # nothing changed: nothing written
+    assert prepare(
+        [log, other], out, key="secret key for the tests"
+    ).skipped  # nothing changed: nothing written
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == stamps
     write_log(["REQ-7,2024-01-05 08:00,Kelurahan B,submitted,web"], name="other.csv")
-    result = prepare([log, other], out, key="secret")
+    result = prepare([log, other], out, key="secret key for the tests")
     assert not result.skipped and result.report["inputs"] == {"log.csv": 6, "other.csv": 1}
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "figures" / "keep.csv").read_text() == "a\n1\n"

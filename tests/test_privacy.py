@@ -43,27 +43,30 @@ def test_pseudonym_is_truncated_hmac_sha256():
 
 
 def test_same_key_same_pseudonyms_other_key_other_pseudonyms():
-    a = pseudonymise(_events(), key="one")
-    b = pseudonymise(_events(), key="one")
-    c = pseudonymise(_events(), key="two")
+    a = pseudonymise(_events(), key="key one for the tests")
+    b = pseudonymise(_events(), key="key one for the tests")
+    c = pseudonymise(_events(), key="key two for the tests")
     assert a["case_id"].tolist() == b["case_id"].tolist()
     assert a["case_id"].iloc[0] == a["case_id"].iloc[1] != a["case_id"].iloc[2]
     assert set(a["case_id"]).isdisjoint(c["case_id"])
 
 
 def test_columns_outside_the_contract_are_dropped_unless_kept():
-    anon = pseudonymise(_events(), key="k")
+    anon = pseudonymise(_events(), key="a key for the privacy tests")
     assert "complaint_text" not in anon and "citizen_id" not in anon
     assert anon.attrs["privacy"]["dropped_columns"] == ["complaint_text", "citizen_id"]
     kept = pseudonymise(
-        _events(), key="k", keep=["complaint_text"], id_columns=["case_id", "citizen_id"]
+        _events(),
+        key="a key for the privacy tests",
+        keep=["complaint_text"],
+        id_columns=["case_id", "citizen_id"],
     )
     assert kept["complaint_text"].tolist() == ["jalan rusak", "jalan rusak", "air mati"]
     assert kept["citizen_id"].str.startswith("p_").all()
 
 
 def test_pii_and_raw_ids_are_removed_and_counted():
-    anon = pseudonymise(_events(), key="k")
+    anon = pseudonymise(_events(), key="a key for the privacy tests")
     assert anon["activity_raw"].tolist() == [
         "opened",
         "forwarded [removed:id] to PU",
@@ -135,12 +138,15 @@ def test_key_sources(monkeypatch, tmp_path):
     monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(KeyMissingError, match="SEKAT_KEY"):
         pseudonymise(_events())
-    monkeypatch.setenv(KEY_ENV, "from-env")
-    assert resolve_key() == (b"from-env", "environment")
+    monkeypatch.setenv(KEY_ENV, "from-env, long enough")
+    assert resolve_key() == (b"from-env, long enough", "environment")
     key_file = tmp_path / "sekat.key"
-    key_file.write_bytes(b"from-file\n")
-    assert resolve_key(key_file=key_file) == (b"from-file", "key_file")
-    assert resolve_key("explicit", key_file=key_file) == (b"explicit", "argument")
+    key_file.write_bytes(b"from-file, long enough\n")
+    assert resolve_key(key_file=key_file) == (b"from-file, long enough", "key_file")
+    assert resolve_key("explicit, long enough", key_file=key_file) == (
+        b"explicit, long enough",
+        "argument",
+    )
     with pytest.raises(KeyMissingError, match="missing.key"):
         resolve_key(key_file=tmp_path / "missing.key")
     empty = tmp_path / "empty.key"
@@ -153,7 +159,7 @@ def test_key_sources(monkeypatch, tmp_path):
 
 def test_missing_id_column():
     with pytest.raises(MissingColumnError, match="ticket"):
-        pseudonymise(_events(), key="k", id_columns=["ticket"])
+        pseudonymise(_events(), key="a key for the privacy tests", id_columns=["ticket"])
 
 
 _ID = st.text(alphabet="ABCXYZ0123456789-", min_size=3, max_size=10).filter(
@@ -174,7 +180,7 @@ def test_raw_ids_never_survive_as_words(ids, seed):
                 "activity_raw": f"{words[(seed + i) % 5]} {other}, {case}.",
             }
         )
-    anon = pseudonymise(pd.DataFrame(rows), key="k")
+    anon = pseudonymise(pd.DataFrame(rows), key="a key for the privacy tests")
     for column in ("agency", "activity_raw"):
         for value in anon[column]:
             tokens = {t.strip(".,") for t in value.split()}

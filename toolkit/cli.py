@@ -38,6 +38,17 @@ class _Parser(argparse.ArgumentParser):
 _log = logging.getLogger("toolkit.cli")
 
 
+class _Scrubbed(logging.Filter):
+    """Every message shown on the console is scrubbed first (a file or column name, a value
+    quoted in an error, can carry an e-mail address or a phone number)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from toolkit.clean.privacy import scrub_name  # on a message only: --help stays light
+
+        record.msg, record.args = scrub_name(record.getMessage()), None
+        return True
+
+
 def _say(message: str) -> None:
     """A message for the person at the terminal (a log record, shown by :func:`main`)."""
     _log.info(message)
@@ -61,7 +72,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def _emit_json(args: argparse.Namespace, summary: dict) -> None:
     if getattr(args, "json", False):
-        print(json.dumps(summary, sort_keys=True, default=str), flush=True)
+        from toolkit.clean.privacy import scrub_record
+
+        print(json.dumps(scrub_record(summary), sort_keys=True, default=str), flush=True)
 
 
 # --- sekat simulate -------------------------------------------------------------------------------
@@ -214,6 +227,12 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
         "than N requests by keyed pseudonyms: names and free text hide there "
         "(default 10; 0 keeps every value)",
     )
+    parser.add_argument(
+        "--keep-raw",
+        action="store_true",
+        help="keep in activity_raw/channel_raw the raw labels the mapping read (scrubbed); "
+        "by default only unmapped labels are kept",
+    )
     _add_output_options(parser)
 
 
@@ -266,6 +285,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
         force=args.force,
         rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
         as_of=args.as_of,
+        keep_raw=args.keep_raw,
     )
     report = result.report
     _emit_json(
@@ -635,6 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Messages go to this call's stderr (a test may have replaced it), as "sekat: ...".
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    handler.addFilter(_Scrubbed())
     handler.setLevel(logging.INFO)
     logger.addHandler(handler)
     previous_level = logger.level

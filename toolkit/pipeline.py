@@ -2,10 +2,13 @@
 
 :func:`prepare` reads every input, validates, pseudonymises and writes ``events.parquet``,
 ``quarantine.parquet``, ``cases.parquet``, ``handovers.parquet``, ``report.json`` and
-``manifest.json`` into one directory. Writes are atomic: everything is written and fsynced in
-a temporary directory beside the outputs, then moved into place with ``os.replace``, the
-manifest last, so a run killed at any moment leaves the previous outputs readable and the
-next run redoes the work. Outputs are byte-identical for identical inputs and parameters (no
+``manifest.json`` into one directory. Writes are atomic as a set: one run at a time holds the
+folder's lock (a second stops with a clear message); everything is written and fsynced in a
+staging folder beside the outputs, a commit file is written, then the files are moved into
+place with ``os.replace``, the manifest last (:func:`toolkit.io.writers.release`). A run
+killed before the commit point leaves the previous set; one killed after it is finished by
+the next run or reader, so the folder never serves new tables beside an old report. Only
+staging folders sekat made are ever removed. Outputs are byte-identical for identical inputs and parameters (no
 wall-clock times anywhere), and a rerun whose inputs and parameters hash the same as the
 manifest's is skipped.
 """
@@ -16,11 +19,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from toolkit.clean.privacy import (
     pseudonymise,
     rare_values,
     resolve_key,
+    scrub_name,
+    scrub_record,
     scrub_text,
 )
 from toolkit.clean.reidentification import k_anonymity_report
@@ -54,17 +56,23 @@ from toolkit.io.prepared import (
     REPORT_FILE,
 )
 from toolkit.io.presets import resolve_mapping
-from toolkit.io.writers import fsync_dir, write_bytes, write_parquet
+from toolkit.io.writers import (
+    finish_release,
+    folder_lock,
+    release,
+    write_bytes,
+    write_parquet,
+)
 from toolkit.paths.walk import event_order
 
 __all__ = [
     "PrepareResult",
     "file_sha256",
     "prepare",
+    "public_name",
 ]
 
 _log = logging.getLogger(__name__)
-_TEMP_PREFIX = ".sekat-tmp-"
 #: Columns of the quarantine table that are not personal and explain the fault.
 _QUARANTINE_KEEP = (REASON, readers.TIMESTAMP_RAW, readers.TIMESTAMP_ISSUE)
 
@@ -114,20 +122,27 @@ def _json_bytes(data: Any) -> bytes:
     ).encode()
 
 
-@contextlib.contextmanager
-def _staging(out_dir: Path) -> Iterator[Path]:
-    """A temporary directory beside the outputs (same file system, so os.replace is atomic)."""
-    for stale in out_dir.glob(_TEMP_PREFIX + "*"):  # left by a run that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=out_dir))
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _manifest_last(names: list[str]) -> list[str]:
+    """The order files switch in: the outputs, then the manifest."""
+    return [n for n in names if n != MANIFEST_FILE] + [n for n in names if n == MANIFEST_FILE]
+
+
+def public_name(path: Path) -> str:
+    """The name an input file is known by in every output: its base name, scrubbed.
+
+    A file named after a person (``laporan budi@gmail.com.csv``) is recorded as
+    ``laporan [removed:email].csv`` in ``source_file``, the report and the manifest.
+
+    Examples
+    --------
+    >>> public_name(Path("/data/laporan_budi.santoso@gmail.com_081234567890.csv"))
+    '[removed:email]_[removed:phone].csv'
+    """
+    return scrub_name(path.name)
 
 
 def _inputs_record(paths: list[Path]) -> list[dict[str, Any]]:
-    names = [p.name for p in paths]
+    names = [public_name(p) for p in paths]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
         raise SekatError(
@@ -136,15 +151,39 @@ def _inputs_record(paths: list[Path]) -> list[dict[str, Any]]:
             file=sorted(duplicated)[0],
         )
     record = []
-    for path in paths:
+    for path, name in zip(paths, names, strict=True):
         if not path.is_file():
             raise SekatError(
                 "file does not exist" if not path.exists() else "is not a file", file=str(path)
             )
-        record.append(
-            {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-        )
+        record.append({"name": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)})
     return record
+
+
+def _mapping_sha256(data: dict[str, Any]) -> str:
+    """The mapping as a hash: its words (which may name staff) never enter the manifest."""
+    return hashlib.sha256(_json_bytes(data)).hexdigest()
+
+
+def _mapped_away(frame: pd.DataFrame, keep_raw: bool) -> pd.DataFrame:
+    """Blank ``activity_raw``/``channel_raw`` where a mapping read the value, unless kept.
+
+    A raw label the mapping turned into a lifecycle activity or a channel is the text the
+    user mapped away (a staff name, a phone number written into an activity); it stays only
+    with ``keep_raw``. Unmapped values stay (scrubbed later), since the report counts them.
+    """
+    if keep_raw:
+        return frame
+    frame = frame.copy()
+    for raw, unmapped in (
+        (schema.ACTIVITY_RAW, readers.ACTIVITY_UNMAPPED),
+        (schema.CHANNEL_RAW, readers.CHANNEL_UNMAPPED),
+    ):
+        if raw in frame and unmapped in frame:
+            mapped = ~frame[unmapped].astype(bool).to_numpy()
+            values = frame[raw].astype("str")
+            frame[raw] = values.mask(mapped)
+    return frame
 
 
 def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -217,6 +256,7 @@ def prepare(
     force: bool = False,
     rare_below: int = schema.MIN_CELL_COUNT,
     k: int = schema.MIN_CELL_COUNT,
+    keep_raw: bool = False,
     as_of: Any = None,
 ) -> PrepareResult:
     """Read, validate and pseudonymise event logs; write the prepared tables atomically.
@@ -228,7 +268,7 @@ def prepare(
     out_dir : str or path-like
         Output directory (created if missing). Files other than the six outputs are left alone.
     mapping, preset : optional
-        As for :func:`toolkit.io.readers.read_events`; a mapping file is recorded by content.
+        As for :func:`toolkit.io.readers.read_events`; a mapping is recorded by its SHA-256 only (its words may name staff), a mapping file by its scrubbed name and hash.
     key, key_file : optional
         Pseudonymisation key, or a file holding it; else ``SEKAT_KEY``.
     demo : bool
@@ -250,6 +290,10 @@ def prepare(
         free text hide there (see :func:`toolkit.clean.privacy.pseudonymise`); 0 keeps them.
     k : int, default :data:`toolkit.schema.MIN_CELL_COUNT` (10)
         Group size of the k-anonymity report on the case table.
+    keep_raw : bool, default False
+        Keep in ``activity_raw``/``channel_raw`` the raw labels that the mapping read as a
+        lifecycle activity or a channel (still scrubbed). By default only the unmapped ones
+        are kept, since a label mapped away may be what the user wanted gone.
     as_of : timestamp-like, optional
         The run date: requests with a time after it are quarantined (``future_timestamp``).
         Default now; not part of the manifest, so outputs stay byte-identical until the date
@@ -314,7 +358,7 @@ def prepare(
     resolved = resolve_mapping(mapping, preset)
     mapping_file = None
     if isinstance(mapping, str | Path):
-        mapping_file = {"name": Path(mapping).name, "sha256": file_sha256(mapping)}
+        mapping_file = {"name": scrub_name(Path(mapping).name), "sha256": file_sha256(mapping)}
     try:
         cutoff_text = None if cutoff is None else pd.Timestamp(cutoff).isoformat()
     except (ValueError, TypeError):
@@ -326,15 +370,15 @@ def prepare(
 
     parameters = {
         "preset": preset,
-        "mapping": resolved.to_dict(),
+        "mapping_sha256": _mapping_sha256(resolved.to_dict()),
         "mapping_file": mapping_file,
         "strict_channels": bool(strict_channels),
         "cutoff": cutoff_text,
         "source_tz": source_tz,
         "key_source": key_source,
-        "key_fingerprint": key_fingerprint(secret),
         "rare_below": int(rare_below),
         "k": int(k),
+        "keep_raw": bool(keep_raw),
     }
     versions = {
         "sekat": toolkit.__version__,
@@ -342,153 +386,188 @@ def prepare(
         "pyarrow": pa.__version__,
     }
     input_record = _inputs_record(paths)
+    # The fingerprint is salted with everything else the build depends on: slow to test a
+    # guess against, and a guess tested for one release serves no other.
+    salt = hashlib.sha256(
+        _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
+    ).digest()
+    parameters["key_fingerprint"] = key_fingerprint(secret, salt)
     build = hashlib.sha256(
         _json_bytes({"inputs": input_record, "parameters": parameters, "versions": versions})
     ).hexdigest()
 
-    if not force and out_dir.is_dir():
-        previous = _previous_manifest(out_dir)
-        if previous is not None and previous.get("build") == build:
-            report = json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8"))
-            return PrepareResult(out_dir=out_dir, skipped=True, report=report, manifest=previous)
-
-    with progress.bar(len(paths) + 5, "sekat prepare") as shown:
-        frames = []
-        for path in paths:
-            with progress.step(shown, f"reading {path.name}", _log):
-                frames.append(
-                    readers.read_events(
-                        path, resolved, source_tz=source_tz, strict_channels=strict_channels
-                    )
-                )
-            _log.debug("%s: %d rows", path.name, len(frames[-1]))
-        # Columns outside the contract never reach the tables; the report names them.
-        not_read = {
-            path.name: sorted(map(str, frame.attrs.get(readers.IGNORED_COLUMNS, [])))
-            for path, frame in zip(paths, frames, strict=True)
-        }
-        events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        with progress.step(shown, "validating", _log):
-            checked = validate(events, strict_channels=strict_channels, as_of=as_of)
-
-        with progress.step(shown, "pseudonymising", _log):
-            anon = pseudonymise(
-                checked.clean,
-                key=secret,
-                keep=resolved.keep,
-                rare_below=rare_below,
-                population=events,
-            )
-        with progress.step(shown, "ordering the events", _log):
-            # The one ordering of the rows: (case, time, source file, source row), found on
-            # integer codes; events.parquet is written in it, and the path tables see it.
-            anon = anon.take(event_order(anon)).reset_index(drop=True)
-        with progress.step(shown, "pseudonymising the quarantine", _log):
-            quarantine = checked.quarantine.drop(
-                columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP],
-                errors="ignore",
-            )
-            quarantined = pseudonymise(
-                quarantine,
-                key=secret,
-                keep=tuple(c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns),
-                extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
-                rare_below=rare_below,
-                population=events,
-            )
-            quarantined = quarantined.sort_values(
-                [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
-            ).reset_index(drop=True)
-
-        tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
-        with progress.step(shown, "case and hand-off tables", _log):
-            tables.update(_paths_tables(anon, cutoff, scheduler))
-
-    report = dict(checked.report)
-    # The data owner's view (the console): values as typed, not pseudonymised, so that the
-    # mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses and raw
-    # ids are still removed, since a terminal's scrollback is often copied into a log.
-    ids = frozenset(events[schema.CASE_ID].dropna().unique())
-
-    def shown(text: Any) -> str:
-        return scrub_text(str(text), ids)[0]
-
-    raw_vocabulary = {
-        key: {shown(value): n for value, n in report[key].items()}
-        for key in ("channels_mapped_to_other", "unmapped_activities")
-    }
-    raw_vocabulary["agency_near_duplicates"] = [
-        {**pair, "agency": shown(pair["agency"]), "similar_agency": shown(pair["similar_agency"])}
-        for pair in report["agency_near_duplicates"]
-    ]
-    # Raw channel and activity names are free text: the report must not leak through them.
-    raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
-    for counts, column in (
-        ("channels_mapped_to_other", schema.CHANNEL_RAW),
-        ("unmapped_activities", schema.ACTIVITY_RAW),
-    ):
-        rare = rare_values(events, column, rare_below)
-        report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
-    # A misspelt agency is rare by nature: name it as the tables do, never as typed.
-    rare_agencies = rare_values(events, schema.AGENCY, rare_below)
-    for pair in report.get("agency_near_duplicates", []):
-        for side in ("agency", "similar_agency"):
-            if side in pair:
-                (name,) = _scrubbed_counts({str(pair[side]): 0}, raw_ids, rare_agencies, secret)
-                pair[side] = name
-    report["inputs"] = {
-        entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
-        for entry in input_record
-    }
-    report["privacy"] = {
-        **anon.attrs.get(PRIVACY_ATTR, {}),
-        "columns_not_read": {name: cols for name, cols in not_read.items() if cols},
-    }
-    report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
-    if CASES_FILE in tables:
-        report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
-    report[schema.HOPS_OBSERVED] = (
-        bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
-    )
-    report[schema.CHANNEL_OBSERVED] = all(
-        frame.attrs.get(readers.CHANNEL_OBSERVED, True) for frame in frames
-    )
-    report[schema.TARGET_OBSERVED] = bool(
-        schema.TARGET_AT in anon and anon[schema.TARGET_AT].notna().any()
-    )
-    report[schema.WARNINGS] = time_warnings(tables[CASES_FILE], report, cutoff)
-    for warning in report[schema.WARNINGS]:
-        _log.warning("warning (%s): %s", warning["code"], warning["message"])
-
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
-    with _staging(out_dir) as staging:
-        for name, table in tables.items():
-            write_parquet(table, staging / name)
-        write_bytes(staging / REPORT_FILE, _json_bytes(report))
-        outputs = {
-            name: {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
-            for name in sorted([*tables, REPORT_FILE])
-        }
-        manifest = {
-            "build": build,
-            "inputs": input_record,
-            "parameters": parameters,
-            "versions": versions,
-            "outputs": outputs,
-        }
-        write_bytes(staging / MANIFEST_FILE, _json_bytes(manifest))
-        fsync_dir(staging)
-        # The manifest goes last: until it is replaced, the old manifest no longer matches
-        # the half-new outputs, so an interrupted run is redone in full next time.
-        for name in [*sorted(outputs), MANIFEST_FILE]:
-            os.replace(staging / name, out_dir / name)
-        fsync_dir(out_dir)
-    _log.debug("writing the outputs: %.2f s", time.perf_counter() - began)
-    return PrepareResult(
-        out_dir=out_dir,
-        skipped=False,
-        report=report,
-        manifest=manifest,
-        raw_vocabulary=raw_vocabulary,
-    )
+    try:
+        with folder_lock(out_dir):
+            finish_release(out_dir, locked=True)  # what a killed run left: finished or discarded
+            if not force:
+                previous = _previous_manifest(out_dir)
+                if previous is not None and previous.get("build") == build:
+                    report = json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8"))
+                    return PrepareResult(
+                        out_dir=out_dir, skipped=True, report=report, manifest=previous
+                    )
+
+            with progress.bar(len(paths) + 5, "sekat prepare") as shown:
+                frames = []
+                for path, entry in zip(paths, input_record, strict=True):
+                    with progress.step(shown, f"reading {entry['name']}", _log):
+                        frame = readers.read_events(
+                            path, resolved, source_tz=source_tz, strict_channels=strict_channels
+                        )
+                        ignored = frame.attrs.get(readers.IGNORED_COLUMNS, [])
+                        frame = _mapped_away(frame, keep_raw)
+                        frame[schema.SOURCE_FILE] = entry["name"]
+                        frame.attrs[readers.IGNORED_COLUMNS] = ignored
+                        frames.append(frame)
+                    _log.debug("%s: %d rows", entry["name"], len(frames[-1]))
+                # Columns outside the contract never reach the tables; the report names them
+                # (scrubbed: a column name can be an e-mail address).
+                not_read = {
+                    entry["name"]: sorted(
+                        map(scrub_name, frame.attrs.get(readers.IGNORED_COLUMNS, []))
+                    )
+                    for entry, frame in zip(input_record, frames, strict=True)
+                }
+                events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                with progress.step(shown, "validating", _log):
+                    checked = validate(events, strict_channels=strict_channels, as_of=as_of)
+
+                with progress.step(shown, "pseudonymising", _log):
+                    anon = pseudonymise(
+                        checked.clean,
+                        key=secret,
+                        keep=resolved.keep,
+                        rare_below=rare_below,
+                        population=events,
+                        fingerprint_salt=salt,
+                    )
+                with progress.step(shown, "ordering the events", _log):
+                    # The one ordering of the rows: (case, time, source file, source row), found on
+                    # integer codes; events.parquet is written in it, and the path tables see it.
+                    anon = anon.take(event_order(anon)).reset_index(drop=True)
+                with progress.step(shown, "pseudonymising the quarantine", _log):
+                    quarantine = checked.quarantine.drop(
+                        columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP],
+                        errors="ignore",
+                    )
+                    quarantined = pseudonymise(
+                        quarantine,
+                        key=secret,
+                        keep=tuple(
+                            c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns
+                        ),
+                        extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
+                        rare_below=rare_below,
+                        population=events,
+                        fingerprint_salt=salt,
+                    )
+                    quarantined = quarantined.sort_values(
+                        [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
+                    ).reset_index(drop=True)
+
+                tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
+                with progress.step(shown, "case and hand-off tables", _log):
+                    tables.update(_paths_tables(anon, cutoff, scheduler))
+
+            report = dict(checked.report)
+            # The data owner's view (the console): values as typed, not pseudonymised, so that
+            # the mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses
+            # and raw ids are still removed, since a terminal's scrollback is often copied.
+            ids = frozenset(events[schema.CASE_ID].dropna().unique())
+
+            def shown(text: Any) -> str:
+                return scrub_text(str(text), ids)[0]
+
+            raw_vocabulary = {
+                key: {shown(value): n for value, n in report[key].items()}
+                for key in ("channels_mapped_to_other", "unmapped_activities")
+            }
+            raw_vocabulary["agency_near_duplicates"] = [
+                {
+                    **pair,
+                    "agency": shown(pair["agency"]),
+                    "similar_agency": shown(pair["similar_agency"]),
+                }
+                for pair in report["agency_near_duplicates"]
+            ]
+            # Raw channel and activity names are free text: the report must not leak through them.
+            raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
+            for counts, column in (
+                ("channels_mapped_to_other", schema.CHANNEL_RAW),
+                ("unmapped_activities", schema.ACTIVITY_RAW),
+            ):
+                rare = rare_values(events, column, rare_below)
+                report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
+            # A misspelt agency is rare by nature: name it as the tables do, never as typed.
+            rare_agencies = rare_values(events, schema.AGENCY, rare_below)
+            for pair in report.get("agency_near_duplicates", []):
+                for side in ("agency", "similar_agency"):
+                    if side in pair:
+                        (name,) = _scrubbed_counts(
+                            {str(pair[side]): 0}, raw_ids, rare_agencies, secret
+                        )
+                        pair[side] = name
+            report["inputs"] = {
+                entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
+                for entry in input_record
+            }
+            report["privacy"] = {
+                **anon.attrs.get(PRIVACY_ATTR, {}),
+                "columns_not_read": {name: cols for name, cols in not_read.items() if cols},
+            }
+            report["quarantine_privacy"] = quarantined.attrs.get(PRIVACY_ATTR, {})
+            if CASES_FILE in tables:
+                report["k_anonymity"] = k_anonymity_report(tables[CASES_FILE], k=k).summary
+            report[schema.HOPS_OBSERVED] = (
+                bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
+            )
+            report[schema.CHANNEL_OBSERVED] = all(
+                frame.attrs.get(readers.CHANNEL_OBSERVED, True) for frame in frames
+            )
+            report[schema.TARGET_OBSERVED] = bool(
+                schema.TARGET_AT in anon and anon[schema.TARGET_AT].notna().any()
+            )
+            report[schema.WARNINGS] = time_warnings(tables[CASES_FILE], report, cutoff)
+            for warning in report[schema.WARNINGS]:
+                _log.warning("warning (%s): %s", warning["code"], warning["message"])
+            # Every key and text of the report as the tables show them (column names, file names,
+            # validation messages naming a value): the last pass before anything is written.
+            report = scrub_record(report, raw_ids)
+
+            began = time.perf_counter()
+            # Staged, synced, committed, then switched: a kill at any instant leaves the old set or
+            # (rolled forward by the next run or reader) the new one, the manifest last.
+            with release(out_dir, order=_manifest_last) as staging:
+                for name, table in tables.items():
+                    write_parquet(table, staging / name)
+                write_bytes(staging / REPORT_FILE, _json_bytes(report))
+                outputs = {
+                    name: {
+                        "sha256": file_sha256(staging / name),
+                        "bytes": (staging / name).stat().st_size,
+                    }
+                    for name in sorted([*tables, REPORT_FILE])
+                }
+                manifest = {
+                    "build": build,
+                    "inputs": input_record,
+                    "parameters": parameters,
+                    "versions": versions,
+                    "outputs": outputs,
+                }
+                write_bytes(staging / MANIFEST_FILE, _json_bytes(scrub_record(manifest)))
+            _log.debug("writing the outputs: %.2f s", time.perf_counter() - began)
+            return PrepareResult(
+                out_dir=out_dir,
+                skipped=False,
+                report=report,
+                manifest=manifest,
+                raw_vocabulary=raw_vocabulary,
+            )
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if created and not any(out_dir.iterdir()):
+                out_dir.rmdir()  # a folder this run made and left empty
+        raise

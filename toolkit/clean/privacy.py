@@ -13,12 +13,15 @@ one exception is :data:`DEMO_KEY`, which only the shipped synthetic data may use
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,16 +32,24 @@ from toolkit.errors import KeyMissingError, MissingColumnError
 
 __all__ = [
     "DEMO_KEY",
+    "FINGERPRINT_SALT",
     "KEY_ENV",
+    "MAX_KEY_BYTES",
+    "MIN_KEY_BYTES",
     "PII_PATTERNS",
     "PRIVACY_ATTR",
     "PSEUDONYM_HEX_CHARS",
     "RARE_PREFIX",
+    "check_key",
     "key_fingerprint",
     "pseudonym",
     "rare_values",
     "pseudonymise",
     "resolve_key",
+    "HASH_FIELDS",
+    "normalise_text",
+    "scrub_name",
+    "scrub_record",
     "scrub_text",
 ]
 
@@ -47,6 +58,13 @@ KEY_ENV = "SEKAT_KEY"
 #: NOT A SECRET. Published with the code, for the shipped synthetic log only: pseudonyms made
 #: with it can be recomputed by anyone. Never use it for real data.
 DEMO_KEY = b"sekat-demo-key-NOT-SECRET-for-the-shipped-synthetic-data-only"
+#: Keys shorter than this are refused (:func:`check_key`).
+MIN_KEY_BYTES = 16
+#: A key file longer than this is not a key (``--key-file /dev/zero`` is refused, not read).
+MAX_KEY_BYTES = 4096
+#: Salt of :func:`key_fingerprint` outside a release (a release salts with its own hash).
+FINGERPRINT_SALT = b"sekat key fingerprint v2"
+_MAKE_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
 #: Hex characters of HMAC-SHA256 kept in a pseudonym (80 bits: collisions are negligible for
 #: logs of up to hundreds of millions of requests).
 PSEUDONYM_HEX_CHARS = 20
@@ -60,36 +78,99 @@ RARE_PREFIX = "t_"
 #: sekat itself writes.
 _NOT_LOG_TEXT = (schema.SOURCE_FILE, schema.REASON, schema.TIMESTAMP_ISSUE)
 
+#: Characters that render as nothing (zero-width spaces and joiners, the soft hyphen, the
+#: byte-order mark, bidirectional controls): removed before matching, so they cannot split a
+#: number or an address.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+        "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+        "\u2069\ufeff",
+    ),
+    None,
+)
+#: Dashes and minus signs read as "-", unusual spaces as " " (after NFKC, which already folds
+#: full-width digits and "＠" and most spaces).
+_FOLD = {
+    **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-"),
+    **dict.fromkeys(
+        map(
+            ord,
+            "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+            "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\t\r\n\v\f",
+        ),
+        " ",
+    ),
+}
+#: Separators allowed between the digit groups of a phone or NIK number: spaces, dots,
+#: hyphens and slashes, any number of them.
+_SEP = r"[ ./\-]*"
+#: A run of digits and digit-like letters (``l``/``I`` for 1, ``o``/``O`` for 0) with separators.
+_DIGIT_RUN = re.compile(r"[0-9lIoO](?:[ ./\-]*[0-9lIoO])*")
+_DIGIT_LIKE = re.compile(r"(?<=[0-9])[lIoO]|[lIoO](?=[0-9])")
+_LOOKS_LIKE = str.maketrans("lIoO", "1100")
+#: E-mail obfuscations: "[at]", "(at)", "{at}", "<at>", " at " before a dotted domain, and
+#: "[dot]", "(dot)", "(titik)".
+_AT = re.compile(r"\s*[\[({<]\s*(?:at|@|et)\s*[\])}>]\s*", re.IGNORECASE)
+_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|titik|\.)\s*[\])}>]\s*", re.IGNORECASE)
+_SPELLED_EMAIL = re.compile(
+    r"(?<![\w.+\-])([\w.+\-]+)\s+(?:at|@)\s+([\w\-]+)((?:\s*(?:\.|\s+dot\s+|\s+titik\s+)[a-z]{2,})+)\b",
+    re.IGNORECASE,
+)
+_SPELLED_DOT = re.compile(r"\s*(?:\.|\s+dot\s+|\s+titik\s+)\s*", re.IGNORECASE)
+_SPACED_AT = re.compile(r"(?<=[\w.+\-])\s*@\s*(?=[\w\-])")
+
+#: The start of an Indonesian address: a road (jalan, jl., jln.), an alley (gang, gg.), an
+#: estate (komplek, perumahan, perum, blok) or a neighbourhood unit (RT/RW).
+_ROAD = r"(?:jalan|jln?\b\.?|gang|gg\b\.?)"
+_ESTATE = r"(?:kompleks?|komp\b\.?|perumahan|perum\b\.?|blok)"
+_NAME = r"[^\W\d_][\w'.\-]*"
+_HOUSE = r"(?:no|nomor|nomer|kav|blok|rt|rw)\b\.?"
+_NUMBER = r"[A-Za-z]?\d+[A-Za-z]?(?:[/\-][A-Za-z]?\d+[A-Za-z]?)*"
+
 #: What is detected in text, in the order it is removed; each match becomes ``[removed:KIND]``.
+#: All are matched on the normalised text (:func:`normalise_text`), ignoring case.
 PII_PATTERNS: dict[str, re.Pattern[str]] = {
     # The look-behind starts a match only where a run of address characters starts, so a
     # long run without "@" is scanned once, not once per character (linear, not quadratic).
     "email": re.compile(
         r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
-        r"\.[A-Za-z]{2,}"
+        r"\.[A-Za-z]{2,}",
+        re.IGNORECASE,
     ),
-    # NIK (Nomor Induk Kependudukan): 16 digits, possibly grouped by spaces, dots or hyphens.
-    "nik": re.compile(r"(?<![\d+])\d(?:[ .\-]?\d){15}(?![ .\-]?\d)"),
-    # Street addresses: "Jl."/"Jln." and a capitalised name, or "Jalan"/"Gang"/"Gg." and a
-    # capitalised name with a house number ("jalan rusak", "Dinas Jalan Raya" stay).
+    # NIK (Nomor Induk Kependudukan): 16 digits, possibly grouped by spaces, dots, hyphens
+    # or slashes of any length; letters may touch it ("NIK3171...").
+    "nik": re.compile(r"(?<![\d+])\d(?:" + _SEP + r"\d){15}(?!" + _SEP + r"\d)"),
+    # Street addresses, in any case: a road word and a name ("Jl. Merdeka", "JL MERDEKA NO
+    # 10"); "jalan"/"gang" or an estate word, a name and a house number ("Gang Mawar no 3",
+    # "Komplek Griya Blok C3 No. 5"). Road talk without a number ("jalan rusak", "Dinas
+    # Jalan Raya") stays.
     "address": re.compile(
-        r"\b(?:(?:Jl|Jln)(?:\.[ ]*|[ ]+)[A-Z][\w'.\-]*(?:[ ]+[A-Z][\w'.\-]*){0,4}"
-        r"(?:[ ,]+(?:No|Nomor|Kav|Blok)\.?[ ]*[\w/\-]+|[ ]+\d+[A-Za-z]?\b)?"
-        r"|(?:Jalan|Gang|Gg\.)[ ]+[A-Z][\w'.\-]*(?:[ ]+[A-Z][\w'.\-]*){0,4}"
-        r"(?:[ ,]+(?:No|Nomor|Kav|Blok)\.?)?[ ]*\d+[A-Za-z]?\b)"
+        r"(?<!\w)(?:"
+        r"jln?(?:\.\s*|\s+)" + _NAME + r"(?:\s+" + _NAME + r"){0,5}"
+        r"(?:[\s,]+" + _HOUSE + r"\s*" + _NUMBER + r"|\s+" + _NUMBER + r"(?!\w))?"
+        r"|(?:" + _ROAD + r"|" + _ESTATE + r")\s+" + _NAME + r"(?:\s+" + _NAME + r"){0,5}"
+        r"(?:[\s,]+" + _HOUSE + r")?\s*" + _NUMBER + r"(?!\w)"
+        r")(?:[\s,]+" + _HOUSE + r"\s*" + _NUMBER + r"(?!\w))*",
+        re.IGNORECASE,
     ),
+    # Letters may touch a number ("HP081234567890"), digits may not.
     "phone": re.compile(
-        r"(?<![\w+])(?:"
+        r"(?<![\d+])(?:"
         # Indonesian mobile: +62 8.., 62 8.., 08..; 9-12 digits after the leading 8
-        r"(?:\+62|62|0)[ .\-]?\(?8\d{1,3}\)?(?:[ .\-]?\d{2,5}){1,3}"
+        r"(?:\+62|62|0)" + _SEP + r"\(?8\d{1,3}\)?(?:" + _SEP + r"\d{2,5}){1,3}"
         # Indonesian landline: +62 21 .., (021) ..
-        r"|(?:\+62[ .\-]?|\(?0)[2-7]\d{0,2}\)?[ .\-]?\d{3,4}[ .\-]?\d{3,5}"
+        r"|(?:\+62" + _SEP + r"|\(?0)[2-7]\d{0,2}\)?" + _SEP + r"\d{3,4}" + _SEP + r"\d{3,5}"
         # international: +CC then 6-14 digits in groups
-        r"|\+[1-9]\d{0,2}[ .\-]?\(?\d{1,4}\)?(?:[ .\-]?\d{2,5}){1,4}"
+        r"|\+[1-9]\d{0,2}" + _SEP + r"\(?\d{1,4}\)?(?:" + _SEP + r"\d{2,5}){1,4}"
         r")(?!\d)"
     ),
 }
 _TOKEN = re.compile(r"[^\s,;:()\[\]{}<>\"'|=#!?*&]+")
+#: Keys of a report or manifest whose values are hashes or codes sekat made, never text
+#: from the log: :func:`scrub_record` leaves them alone.
+HASH_FIELDS = frozenset({"sha256", "build", "key_fingerprint", "key_salt", "mapping_sha256"})
 
 
 def _digits(text: str) -> int:
@@ -98,6 +179,50 @@ def _digits(text: str) -> int:
 
 def _plausible_phone(text: str) -> bool:
     return 8 <= _digits(text) <= 15
+
+
+def normalise_text(text: str) -> str:
+    """The form of a text that PII is matched in.
+
+    Unicode NFKC (full-width digits and "＠" become ASCII), invisible characters removed,
+    dashes read as "-" and unusual spaces as " ", e-mail obfuscations undone ("budi [at]
+    gmail [dot] com" reads as "budi@gmail.com"), and in a run of at least 7 digits a letter
+    touching a digit read as the digit it looks like ("08l2" as "0812", "O" as "0").
+
+    Examples
+    --------
+    >>> normalise_text("０８１２\u20133456\u200b7890")
+    '0812-34567890'
+    >>> normalise_text("budi [at] gmail (dot) com")
+    'budi@gmail.com'
+    >>> normalise_text("08l2 3456 789O")
+    '0812 3456 7890'
+    """
+    if text.isascii():
+        folded = text
+    else:
+        folded = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_INVISIBLE)
+    folded = folded.translate(_FOLD)
+    if "@" in folded or any(w in folded.lower() for w in ("at", "dot", "titik")):
+        folded = _AT.sub("@", folded)
+        folded = _DOT.sub(".", folded)
+        folded = _SPELLED_EMAIL.sub(
+            lambda m: f"{m.group(1)}@{m.group(2)}" + _SPELLED_DOT.sub(".", m.group(3)), folded
+        )
+        folded = _SPACED_AT.sub("@", folded)
+
+    def digits_for_letters(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if run.isdigit() or _digits(run) < 7:
+            return run
+        for _ in range(4):  # "0OO8": each pass reads the letters touching a digit
+            read = _DIGIT_LIKE.sub(lambda m: m.group(0).translate(_LOOKS_LIKE), run)
+            if read == run:
+                break
+            run = read
+        return run
+
+    return _DIGIT_RUN.sub(digits_for_letters, folded)
 
 
 def resolve_key(
@@ -122,7 +247,9 @@ def resolve_key(
     Raises
     ------
     KeyMissingError
-        If no key is given anywhere, or the key is empty.
+        If no key is given anywhere, or the key is empty, shorter than
+        :data:`MIN_KEY_BYTES`, one character repeated (:func:`check_key`) or a key file longer
+        than :data:`MAX_KEY_BYTES`.
 
     Notes
     -----
@@ -132,15 +259,22 @@ def resolve_key(
     --------
     >>> resolve_key(DEMO_KEY)[1]
     'demo'
-    >>> resolve_key("my secret")
-    (b'my secret', 'argument')
+    >>> resolve_key("a long secret key, kept safe")
+    (b'a long secret key, kept safe', 'argument')
     """
     if key is not None:
         value, source = (key.encode() if isinstance(key, str) else bytes(key)), "argument"
     elif key_file is not None:
         path = Path(key_file)
         try:
-            value, source = path.read_bytes().strip(), "key_file"
+            with open(path, "rb") as handle:  # bounded: /dev/zero is not a key
+                value, source = handle.read(MAX_KEY_BYTES + 1), "key_file"
+            if len(value) > MAX_KEY_BYTES:
+                raise KeyMissingError(
+                    f"the key file is longer than {MAX_KEY_BYTES} bytes: is it a key?",
+                    file=str(path),
+                )
+            value = value.strip()
         except FileNotFoundError:
             raise KeyMissingError("key file does not exist", file=str(path)) from None
         except (IsADirectoryError, PermissionError) as err:
@@ -157,8 +291,43 @@ def resolve_key(
     if not value:
         raise KeyMissingError(f"the pseudonymisation key from the {source} is empty")
     if hmac.compare_digest(value, DEMO_KEY):
-        source = "demo"
+        return value, "demo"
+    check_key(value, source)
     return value, source
+
+
+def check_key(key: bytes, source: str = "argument") -> None:
+    """Refuse a key that could be guessed: shorter than 16 bytes, or one character repeated.
+
+    Parameters
+    ----------
+    key : bytes
+        The key, as read.
+    source : str
+        Where it came from, for the message.
+
+    Raises
+    ------
+    KeyMissingError
+        The key is too short or one repeated character. The message never shows the key.
+
+    Examples
+    --------
+    >>> check_key(b"a long secret key, kept outside the repository")
+    >>> check_key(b"a")
+    Traceback (most recent call last):
+    toolkit.errors.KeyMissingError: the pseudonymisation key from the argument is too short (1 bytes; at least 16): make one with: python -c "import secrets; print(secrets.token_hex(32))"
+    """
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyMissingError(
+            f"the pseudonymisation key from the {source} is too short ({len(key)} bytes; at "
+            f"least {MIN_KEY_BYTES}): make one with: {_MAKE_KEY}"
+        )
+    if len(set(key)) == 1:
+        raise KeyMissingError(
+            f"the pseudonymisation key from the {source} is one character repeated: make a "
+            f"random one with: {_MAKE_KEY}"
+        )
 
 
 def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
@@ -190,19 +359,37 @@ def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
     return prefix + digest[:PSEUDONYM_HEX_CHARS]
 
 
-def key_fingerprint(key: bytes) -> str:
-    """A short public fingerprint of a key: tells keys apart without revealing them.
+@functools.lru_cache(maxsize=8)
+def key_fingerprint(key: bytes, salt: bytes = FINGERPRINT_SALT) -> str:
+    """A public fingerprint of a key: tells keys apart without giving them back.
+
+    Derived with scrypt (n = 2**14, r = 8, p = 1; about 16 MiB and a few tens of
+    milliseconds per guess) and a salt, so that trying candidate keys against it is slow and
+    a table computed for one salt serves no other; :func:`toolkit.pipeline.prepare` salts it
+    with the hash of the release's inputs and parameters.
+
+    Parameters
+    ----------
+    key : bytes
+    salt : bytes
+
+    Returns
+    -------
+    str
+        32 hex digits.
 
     Examples
     --------
-    >>> key_fingerprint(b"a") != key_fingerprint(b"b")
+    >>> key_fingerprint(b"a long secret key") != key_fingerprint(b"another long key")
+    True
+    >>> key_fingerprint(b"a long secret key", b"salt 1") != key_fingerprint(b"a long secret key", b"salt 2")
     True
     """
-    return hmac.new(key, b"sekat key fingerprint", hashlib.sha256).hexdigest()[:12]
+    return hashlib.scrypt(key, salt=salt, n=2**14, r=8, p=1, maxmem=64 << 20, dklen=16).hex()
 
 
 def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, dict[str, int]]:
-    """Remove e-mail addresses, phone numbers, NIK numbers and raw ids from one string.
+    """Remove e-mail addresses, phone numbers, NIK numbers, addresses and raw ids from a string.
 
     Parameters
     ----------
@@ -214,19 +401,25 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
     Returns
     -------
     text : str
-        The text with each finding replaced by ``[removed:KIND]``.
+        The text unchanged when nothing was found; else its normalised form
+        (:func:`normalise_text`) with each finding replaced by ``[removed:KIND]``.
     counts : dict
         ``{kind: number removed}`` for kinds found.
 
     Notes
     -----
-    Street addresses: ``Jl.``/``Jln.`` followed by a capitalised name (and any house
-    number), or ``Jalan``/``Gang``/``Gg.`` followed by a capitalised name and a house number;
-    lower-case road talk ("jalan rusak") and names without a number ("Dinas Jalan Raya") are
-    left alone. Phone numbers: Indonesian mobile numbers in the +62 / 62 / 08 forms, Indonesian landlines
-    (+62 21 .., (021) ..) and international +CC numbers, with spaces, dots or hyphens between
-    digit groups, 8 to 15 digits in all. NIK: 16 digits, possibly grouped by single spaces, dots or hyphens. Numbers
-    without one of those prefixes (ticket numbers, dates) are left alone.
+    Matching is done on the normalised text, ignoring case, so full-width digits, invisible
+    characters, en dashes, non-breaking spaces, ``l``/``O`` typed for digits and e-mail
+    obfuscations (``[at]``, ``(dot)``, ``＠``) hide nothing. Street addresses: ``Jl.``/``Jln.``
+    and a name (and any house number), or ``Jalan``/``Gang``/``Gg.``, ``Komplek``,
+    ``Perumahan``, ``Blok`` and a name with a house number, in any case, with or without
+    dots; road talk without a number ("jalan rusak", "Dinas Jalan Raya") is left alone.
+    Phone numbers: Indonesian mobile numbers in the +62 / 62 / 08 forms, Indonesian
+    landlines (+62 21 .., (021) ..) and international +CC numbers, with any run of spaces,
+    dots, hyphens or slashes between digit groups, letters allowed to touch them
+    ("HP081234567890"), 8 to 15 digits in all. NIK: 16 digits, grouped in any way by the
+    same separators. Numbers without one of those prefixes (ticket numbers, dates) are left
+    alone.
 
     Examples
     --------
@@ -236,7 +429,10 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
     ('NIK [removed:nik], ticket [removed:id]', {'nik': 1, 'id': 1})
     >>> scrub_text("lubang di Jl. Melati No. 5, jalan rusak")
     ('lubang di [removed:address], jalan rusak', {'address': 1})
+    >>> scrub_text("HP08l2 - 3456 - 7890, budi [at] gmail [dot] com, GANG MAWAR NO 3")[0]
+    'HP[removed:phone], [removed:email], [removed:address]'
     """
+    normal = normalise_text(text)
     counts: dict[str, int] = {}
     for kind, pattern in PII_PATTERNS.items():
 
@@ -246,7 +442,7 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
             counts[kind] = counts.get(kind, 0) + 1
             return f"[removed:{kind}]"
 
-        text = pattern.sub(replace, text)
+        normal = pattern.sub(replace, normal)
     if raw_ids:
 
         def replace_id(match: re.Match[str]) -> str:
@@ -256,8 +452,49 @@ def scrub_text(text: str, raw_ids: frozenset[str] = frozenset()) -> tuple[str, d
                 return "[removed:id]" + token[len(token.rstrip(".")) :]
             return token
 
-        text = _TOKEN.sub(replace_id, text)
-    return text, counts
+        normal = _TOKEN.sub(replace_id, normal)
+    return (normal if counts else text), counts
+
+
+def scrub_name(name: object) -> str:
+    """A column, key or file name as it may be shown: :func:`scrub_text` of its text.
+
+    Examples
+    --------
+    >>> scrub_name("contacts/budi.santoso0@gmail.com")
+    'contacts/[removed:email]'
+    >>> scrub_name("laporan_081234567890.csv")
+    'laporan_[removed:phone].csv'
+    """
+    return scrub_text(str(name))[0]
+
+
+def scrub_record(record: Any, raw_ids: frozenset[str] = frozenset()) -> Any:
+    """A JSON-like record (dicts, lists, strings, numbers) with every key and string scrubbed.
+
+    Used on everything sekat writes as JSON or prints (the report, the manifest), so that a
+    name in a column name, a file name or a JSON key leaves only in scrubbed form. Values
+    under :data:`HASH_FIELDS` (hashes sekat made) are left as they are.
+
+    Examples
+    --------
+    >>> scrub_record({"columns_not_read": {"log_0812-3456-7890.csv": ["a@b.co"]}, "sha256": "08123456789"})
+    {'columns_not_read': {'log_[removed:phone].csv': ['[removed:email]']}, 'sha256': '08123456789'}
+    """
+    if isinstance(record, dict):
+        scrubbed: dict[Any, Any] = {}
+        for key, value in record.items():
+            name = scrub_text(key, raw_ids)[0] if isinstance(key, str) else key
+            if isinstance(key, str) and key in HASH_FIELDS:
+                scrubbed[name] = value
+            else:
+                scrubbed[name] = scrub_record(value, raw_ids)
+        return scrubbed
+    if isinstance(record, list | tuple):
+        return [scrub_record(item, raw_ids) for item in record]
+    if isinstance(record, str):
+        return scrub_text(record, raw_ids)[0]
+    return record
 
 
 def rare_values(
@@ -373,6 +610,7 @@ def pseudonymise(
     extra_ids: Iterable[str] = (),
     rare_below: int = 0,
     population: pd.DataFrame | None = None,
+    fingerprint_salt: bytes = FINGERPRINT_SALT,
 ) -> pd.DataFrame:
     """Replace ids by keyed pseudonyms, drop columns outside the contract, remove PII from text.
 
@@ -403,6 +641,8 @@ def pseudonymise(
         The events over which rarity is counted (raw ids in ``case_id``); default
         ``events`` itself. Pass the whole log when pseudonymising a part of it (the
         quarantine), so that a value is treated the same in every part.
+    fingerprint_salt : bytes
+        Salt of the key fingerprint in the report (:func:`key_fingerprint`).
 
     Returns
     -------
@@ -446,9 +686,9 @@ def pseudonymise(
     >>> ev = pd.DataFrame({"case_id": ["REQ-1", "REQ-1"], "agency": ["A", "B"],
     ...                    "activity_raw": ["opened REQ-1", "call 08123456789"],
     ...                    "citizen_name": ["Siti", "Siti"]})
-    >>> anon = pseudonymise(ev, key=b"k")
+    >>> anon = pseudonymise(ev, key=b"a long secret key, kept safe")
     >>> anon["case_id"].tolist()
-    ['c_54d47404388b544d61a1', 'c_54d47404388b544d61a1']
+    ['c_eebc76b53833fab777b2', 'c_eebc76b53833fab777b2']
     >>> anon["activity_raw"].tolist()
     ['opened [removed:id]', 'call [removed:phone]']
     >>> anon.attrs["privacy"]["dropped_columns"], anon.attrs["privacy"]["removed"]["phone"]
@@ -456,7 +696,7 @@ def pseudonymise(
 
     A value held by fewer requests than ``rare_below`` loses its words, not its identity:
 
-    >>> pseudonymise(ev, key=b"k", rare_below=2)["agency"].str[:2].tolist()
+    >>> pseudonymise(ev, key=b"a long secret key, kept safe", rare_below=2)["agency"].str[:2].tolist()
     ['t_', 't_']
     """
     secret, source = resolve_key(key, key_file)
@@ -536,7 +776,7 @@ def pseudonymise(
 
     frame.attrs[PRIVACY_ATTR] = {
         "key_source": source,
-        "key_fingerprint": key_fingerprint(secret),
+        "key_fingerprint": key_fingerprint(secret, fingerprint_salt),
         "pseudonym_hex_chars": PSEUDONYM_HEX_CHARS,
         "pseudonymised": pseudonymised,
         "dropped_columns": dropped,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
+from toolkit.io.writers import finish_release
 
 __all__ = [
     "CASES_FILE",
@@ -263,6 +264,9 @@ def load_prepared(
     toolkit.errors.SekatError: /no/such/folder/cases.parquet: not found; run sekat prepare
     """
     folder = Path(data_dir)
+    # A release killed after its commit point is finished first (and one being written is
+    # waited for), so a reader never sees new tables beside an old report.
+    finish_release(folder)
     tables: dict[str, pd.DataFrame] = {}
     for name in (CASES_FILE, REPORT_FILE, HANDOVERS_FILE, *([EVENTS_FILE] if events else [])):
         path = folder / name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import warnings
 import zlib
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 
 from toolkit import schema
 from toolkit.errors import MissingColumnError, SekatError
+from toolkit.io import limits
 from toolkit.io.mapping import Mapping, normalise_label
 from toolkit.io.presets import resolve_mapping
 from toolkit.io.timestamps import AMBIGUOUS_LOCAL_TIME, parse_timestamps_with_shapes
@@ -230,7 +232,9 @@ CSV_NA_VALUES: tuple[str, ...] = (
 _ARROW_BLOCK_BYTES = 8 << 20
 
 
-def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> pd.DataFrame | None:
+def _arrow_csv(
+    path: Path, compressed: bool, wanted: Any, mapping: Mapping, delimiter: str = ","
+) -> pd.DataFrame | None:
     """Read a CSV with Arrow's multi-threaded reader; None where it cannot serve.
 
     Arrow reads a well-formed UTF-8 file to the same values as pandas (every field as text,
@@ -250,6 +254,7 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
         header = pd.read_csv(
             path,
             nrows=0,
+            sep=delimiter,
             dtype=str,
             compression="gzip" if compressed else None,
             encoding="utf-8",
@@ -267,7 +272,7 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
             table = pa_csv.read_csv(
                 stream,
                 read_options=pa_csv.ReadOptions(use_threads=True, block_size=_ARROW_BLOCK_BYTES),
-                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, delimiter=delimiter),
                 convert_options=pa_csv.ConvertOptions(
                     column_types={name: pa.string() for name in chosen},
                     include_columns=chosen,
@@ -289,13 +294,37 @@ def _arrow_csv(path: Path, compressed: bool, wanted: Any, mapping: Mapping) -> p
     return frame
 
 
+def _sniff_delimiter(path: Path, compressed: bool) -> str:
+    """``,`` unless the header holds none and holds ``;``, a tab or ``|`` (a European export)."""
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as handle:
+            header = handle.readline(1 << 20)
+    except (OSError, EOFError, zlib.error):
+        return ","
+    if b"," in header:
+        return ","
+    counts = {sep: header.count(sep.encode()) for sep in (";", "\t", "|")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
 def _load_csv(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
+    limits.check_csv_lines(path, compressed)  # a 500 MB field or 200k columns: one line
+    delimiter = _sniff_delimiter(path, compressed)
+    if delimiter != ",":
+        logging.getLogger(__name__).info(
+            "%s: read as %s-separated (its header has no comma)",
+            path.name,
+            {";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter],
+        )
     wanted = _wanted_columns(mapping)
-    fast = _arrow_csv(path, compressed, wanted, mapping)
+    fast = _arrow_csv(path, compressed, wanted, mapping, delimiter)
     if fast is not None:
         return fast
     options: dict[str, Any] = {
+        "sep": delimiter,
         "dtype": str,
         "compression": "gzip" if compressed else None,
         "encoding": mapping.encoding,
@@ -383,7 +412,10 @@ def _load_parquet(path: Path, mapping: Mapping) -> pd.DataFrame:
             str(name): _parquet_column(table.column(name), as_text) for name in table.column_names
         }
     except Exception as err:  # pyarrow raises many types for a broken file
-        raise SekatError(f"not a readable Parquet file ({err})", file=str(path)) from None
+        first = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
+        raise SekatError(
+            f"not a readable Parquet file ({first or type(err).__name__})", file=str(path)
+        ) from None
     result = pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
     result.attrs[IGNORED_COLUMNS] = [n for n in names if n not in chosen]
     return result
@@ -406,16 +438,18 @@ def _json_records(data: Any, path: Path) -> list[Any]:
 
 def _load_json(path: Path, mapping: Mapping) -> pd.DataFrame:
     compressed = _head(path, 2) == b"\x1f\x8b"
-    opener = gzip.open if compressed else open
+    bounds = limits.current_limits()
     try:
-        with opener(path, "rb") as handle:
-            data = json.loads(handle.read().decode(mapping.encoding))
+        data = json.loads(limits.read_document(path, compressed, bounds).decode(mapping.encoding))
+    except RecursionError:
+        raise bounds.refuse("max_depth", "values are nested deeper", path) from None
     except UnicodeDecodeError:
         raise SekatError(f"not valid {mapping.encoding} text", file=str(path)) from None
     except json.JSONDecodeError as err:
         raise SekatError(f"not well-formed JSON ({err})", file=str(path)) from None
     except (EOFError, OSError, zlib.error) as err:
         raise SekatError(f"cannot read JSON file ({err})", file=str(path)) from None
+    limits.json_shape(data, path, bounds)
     records = _json_records(data, path)
     for number, record in enumerate(records):
         if not isinstance(record, dict):
@@ -808,9 +842,10 @@ def _choose_columns(
         wanted = ", ".join(
             f"{c!r}" + (f" (mapped from {hints[c]!r})" if c in hints else "") for c in missing
         )
+        seen = list(dict.fromkeys(shown + [str(c) for c in raw.attrs.get(IGNORED_COLUMNS, [])]))
         raise MissingColumnError(
             f"required column(s) {wanted} not found; columns found: "
-            f"{', '.join(map(repr, shown)) or 'none'} (map yours with a [columns] mapping"
+            f"{', '.join(map(repr, seen)) or 'none'} (map yours with a [columns] mapping"
             + (
                 '; a log without an intake channel says channel = "other")'
                 if schema.CHANNEL in missing
@@ -914,6 +949,45 @@ def describe_columns(
     return table.astype({"filled": "Int64"})
 
 
+#: Suffix given to a file's own column that bears the name of a column sekat keeps itself.
+CLASH_SUFFIX = "_in_file"
+
+
+def _rename_bookkeeping_clashes(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A file's own ``source_row``/``source_file`` column is renamed, never trusted.
+
+    sekat numbers the rows and names the file itself, so that every event can be traced to
+    one row of one file; a column of that name in the file (89 events claiming one row) is
+    renamed ``source_row_in_file`` and, like any column outside the contract, not read
+    unless kept by name.
+    """
+    clashes = {
+        column: f"{column}{CLASH_SUFFIX}"
+        for column in raw.columns
+        if str(column) in (schema.SOURCE_ROW, schema.SOURCE_FILE)
+    }
+    if not clashes:
+        return raw
+    taken = {str(c) for c in raw.columns}
+    for column, renamed in clashes.items():
+        if renamed in taken:
+            raise SekatError(
+                f"the file has both {column!r} and {renamed!r}; sekat numbers rows and names "
+                "files itself, so rename or drop them",
+                file=str(path),
+                column=str(column),
+            )
+    logging.getLogger(__name__).warning(
+        "%s: column %s renamed %s: sekat traces rows itself",
+        path.name,
+        " and ".join(map(repr, clashes)),
+        " and ".join(map(repr, clashes.values())),
+    )
+    renamed_frame = raw.rename(columns=clashes)
+    renamed_frame.attrs = dict(raw.attrs)
+    return renamed_frame
+
+
 def read_events(
     path: str | Path,
     mapping: Mapping | dict[str, Any] | str | Path | None = None,
@@ -997,7 +1071,7 @@ def read_events(
             f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
         )
     raw = FORMATS[fmt](path, resolved)
-    raw = raw.reset_index(drop=True)
+    raw = _rename_bookkeeping_clashes(raw, path).reset_index(drop=True)
     if schema.SOURCE_ROW not in raw.columns:
         raw[schema.SOURCE_ROW] = np.arange(len(raw), dtype=np.int64)
     skipped = list(raw.attrs.get(IGNORED_COLUMNS, []))  # columns the loader did not read

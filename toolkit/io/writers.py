@@ -13,10 +13,12 @@ format from the file name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +26,9 @@ from typing import IO, Any
 from toolkit.errors import SekatError
 
 __all__ = [
+    "COMMIT_FILE",
+    "STAGING_MARK",
+    "STAGING_PREFIX",
     "FILE_MODE",
     "FORMULA_TRIGGERS",
     "TABLE_SUFFIXES",
@@ -33,7 +38,10 @@ __all__ = [
     "csv_text",
     "escape_cell",
     "escape_csv_injection",
+    "finish_release",
+    "folder_lock",
     "fsync_dir",
+    "release",
     "parquet_bytes",
     "table_suffix",
     "write_bytes",
@@ -51,6 +59,16 @@ FILE_MODE = 0o644
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: Suffixes :func:`write_table` understands.
 TABLE_SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+#: errno values of a full disk or an exhausted quota.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: Prefix of the hidden folder a release is staged in, beside the files it replaces.
+STAGING_PREFIX = ".sekat-tmp-"
+#: File inside a staging folder that says sekat made it: no other folder is ever removed.
+STAGING_MARK = ".sekat-staging"
+#: File inside a staging folder, written once every file is staged and synced: the commit
+#: point. A staging folder with it is rolled forward; one without it is discarded.
+COMMIT_FILE = ".sekat-commit"
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -99,6 +117,15 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
             os.fsync(handle.fileno())
         os.chmod(temporary, FILE_MODE)  # os.open honours the umask; outputs get one mode
         os.replace(temporary, target)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        if err.errno in _DISK_FULL:
+            raise SekatError(
+                f"no space left on the device ({os.strerror(err.errno)}); free some and run "
+                "again (the previous file is unchanged)",
+                file=str(target),
+            ) from None
+        raise
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -440,3 +467,126 @@ def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
             stream.write(text)
 
     return atomic_write(path, packed)
+
+
+# --- releases: a set of files that switches at once -----------------------------------------------
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str], *, wait: bool = False):
+    """Hold the one writer's lock of an output folder (an advisory lock on the folder itself).
+
+    Parameters
+    ----------
+    folder : path-like
+        An existing folder.
+    wait : bool
+        Wait for the lock (a reader waiting for a release to finish); by default a second
+        writer stops at once with a clear message.
+
+    Raises
+    ------
+    SekatError
+        Another run holds the lock and ``wait`` is False.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise SekatError(
+                "another sekat run is writing to this folder; wait for it to finish, or "
+                "write to another folder (--out)",
+                file=str(folder),
+            ) from None
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _staged_names(staging: Path) -> list[str]:
+    text = (staging / COMMIT_FILE).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line and "/" not in line and line[0] != "."]
+
+
+def finish_release(folder: str | os.PathLike[str], *, locked: bool = False) -> None:
+    """Complete or discard what a killed release left in ``folder``; call under the lock.
+
+    A staging folder that sekat made (it holds :data:`STAGING_MARK`) and that reached its
+    commit point (:data:`COMMIT_FILE`) is rolled forward: its remaining files are renamed into
+    place, so the folder holds the new set whole. One that did not is removed: the folder
+    holds the old set whole. Folders sekat did not make are never touched.
+
+    Parameters
+    ----------
+    folder : path-like
+    locked : bool
+        The caller holds :func:`folder_lock` already; otherwise it is taken (waiting).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    stale = [d for d in folder.glob(STAGING_PREFIX + "*") if (d / STAGING_MARK).is_file()]
+    if not stale:
+        return
+    with contextlib.nullcontext() if locked else folder_lock(folder, wait=True):
+        for staging in sorted(folder.glob(STAGING_PREFIX + "*")):
+            if not (staging / STAGING_MARK).is_file():
+                continue  # a folder of the user's that happens to share the prefix
+            if (staging / COMMIT_FILE).is_file():
+                for name in _staged_names(staging):
+                    if (staging / name).is_file():
+                        os.replace(staging / name, folder / name)
+                fsync_dir(folder)
+            for leftover in staging.iterdir():
+                leftover.unlink()
+            staging.rmdir()
+
+
+@contextlib.contextmanager
+def release(folder: str | os.PathLike[str], order: Callable[[list[str]], list[str]] | None = None):
+    """Stage a set of files, then switch the whole set at once. Call under :func:`folder_lock`.
+
+    The caller writes files into the yielded staging folder. On exit every file is synced,
+    :data:`COMMIT_FILE` is written (listing them, in ``order``), and they are renamed into
+    ``folder``; a kill before the commit point leaves the old set, a kill after it is rolled
+    forward by the next :func:`finish_release` (every ``sekat prepare`` and every reader of a
+    prepared folder calls it), so the folder never serves a mixture.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with folder_lock(out), release(out) as staging:
+    ...     _ = write_text(staging / "a.txt", "new")
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.txt']
+    """
+    folder = Path(folder)
+    finish_release(folder, locked=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    (staging / STAGING_MARK).write_bytes(b"")
+    try:
+        yield staging
+        names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
+        names = order(names) if order is not None else names
+        fsync_dir(staging)
+    except BaseException:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
+        raise
+    write_text(staging / COMMIT_FILE, "".join(f"{name}\n" for name in names))
+    fsync_dir(staging)
+    # From here on the new set is committed: an interruption is finished, never undone.
+    for name in names:
+        os.replace(staging / name, folder / name)
+    fsync_dir(folder)
+    for leftover in staging.iterdir():
+        leftover.unlink()
+    staging.rmdir()

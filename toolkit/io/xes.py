@@ -22,6 +22,7 @@ import pandas as pd
 
 from toolkit import schema
 from toolkit.errors import SekatError
+from toolkit.io import limits
 from toolkit.io.mapping import Mapping
 
 __all__ = ["TRACE_PREFIX", "load_raw", "write_xes"]
@@ -49,6 +50,8 @@ def _rows(handle: IO[bytes], path: Path) -> Iterator[dict[str, str]]:
     event: dict[str, str] | None = None
     events: list[dict[str, str]] = []
     keys: list[str | None] = []  # open attribute elements: their flattened keys
+    bounds = limits.current_limits()
+    distinct: set[str] = set()
     for kind, element in ET.iterparse(handle, events=("start", "end")):
         tag = _local(element.tag)
         if root is None:
@@ -71,8 +74,16 @@ def _rows(handle: IO[bytes], path: Path) -> Iterator[dict[str, str]]:
                 else:
                     flat = f"{parent}/{key}" if parent else key
                 keys.append(flat)
+                if len(keys) > bounds.max_depth:
+                    raise bounds.refuse("max_depth", "attributes are nested deeper", path)
+                if flat is not None and flat not in distinct:
+                    distinct.add(flat)
+                    if len(distinct) > bounds.max_keys:
+                        raise bounds.refuse("max_keys", "the events have more attribute keys", path)
                 target = event if event is not None else trace
                 value = element.get("value")
+                if value is not None and len(value) > bounds.max_value_bytes:
+                    raise bounds.refuse("max_value_bytes", "an attribute value is longer", path)
                 if target is not None and flat is not None and value is not None:
                     target.setdefault(flat, value)
             continue
@@ -130,6 +141,9 @@ def load_raw(path: str | Path, mapping: Mapping | None = None) -> pd.DataFrame:
     [{'case:concept:name': 'r1', 'concept:name': 'submitted'}]
     """
     path = Path(path)
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    limits.check_markup_gaps(path, compressed)  # a 50 MB attribute: one line, not minutes
     chunks: list[pd.DataFrame] = []
     rows: list[dict[str, str]] = []
     try:

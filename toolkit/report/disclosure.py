@@ -5,6 +5,8 @@ edge lists, the policy brief): it masks cells that count fewer requests than the
 (*primary* suppression) and then enough further cells (*secondary* suppression) that no
 published margin total lets a masked cell be recomputed by subtraction.
 :func:`find_small_cells` checks a table that is about to be published.
+
+:class:`ReleaseRegistry` makes suppression agree across the tables of one release.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def suppress_small_cells(
     group_cols: Sequence[str] | None = None,
     totals: Sequence[Sequence[str]] | None = None,
     value_cols: Sequence[str] | None = None,
+    force: Sequence[bool] | np.ndarray | None = None,
+    avoid: Sequence[bool] | np.ndarray | None = None,
 ) -> Suppression:
     """Mask cells counting fewer requests than ``threshold``, and their complements.
 
@@ -147,6 +151,12 @@ def suppress_small_cells(
     value_cols : sequence of str, optional
         Further columns describing the cell (means, rates, estimates), masked with it.
         Default: every column that is neither a group column nor the count.
+    force : sequence of bool, optional
+        Rows to mask whatever their count (a cell masked in another table of the same
+        release, :class:`ReleaseRegistry`); they are protected like primary cells.
+    avoid : sequence of bool, optional
+        Rows not to choose as complements while another choice exists (cells another table
+        of the release already published: masking them here would protect nothing).
 
     Returns
     -------
@@ -228,6 +238,9 @@ def suppress_small_cells(
     known = ~np.isnan(counts)
     reason = np.full(n, "", dtype=object)
     reason[known & (counts > 0) & (counts < threshold)] = PRIMARY
+    forced = np.zeros(n, bool) if force is None else np.asarray(force, dtype=bool)
+    reason[forced & (reason == "")] = SECONDARY
+    avoided = np.zeros(n, bool) if avoid is None else np.asarray(avoid, dtype=bool)
     withheld: dict[tuple[tuple[str, ...], tuple], None] = {}
 
     # Positions of the cells in each margin group, computed once.
@@ -255,6 +268,8 @@ def suppress_small_cells(
                 if candidates.size == 0:
                     withheld[(margin, key)] = None
                     break
+                fresh = candidates[~avoided[candidates]]
+                candidates = fresh if fresh.size else candidates
                 # The smallest count; argmin returns the first row among ties.
                 pick = candidates[np.argmin(counts[candidates])]
                 reason[pick] = SECONDARY
@@ -286,6 +301,119 @@ def suppress_small_cells(
         threshold=int(threshold),
         group_cols=group_cols,
     )
+
+
+def cell_keys(table: pd.DataFrame, group_cols: Sequence[str]) -> list[dict[str, str]]:
+    """The key of each row as a release knows it: ``{group column: value as text}``.
+
+    Missing values read as ``""``, whole numbers without ``.0``, and ``channel_group`` is
+    dropped beside ``channel`` (a channel names its group), so that the same cell has the
+    same key in every table, whatever other columns describe it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cell_keys(pd.DataFrame({"channel_group": ["digital"], "channel": ["sms"]}),
+    ...           ["channel_group", "channel"])
+    [{'channel': 'sms'}]
+    """
+    columns = [str(c) for c in group_cols]
+    if schema.CHANNEL in columns and schema.CHANNEL_GROUP in columns:
+        columns.remove(schema.CHANNEL_GROUP)
+
+    def text(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    values = [table[c].tolist() for c in columns]
+    return (
+        [
+            {c: text(v) for c, v in zip(columns, row, strict=True)}
+            for row in zip(*values, strict=True)
+        ]
+        if columns
+        else [{} for _ in range(len(table))]
+    )
+
+
+@dataclass
+class ReleaseRegistry:
+    """Every cell one release (one output folder) has masked or published, and where.
+
+    A cell masked in one table must not be published in another, or the two together give
+    it back: ``01_requests_by_channel.csv`` masks sms and email, ``02_chain_length_by_
+    channel.csv`` publishes email = 59, a result table publishes n = 2000, so sms =
+    2000 − (published channels) − 59. The registry is how tables of a release agree:
+    :func:`toolkit.report.export.export_table` masks every row whose key contains a key
+    masked anywhere in the release, prefers complements no other table has published, and
+    masks again, in files already written, cells that a later table had to mask.
+
+    It holds only what the published tables show: masked keys (no counts) and the keys of
+    published cells.
+
+    Attributes
+    ----------
+    masked : list of dict
+        Keys (:func:`cell_keys`) masked in some table.
+    published : list of dict
+        Keys of cells published with a count.
+    files : dict
+        File name -> how it was suppressed (count_col, group_cols, totals, value_cols,
+        threshold), so that it can be suppressed again.
+
+    Examples
+    --------
+    >>> registry = ReleaseRegistry(masked=[{"channel": "email"}])
+    >>> registry.covered([{"channel": "email"}, {"channel": "web"},
+    ...                   {"channel": "email", "chain_length": "2"}]).tolist()
+    [True, False, True]
+    """
+
+    masked: list[dict[str, str]] = field(default_factory=list)
+    published: list[dict[str, str]] = field(default_factory=list)
+    files: dict[str, dict] = field(default_factory=dict)
+
+    def covered(self, keys: Sequence[dict[str, str]]) -> np.ndarray:
+        """True for each key that contains a masked key (the same cell or a part of it)."""
+        masked = [m.items() for m in self.masked if m]
+        return np.array([any(m <= key.items() for m in masked) for key in keys], dtype=bool)
+
+    def already_published(self, keys: Sequence[dict[str, str]]) -> np.ndarray:
+        """True for each key another table has published with a count."""
+        seen = {tuple(sorted(k.items())) for k in self.published}
+        return np.array([tuple(sorted(k.items())) in seen for k in keys], dtype=bool)
+
+    def add(self, keys: Sequence[dict[str, str]], masked: np.ndarray) -> list[dict[str, str]]:
+        """Record one table's cells; return the keys masked that were not masked before."""
+        known = {tuple(sorted(k.items())) for k in self.masked}
+        shown = {tuple(sorted(k.items())) for k in self.published}
+        new = []
+        for key, is_masked in zip(keys, masked, strict=True):
+            item = tuple(sorted(key.items()))
+            if not key:
+                continue
+            if is_masked and item not in known:
+                known.add(item)
+                self.masked.append(dict(key))
+                new.append(dict(key))
+            elif not is_masked and item not in shown:
+                shown.add(item)
+                self.published.append(dict(key))
+        return new
+
+    def to_dict(self) -> dict:
+        return {"masked": self.masked, "published": self.published, "files": self.files}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReleaseRegistry:
+        return cls(
+            masked=[dict(k) for k in data.get("masked", [])],
+            published=[dict(k) for k in data.get("published", [])],
+            files=dict(data.get("files", {})),
+        )
 
 
 def find_small_cells(

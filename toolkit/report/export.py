@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -29,8 +31,11 @@ from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.io.writers import FORMULA_TRIGGERS, atomic_write, csv_text, write_text
 from toolkit.report.disclosure import (
+    SUPPRESSED,
     SUPPRESSION_REASON,
+    ReleaseRegistry,
     Suppression,
+    cell_keys,
     check_threshold,
     suppress_small_cells,
 )
@@ -43,6 +48,10 @@ FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 FIGURE_DPI: int = 300
 #: Columns of a figure index (one per language, :func:`index_names`; one row per figure).
 INDEX_COLUMNS: tuple[str, ...] = ("name", "files", "caption", "alt_text", "suppressed")
+
+#: The release's registry of masked and published cells, beside the tables it governs.
+REGISTRY_FILE: str = ".sekat-disclosure.json"
+_SPEC_KEYS = {"count_col", "group_cols", "totals", "value_cols", "threshold"}
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Salt of the ids in SVG files: fixed, so that a rerun writes the same bytes.
@@ -128,23 +137,124 @@ def export_table(
     path = Path(path)
     check_threshold(threshold)
     count_col = _resolve_count_col(table, count_col)
-    suppression = None
-    out = table
-    if count_col is not None:
-        suppression = suppress_small_cells(
+    if count_col is None:
+        write_text(path, csv_text(table))
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _index_lock(path.parent):
+        registry = _load_registry(path.parent)
+        resolved = list(group_cols) if group_cols is not None else None
+        first = suppress_small_cells(
             table,
             count_col=count_col,
             threshold=threshold,
-            group_cols=group_cols,
+            group_cols=resolved,
             totals=totals,
             value_cols=value_cols,
         )
-        out = suppression.table.drop(columns=SUPPRESSION_REASON)
-        counts = out[count_col]
-        if pd.api.types.is_float_dtype(counts) and (counts.dropna() % 1 == 0).all():
-            out[count_col] = counts.astype("Int64")
-    write_text(path, csv_text(out))
+        spec = {
+            "count_col": count_col,
+            "group_cols": list(first.group_cols),
+            "totals": None if totals is None else [list(t) for t in totals],
+            "value_cols": None if value_cols is None else list(value_cols),
+            "threshold": int(threshold),
+        }
+        keys = cell_keys(table, spec["group_cols"])
+        suppression = _suppress_for_release(table, spec, keys, registry)
+        _write_suppressed(path, suppression, count_col)
+        pending = registry.add(keys, suppression.table[SUPPRESSED].to_numpy())
+        registry.files[path.name] = spec
+        # A cell this table had to mask may stand published in a table written before:
+        # mask it there too (and whatever that exposes), until the release agrees.
+        while pending:
+            pending = []
+            for name, other_spec in sorted(registry.files.items()):
+                other = path.parent / name
+                if not other.is_file() or not _SPEC_KEYS <= set(other_spec):
+                    continue
+                shown = _read_published(other, other_spec)
+                if shown is None:
+                    continue  # no longer a table this release wrote
+                other_keys = cell_keys(shown, other_spec["group_cols"])
+                was_masked = shown[SUPPRESSED].to_numpy(dtype=bool)
+                hit = registry.covered(other_keys) & ~was_masked
+                if not hit.any():
+                    continue
+                again = _suppress_for_release(
+                    shown.drop(columns=[SUPPRESSED]),
+                    other_spec,
+                    other_keys,
+                    registry,
+                    extra=was_masked,
+                )
+                _write_suppressed(other, again, other_spec["count_col"])
+                pending += registry.add(other_keys, again.table[SUPPRESSED].to_numpy())
+        write_text(path.parent / REGISTRY_FILE, json.dumps(registry.to_dict(), indent=1) + "\n")
     return suppression
+
+
+def _suppress_for_release(
+    table: pd.DataFrame,
+    spec: dict,
+    keys: list[dict[str, str]],
+    registry: ReleaseRegistry,
+    extra: object = None,
+) -> Suppression:
+    """Suppress one table so that it agrees with the rest of the release."""
+    force = registry.covered(keys)
+    if extra is not None:
+        force = force | np.asarray(extra, dtype=bool)
+    return suppress_small_cells(
+        table,
+        count_col=spec["count_col"],
+        threshold=spec["threshold"],
+        group_cols=spec["group_cols"],
+        totals=spec["totals"],
+        value_cols=spec["value_cols"],
+        force=force,
+        avoid=registry.already_published(keys),
+    )
+
+
+def _write_suppressed(path: Path, suppression: Suppression, count_col: str) -> None:
+    out = suppression.table.drop(columns=SUPPRESSION_REASON)
+    counts = out[count_col]
+    if pd.api.types.is_float_dtype(counts) and (counts.dropna() % 1 == 0).all():
+        out[count_col] = counts.astype("Int64")
+    write_text(path, csv_text(out))
+
+
+def _read_published(path: Path, spec: dict) -> pd.DataFrame | None:
+    """A table this release wrote, read back as published (masked cells empty)."""
+    try:
+        shown = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    needed = {SUPPRESSED, spec["count_col"], *spec["group_cols"]}
+    if not needed <= set(shown.columns):
+        return None
+    shown[SUPPRESSED] = shown[SUPPRESSED].str.lower() == "true"
+    value_cols = spec["value_cols"]
+    if value_cols is None:
+        value_cols = [c for c in shown.columns if c not in spec["group_cols"] and c != SUPPRESSED]
+    for column in {spec["count_col"], *value_cols}:
+        if column not in shown.columns:
+            continue
+        text = shown[column].replace("", np.nan)
+        numeric = pd.to_numeric(text, errors="coerce")
+        if numeric.notna().sum() == text.notna().sum():  # a numeric column: read it so
+            shown[column] = numeric
+        else:
+            shown[column] = text
+    return shown
+
+
+def _load_registry(folder: Path) -> ReleaseRegistry:
+    try:
+        data = json.loads((folder / REGISTRY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ReleaseRegistry()
+    return ReleaseRegistry.from_dict(data if isinstance(data, dict) else {})
 
 
 @dataclass(frozen=True)
