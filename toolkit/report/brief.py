@@ -435,6 +435,27 @@ def finding_channels(ctx: BriefContext) -> Finding | None:
     return Finding("channels", text("brief.titles", "channels", ctx.lang), _sentences(*parts))
 
 
+def _method_text(ctx: BriefContext, *, min_cell: int, tau: float) -> str:
+    """How this was done: one sentence per part of the analysis that ran, never one that did not.
+
+    Examples
+    --------
+    >>> ctx = BriefContext(pd.DataFrame(), skipped={"hops": "hops_unobserved",
+    ...     "rollout": "no_rollout"})
+    >>> "AIPW" in _method_text(ctx, min_cell=10, tau=30.0)
+    False
+    """
+    ran = {part: part not in ctx.skipped for part in ("hops", "time", "by_channel", "rollout")}
+    keys = ["method_checked"]
+    keys += ["method_paths"] if ran["hops"] else []
+    keys += ["method_time"] if ran["time"] else []
+    keys += ["method_channels"] if ran["by_channel"] else []
+    keys += ["method_rollout"] if ran["rollout"] else []
+    keys.append("method_floor")
+    fields = {"min_cell": min_cell, "tau": format_number(tau, ctx.lang, decimals=0), **ctx.words}
+    return _sentences(*(text("brief.page", key, ctx.lang, **fields) for key in keys))
+
+
 def _standard_words(results: object, lang: str) -> str:
     """The service standard the analysis measured, in words ("" when it measured none)."""
     diagnostics = getattr(results, "diagnostics", None) or {}
@@ -865,7 +886,7 @@ def facts(
                     ),
                 )
             )
-    if ctx.costs is not None:
+    if ctx.costs is not None and ctx.impact is not None:  # costs state the worth's assumptions
         rows.append(
             fact(
                 "unit_costs",
@@ -1109,16 +1130,7 @@ def build_brief(
         figures=_brief_figures(ctx) if figures else [],
         skipped=skipped_parts(ctx.skipped, lang, min_requests=min_cell),
         limits=limitations(ctx, report, synthetic),
-        method=[
-            text(
-                "brief.page",
-                "method_text",
-                lang,
-                min_cell=min_cell,
-                tau=format_number(tau, lang, decimals=0),
-                **ctx.words,
-            )
-        ],
+        method=[_method_text(ctx, min_cell=min_cell, tau=tau)],
         footer=text("brief.page", "footer", lang, version=version, date=date),
         generator=version,
         words=words,
