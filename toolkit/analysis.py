@@ -45,7 +45,7 @@ __all__ = [
 #: Folder of cached analyses inside a prepared folder.
 ANALYSIS_DIR = "analysis"
 #: Bumped whenever the cached layout changes, so that old caches are never read.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the by-channel part and hops_observed in the key
 _TABLE = "table.parquet"
 _META = "analysis.json"
 

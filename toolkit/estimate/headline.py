@@ -43,6 +43,7 @@ from toolkit.estimate.service import (
     WorkingCalendar,
     compliance,
     cox_by_channel,
+    hops_by_channel,
     resolution_by_channel,
 )
 from toolkit.estimate.survival import DEFAULT_TAU_DAYS, cox_ph, kaplan_meier, rmst_difference
@@ -428,10 +429,13 @@ def headline_analysis(
         parts.append(cox.table)
         diagnostics["ph_test"] = cox.diagnostics["ph_test"]
 
-    if "time" in skipped and skipped["time"] == "no_resolutions":
+    time_observed = skipped.get("time") != "no_resolutions"
+    if no_hops is not None and not time_observed:
         skipped["by_channel"] = "no_resolutions"
     else:
-        by_channel, channel_diagnostics = _by_channel(cases, settings)
+        by_channel, channel_diagnostics = _by_channel(
+            cases, settings, hops=no_hops is None, time=time_observed
+        )
         parts.append(by_channel)
         diagnostics.update(channel_diagnostics)
 
@@ -477,14 +481,19 @@ def _reference_channel(cases: pd.DataFrame, settings: HeadlineSettings) -> str |
 
 
 def _by_channel(
-    cases: pd.DataFrame, settings: HeadlineSettings
+    cases: pd.DataFrame, settings: HeadlineSettings, *, hops: bool, time: bool
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """What a 311 desk measures, per channel: medians in days and working days, Cox against a
-    reference channel, and the share that met the service standard."""
+    """What a 311 desk measures, per channel: mean hand-offs (where recorded); medians in days
+    and working days, Cox against a reference channel and the share that met the service
+    standard (where requests are resolved). No contrast is needed: a log without social
+    intake still gets them."""
     level, calendar = settings.level, settings.calendar()
+    tables = [hops_by_channel(cases, level=level).table] if hops else []
+    if not time:
+        return pd.concat(tables, ignore_index=True), {}
     days = resolution_by_channel(cases, level=level)
     workdays = resolution_by_channel(cases, calendar=calendar, level=level)
-    tables = [days.table, workdays.table]
+    tables += [days.table, workdays.table]
     diagnostics = {
         "km_channel_curves": days.diagnostics["curves"],
         "km_channel_working_curves": workdays.diagnostics["curves"],

@@ -10,6 +10,7 @@ questions on a case table, with censoring handled as in :mod:`toolkit.estimate.s
   national holiday calendar (the ``holidays`` package: ``ID`` Indonesia, ``US`` the United
   States, or any other country code it knows), read in a local time zone;
 * :func:`working_days` — working days from intake to resolution (or to the cut-off);
+* :func:`hops_by_channel` — mean hand-offs per request of each channel, where hops are recorded;
 * :func:`resolution_by_channel` — a Kaplan–Meier median (Brookmeyer–Crowley interval) per
   channel, in days or working days;
 * :func:`cox_by_channel` — hazard ratios of resolution of each channel against a reference
@@ -37,7 +38,7 @@ from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 from toolkit.estimate.models import covariate_codes
 from toolkit.estimate.survival import cox_fit, km_curve, survival_data
-from toolkit.results import EstimateResult, ratio_row, result_frame, z_value
+from toolkit.results import EstimateResult, ratio_row, result_frame, wald_row, z_value
 
 __all__ = [
     "COMPLIANCE_OUTCOME",
@@ -47,6 +48,7 @@ __all__ = [
     "WorkingCalendar",
     "compliance",
     "cox_by_channel",
+    "hops_by_channel",
     "resolution_by_channel",
     "working_days",
 ]
@@ -310,6 +312,47 @@ def resolution_by_channel(
         )
     frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     return EstimateResult(result_frame(rows), {"curves": frame, "summary": pd.DataFrame(summary)})
+
+
+def hops_by_channel(
+    cases: pd.DataFrame, *, by: str = schema.CHANNEL, level: float = 0.95
+) -> EstimateResult:
+    """Mean hand-offs per request of each channel, with a Wald interval (raw, unadjusted).
+
+    Requests whose hops are not recorded (missing) are left out of every mean.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"hops": [0, 2, 4, 1, 1], "channel": ["web"] * 3 + ["letter"] * 2})
+    >>> hops_by_channel(c).table[["term", "estimate", "n"]].values.tolist()
+    [['mean_hops[web]', 2.0, 3], ['mean_hops[letter]', 1.0, 2]]
+    """
+    require_columns(cases, [schema.HOPS], what="the case table")
+    hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").to_numpy(dtype=float)
+    labels, order = _labels(cases, by)
+    rows = []
+    for group in order:
+        values = hops[(labels == group) & ~np.isnan(hops)]
+        if len(values) == 0:
+            continue
+        se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
+        rows.append(
+            wald_row(
+                f"mean_hops[{group}]",
+                float(values.mean()),
+                se,
+                len(values),
+                "Mean hand-offs per request (Wald interval)",
+                level,
+                estimand="mean",
+                outcome=schema.HOPS_OUTCOME,
+                scale="level",
+                group=by,
+                group_value=group,
+                method_key="mean",
+            )
+        )
+    return EstimateResult(result_frame(rows), {})
 
 
 def cox_by_channel(

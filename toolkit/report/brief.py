@@ -409,11 +409,15 @@ def finding_channels(ctx: BriefContext) -> Finding | None:
     >>> print(finding_channels(BriefContext(rows)).text)
     Median time to resolution by intake channel (Kaplan-Meier, 95% intervals): Twitter/X 3.9 days (1.7 to 7.8; 61 requests).
     """
+    parts = []
+    hops = ctx.rows(estimand="mean", outcome=schema.HOPS_OUTCOME, group=schema.CHANNEL)
+    listed_hops = _channel_list(hops, ctx, 2, "handoffs")
+    if listed_hops:
+        parts.append(text("brief.findings", "channel_hops", ctx.lang, means=listed_hops))
     medians = ctx.rows(estimand="median", outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL)
     listed = _channel_list(medians, ctx, 1, "days")
-    if not listed:
-        return None
-    parts = [text("brief.findings", "channel_medians", ctx.lang, medians=listed)]
+    if listed:
+        parts.append(text("brief.findings", "channel_medians", ctx.lang, medians=listed))
     on_time = ctx.rows(outcome="on_time", group=schema.CHANNEL)
     shares = on_time.assign(
         estimate=on_time["estimate"] * 100,
@@ -432,6 +436,8 @@ def finding_channels(ctx: BriefContext) -> Finding | None:
                 shares=listed_shares,
             )
         )
+    if not parts:
+        return None
     return Finding("channels", text("brief.titles", "channels", ctx.lang), _sentences(*parts))
 
 
