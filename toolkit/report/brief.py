@@ -939,6 +939,9 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
     )
     if not days.empty:
         plans.append(("07_days", days, {}))
+    channel_days = ctx.rows(estimand="median", outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL)
+    if len(channel_days.loc[channel_days["n"] >= ctx.min_cell]) >= 2:
+        plans.append(("07_channel_days", channel_days, {"reference": None}))
     topics = ctx.rows(group=schema.CATEGORY, outcome=schema.HOPS_OUTCOME, contrast=contrast)
     if len(topics) >= 2:
         plans.append(("07_by_topic", topics, {"sort": True}))
@@ -957,7 +960,8 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
         )
         if figure_is_empty(fig):
             continue
-        alt = f"{figure_text(name, 'alt', lang, **values)} {describe_rows(table, lang)}."
+        shown = table.loc[table["n"].fillna(ctx.min_cell) >= ctx.min_cell]  # as drawn
+        alt = f"{figure_text(name, 'alt', lang, **values)} {describe_rows(shown, lang)}."
         out.append(
             _brief_figure(
                 fig,
