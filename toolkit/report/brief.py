@@ -446,7 +446,8 @@ def _method_text(ctx: BriefContext, *, min_cell: int, tau: float) -> str:
 
     Examples
     --------
-    >>> ctx = BriefContext(pd.DataFrame(), skipped={"hops": "hops_unobserved",
+    >>> from toolkit.results import result_frame
+    >>> ctx = BriefContext(result_frame([]), skipped={"hops": "hops_unobserved",
     ...     "rollout": "no_rollout"})
     >>> "AIPW" in _method_text(ctx, min_cell=10, tau=30.0)
     False
@@ -455,7 +456,8 @@ def _method_text(ctx: BriefContext, *, min_cell: int, tau: float) -> str:
     keys = ["method_checked"]
     keys += ["method_paths"] if ran["hops"] else []
     keys += ["method_time"] if ran["time"] else []
-    keys += ["method_channels"] if ran["by_channel"] else []
+    timed = not ctx.rows(outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL).empty
+    keys += ["method_channels"] if ran["by_channel"] and timed else []
     keys += ["method_rollout"] if ran["rollout"] else []
     keys.append("method_floor")
     fields = {"min_cell": min_cell, "tau": format_number(tau, ctx.lang, decimals=0), **ctx.words}
@@ -492,7 +494,7 @@ def finding_few_treated(ctx: BriefContext) -> Finding | None:
     except SekatError:
         return None
     treated = int(treatment_indicator(compared).sum())
-    if treated >= FEW_TREATED:
+    if treated == 0 or treated >= FEW_TREATED:  # none at all: the skipped parts say so
         return None
     total = len(ctx.cases)
     share = format_number(100 * treated / total, ctx.lang, decimals=1) if total else "0"
