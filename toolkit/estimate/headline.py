@@ -2,9 +2,12 @@
 
 :func:`headline_analysis` runs, on one case table, every estimator of the effect of social
 intake (hops: naive, AIPW, Poisson fixed effects, AIPW by topic and by district; time:
-Kaplan-Meier medians, the restricted-mean differences naive and weighted, Cox) and, given desk
-opening dates, the staggered-rollout event study, and stacks their result tables into one
-:class:`Headline`. The rules that must not differ between the places that show a number are
+Kaplan-Meier medians, the restricted-mean differences naive and weighted, Cox), what a 311 desk
+measures per intake channel (mean hand-offs; medians in days and in working days, Cox against a
+reference channel and the share that met the service standard:
+:mod:`toolkit.estimate.service`; no contrast needed, so a log without social intake gets them
+too) and, given desk opening dates, the staggered-rollout event study, and stacks their result
+tables into one :class:`Headline`. The rules that must not differ between the places that show a number are
 applied here once:
 
 * the contrast (:func:`toolkit.estimate.models.comparison_cases`);
@@ -317,6 +320,12 @@ def headline_analysis(
           (naive), ``ate_rmst_days`` and ``att_rmst_days`` (propensity-weighted
           Kaplan-Meier) with the per-arm ``rmst_days[...]``, ``hazard_ratio`` (Cox,
           stratified by category);
+        - by channel (every request, whatever the contrast): ``mean_hops[<channel>]``,
+          ``median_days[<channel>]`` and ``median_working_days[<channel>]`` (group
+          ``channel``), ``hazard_ratio[channel=<c>]`` (contrast ``"<c> vs <reference>"``),
+          ``on_time[<channel>]`` (outcome ``on_time``: resolved within
+          ``standard_days`` working days, or by the ``target`` column when the cases carry
+          one);
         - with ``rollout``: the rows of :func:`toolkit.estimate.rollout.rollout_event_study`
           (``att_rollout_<outcome>``, ``es_<outcome>[e=k]``, ...) on every request (the
           rollout compares districts, not channels).
