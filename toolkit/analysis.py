@@ -28,15 +28,24 @@ from toolkit.estimate.headline import (
     compare_to_truth,
     headline_analysis,
 )
+from toolkit.estimate.headline import hops_skip_reason as _cases_hops_skip_reason
 from toolkit.io.prepared import CASES_FILE, PreparedData, load_prepared, read_table
 from toolkit.io.writers import fsync_dir, parquet_bytes, write_bytes
 
-__all__ = ["ANALYSIS_DIR", "analyse", "analysis_key", "run_estimate"]
+__all__ = [
+    "ANALYSIS_DIR",
+    "analyse",
+    "analysis_key",
+    "estimate_prepared",
+    "hops_observed",
+    "hops_skip_reason",
+    "run_estimate",
+]
 
 #: Folder of cached analyses inside a prepared folder.
 ANALYSIS_DIR = "analysis"
 #: Bumped whenever the cached layout changes, so that old caches are never read.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the by-channel part and hops_observed in the key
 _TABLE = "table.parquet"
 _META = "analysis.json"
 
@@ -47,6 +56,37 @@ def _file_digest(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def hops_observed(data: PreparedData) -> bool | None:
+    """What the prepared folder says of its hops: ``hops_observed`` of its manifest or report.
+
+    None when neither says (then :func:`toolkit.estimate.headline_analysis` decides from the
+    case table: a log whose every request names one agency and no hand-off has none).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> hops_observed(SimpleNamespace(report={"hops_observed": False}, data_dir=Path("/none")))
+    False
+    """
+    manifest = data.data_dir / "manifest.json"
+    try:
+        said = json.loads(manifest.read_text(encoding="utf-8")).get("hops_observed")
+    except (OSError, ValueError, AttributeError):
+        said = None
+    if said is None:
+        said = (data.report or {}).get("hops_observed")
+    return None if said is None else bool(said)
+
+
+def hops_skip_reason(data: PreparedData) -> str | None:
+    """Why a prepared folder supports no hop or hand-off analysis (a reason code), or None.
+
+    The rule of the headline (:func:`toolkit.estimate.headline.hops_skip_reason`), given
+    what the folder says of its hops; notebooks 01 and 02 ask it before drawing paths.
+    """
+    return _cases_hops_skip_reason(data.cases, hops_observed(data))
 
 
 def analysis_key(data: PreparedData, settings: HeadlineSettings) -> str:
@@ -63,6 +103,7 @@ def analysis_key(data: PreparedData, settings: HeadlineSettings) -> str:
         if data.rollout is None
         else hashlib.sha256(data.rollout.to_csv(index=False).encode()).hexdigest(),
         "settings": settings.to_dict(),
+        "hops_observed": hops_observed(data),
         "version": toolkit.__version__,
         "format": _CACHE_FORMAT,
     }
@@ -149,7 +190,9 @@ def analyse(
         cached = _read_cached(folder, settings)
         if cached is not None:
             return cached
-    result = headline_analysis(data.cases, rollout=data.rollout, settings=settings)
+    result = headline_analysis(
+        data.cases, rollout=data.rollout, settings=settings, hops_observed=hops_observed(data)
+    )
     if cache:
         try:
             _write_cached(folder, result)
@@ -195,6 +238,28 @@ def run_estimate(
     Traceback (most recent call last):
     toolkit.errors.SekatError: /no/such/folder/cases.parquet: not found; run sekat prepare
     """
+    return estimate_prepared(
+        prepared_dir, out, truth, rollout=rollout, settings=settings, **overrides
+    )[1]
+
+
+def estimate_prepared(
+    prepared_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    truth: str | os.PathLike[str] | None = None,
+    *,
+    rollout: str | os.PathLike[str] | None = None,
+    settings: HeadlineSettings | None = None,
+    **overrides: object,
+) -> tuple[Headline, pd.DataFrame]:
+    """:func:`run_estimate`, also returning the :class:`Headline` (what ran, what was skipped).
+
+    Examples
+    --------
+    >>> estimate_prepared("/no/such/folder", "out.csv")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    toolkit.errors.SekatError: /no/such/folder/cases.parquet: not found; run sekat prepare
+    """
     from toolkit.report.export import export_table
 
     folder = Path(prepared_dir)
@@ -206,5 +271,16 @@ def run_estimate(
     table = result.table
     if truth is not None:
         table = compare_to_truth(table, read_table(truth))
+    if table.empty:
+        raise SekatError(
+            "this log supports none of the estimates: " + " ".join(_skip_sentences(result.skipped)),
+            file=str(folder),
+        )
     export_table(table, out, count_col=schema.RESULT_COLUMNS[5], totals=[])
-    return table
+    return result, table
+
+
+def _skip_sentences(skipped: dict[str, str], lang: str = "en") -> list[str]:
+    from toolkit.report.words import skip_text
+
+    return list(dict.fromkeys(skip_text(reason, lang) for reason in skipped.values()))

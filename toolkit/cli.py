@@ -500,6 +500,34 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="what it is compared with: channels, channel groups, not_social (default) or rest",
     )
+    parser.add_argument(
+        "--holidays",
+        default="ID",
+        metavar="COUNTRY",
+        help="national holidays of time in working days: ID (default), US, any country code "
+        "of the holidays package, or '' for none",
+    )
+    parser.add_argument(
+        "--workweek",
+        default="mon-fri",
+        metavar="DAYS",
+        help="the working week: mon-fri (default), sun-thu, mon-sat or day names",
+    )
+    parser.add_argument(
+        "--standard-days",
+        type=int,
+        default=5,
+        metavar="N",
+        help="service standard: resolved within N working days (default 5; a target column "
+        "in the prepared data is used instead when present)",
+    )
+    parser.add_argument(
+        "--reference-channel",
+        default=None,
+        metavar="CHANNEL",
+        help="channel the per-channel Cox model compares the others with (default phone, "
+        "else the largest channel)",
+    )
     _add_output_options(parser)
 
 
@@ -526,7 +554,7 @@ def _check_truth_columns(path: Path) -> None:
 
 
 def _run_estimate(args: argparse.Namespace) -> int:
-    from toolkit.analysis import run_estimate
+    from toolkit.analysis import estimate_prepared
 
     if not args.out.name.lower().endswith(".csv") or args.out.name.lower() == ".csv":
         raise SekatError(
@@ -550,7 +578,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     with progress.bar(None, "sekat estimate", unit="s") as shown:
         shown.set_description_str("estimating (the bootstrap takes longest)")
-        table = run_estimate(
+        result, table = estimate_prepared(
             args.prepared,
             args.out,
             truth=args.truth,
@@ -560,6 +588,10 @@ def _run_estimate(args: argparse.Namespace) -> int:
             n_boot=args.n_boot,
             control=args.control,
             treatment=args.treatment,
+            holidays=args.holidays,
+            workweek=args.workweek,
+            standard_days=args.standard_days,
+            reference_channel=args.reference_channel,
         )
     summary = {
         "command": "estimate",
@@ -568,6 +600,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - began, 3),
         "estimates": len(table),
         "methods": int(table["method"].nunique()),
+        "skipped": dict(result.skipped),
     }
     message = f"wrote {len(table)} estimates ({table['method'].nunique()} methods) to {args.out}"
     if "covered" in table.columns:
@@ -578,6 +611,10 @@ def _run_estimate(args: argparse.Namespace) -> int:
         summary.update(covered=int(planted.sum()), compared=len(planted))
     _emit_json(args, summary)
     _say(message)
+    from toolkit.report.words import skip_text, text
+
+    for part, reason in result.skipped.items():
+        _say(f"not estimated, {text('brief.parts', part, 'en')}: {skip_text(reason, 'en')}")
     return 0
 
 

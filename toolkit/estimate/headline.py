@@ -2,9 +2,12 @@
 
 :func:`headline_analysis` runs, on one case table, every estimator of the effect of social
 intake (hops: naive, AIPW, Poisson fixed effects, AIPW by topic and by district; time:
-Kaplan-Meier medians, the restricted-mean differences naive and weighted, Cox) and, given desk
-opening dates, the staggered-rollout event study, and stacks their result tables into one
-:class:`Headline`. The rules that must not differ between the places that show a number are
+Kaplan-Meier medians, the restricted-mean differences naive and weighted, Cox), what a 311 desk
+measures per intake channel (mean hand-offs; medians in days and in working days, Cox against a
+reference channel and the share that met the service standard:
+:mod:`toolkit.estimate.service`; no contrast needed, so a log without social intake gets them
+too) and, given desk opening dates, the staggered-rollout event study, and stacks their result
+tables into one :class:`Headline`. The rules that must not differ between the places that show a number are
 applied here once:
 
 * the contrast (:func:`toolkit.estimate.models.comparison_cases`);
@@ -39,6 +42,13 @@ from toolkit.estimate.models import (
     treatment_indicator,
 )
 from toolkit.estimate.rollout import rollout_event_study, with_desk_status
+from toolkit.estimate.service import (
+    WorkingCalendar,
+    compliance,
+    cox_by_channel,
+    hops_by_channel,
+    resolution_by_channel,
+)
 from toolkit.estimate.survival import DEFAULT_TAU_DAYS, cox_ph, kaplan_meier, rmst_difference
 from toolkit.results import ADJUSTMENTS, DEFAULT_ADJUSTMENT, result_frame, select, select_one
 
@@ -52,6 +62,7 @@ __all__ = [
     "compare_to_truth",
     "headline_analysis",
     "headline_estimates",
+    "hops_skip_reason",
     "truth_key",
     "truth_rows",
 ]
@@ -72,9 +83,13 @@ SKIP_REASONS = (
     "no_rollout",  # no desk opening dates were given
     "no_groups",  # the column is absent or holds a single level
     "no_adopters",  # no region opens its desk inside the log's window
+    "no_handoffs",  # hops recorded, but no request was ever handed on: likely final agency only
 )
 #: The parts of the analysis, in the order they run.
-PARTS = ("hops", "by_category", "by_region", "time", "rollout")
+PARTS = ("hops", "by_category", "by_region", "time", "by_channel", "rollout")
+#: Column of each request's own service deadline, when the prepared data carries one (a city's
+#: target date, Boston's ``TARGET_DT``): compliance is then measured against it.
+TARGET_COLUMN = "target"
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,21 @@ class HeadlineSettings:
         other requests; the same floor decides whether the two arms can be compared at all.
     adjustment : str
         Multiplicity adjustment of subgroup intervals.
+    reference_channel : str, optional
+        The channel the per-channel Cox model compares every other with; default ``phone``
+        when the log has enough of it, else its largest channel.
+    holidays : str, optional
+        Country code of the national holidays (``ID``, the default, as the default source
+        time zone is Jakarta; ``US``; ...) for time in working days and for the service
+        standard; None counts the working week only.
+    workweek : str
+        The working week (``mon-fri``, ``sun-thu``, ``mon-sat`` or day names).
+    local_tz : str, optional
+        Time zone whose calendar dates count; default the holiday country's (Jakarta for ID,
+        New York for US), else UTC.
+    standard_days : int
+        The service standard: resolved within this many working days (used when the data
+        carry no per-request target).
     """
 
     seed: int = DEFAULT_SEED
@@ -115,6 +145,11 @@ class HeadlineSettings:
     covariates: tuple[str, ...] = DEFAULT_COVARIATES
     min_requests: int = schema.MIN_CELL_COUNT
     adjustment: str = DEFAULT_ADJUSTMENT
+    reference_channel: str | None = None
+    holidays: str | None = "ID"
+    workweek: str = "mon-fri"
+    local_tz: str | None = None
+    standard_days: int = 5
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
@@ -133,6 +168,20 @@ class HeadlineSettings:
         if self.adjustment not in ADJUSTMENTS:
             raise SekatError(f"adjustment must be one of {ADJUSTMENTS}, got {self.adjustment!r}")
         object.__setattr__(self, "covariates", tuple(self.covariates))
+        for name in ("reference_channel", "holidays", "local_tz"):
+            if getattr(self, name) == "":  # a notebook's "" for none
+                object.__setattr__(self, name, None)
+        if isinstance(self.standard_days, bool) or not isinstance(
+            self.standard_days, int | np.integer
+        ):
+            raise SekatError(f"standard_days must be a whole number, got {self.standard_days!r}")
+        if self.standard_days < 0:
+            raise SekatError(f"standard_days must not be negative, got {self.standard_days}")
+        self.calendar()  # a bad working week or time zone fails here, before any model
+
+    def calendar(self) -> WorkingCalendar:
+        """The working calendar of time in working days and of the service standard."""
+        return WorkingCalendar(self.holidays, self.workweek, self.local_tz)
 
     @property
     def contrast(self) -> Contrast:
@@ -190,6 +239,41 @@ def _levels(cases: pd.DataFrame, column: str) -> int:
     return int(cases[column].dropna().nunique())
 
 
+def hops_skip_reason(cases: pd.DataFrame, hops_observed: bool | None = None) -> str | None:
+    """Why a case table supports no hop analysis (a :data:`SKIP_REASONS` code), or None.
+
+    ``hops_unobserved`` when the prepared folder says so (``hops_observed`` False) or no
+    request has a hop count; ``no_handoffs`` when every request with one has zero hand-offs
+    and a single agency (a one-row-per-request export read as events).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"hops": [0, 0], "distinct_agencies": [1, 1]})
+    >>> hops_skip_reason(c), hops_skip_reason(c.assign(hops=[0, 2], distinct_agencies=[1, 2]))
+    ('no_handoffs', None)
+    >>> hops_skip_reason(c, hops_observed=False)
+    'hops_unobserved'
+    """
+    hops = pd.to_numeric(cases.get(schema.HOPS), errors="coerce")
+    observed = hops.notna().to_numpy() if hops is not None else np.zeros(len(cases), dtype=bool)
+    if hops_observed is False or not observed.any():
+        return "hops_unobserved"
+    if _no_handoffs(cases, observed):
+        return "no_handoffs"
+    return None
+
+
+def _no_handoffs(cases: pd.DataFrame, observed: np.ndarray) -> bool:
+    """Whether no request with observed hops was ever handed on (all zero, one agency each)."""
+    hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").to_numpy()[observed]
+    if (hops != 0).any():
+        return False
+    if schema.DISTINCT_AGENCIES in cases.columns:
+        agencies = pd.to_numeric(cases[schema.DISTINCT_AGENCIES], errors="coerce")
+        return bool((agencies.to_numpy()[observed] <= 1).all())
+    return True
+
+
 def _arms_comparable(cases: pd.DataFrame, floor: int, observed: np.ndarray | None = None) -> bool:
     treated = treatment_indicator(cases).astype(bool)
     if observed is not None:
@@ -205,6 +289,7 @@ def headline_analysis(
     *,
     rollout: pd.DataFrame | None = None,
     settings: HeadlineSettings | None = None,
+    hops_observed: bool | None = None,
     **overrides: object,
 ) -> Headline:
     """Every headline estimate of a case table, in one result table.
@@ -218,6 +303,9 @@ def headline_analysis(
         and the desk status to every propensity model.
     settings : HeadlineSettings, optional
         The parameters; or give them by name (``seed=1, n_boot=50``).
+    hops_observed : bool, optional
+        What the prepared folder says (``hops_observed`` of its report or manifest): False
+        skips every hop analysis. Default: decided from the data (see Notes).
 
     Returns
     -------
@@ -232,6 +320,12 @@ def headline_analysis(
           (naive), ``ate_rmst_days`` and ``att_rmst_days`` (propensity-weighted
           Kaplan-Meier) with the per-arm ``rmst_days[...]``, ``hazard_ratio`` (Cox,
           stratified by category);
+        - by channel (every request, whatever the contrast): ``mean_hops[<channel>]``,
+          ``median_days[<channel>]`` and ``median_working_days[<channel>]`` (group
+          ``channel``), ``hazard_ratio[channel=<c>]`` (contrast ``"<c> vs <reference>"``),
+          ``on_time[<channel>]`` (outcome ``on_time``: resolved within
+          ``standard_days`` working days, or by the ``target`` column when the cases carry
+          one);
         - with ``rollout``: the rows of :func:`toolkit.estimate.rollout.rollout_event_study`
           (``att_rollout_<outcome>``, ``es_<outcome>[e=k]``, ...) on every request (the
           rollout compares districts, not channels).
@@ -239,7 +333,9 @@ def headline_analysis(
     Notes
     -----
     Hops are compared on requests with observed hops, time on every request (open ones
-    censored). Where desks open at staggered dates, social intake is near zero in a region
+    censored). A log whose every request has zero hand-offs and one agency (a one-row-per-
+    request export read without saying so) carries no hop information: the hop parts are
+    skipped as ``no_handoffs`` rather than fitted to a constant. Where desks open at staggered dates, social intake is near zero in a region
     before its desk opens, a region-by-time pattern that main effects of region and month
     miss: the propensity models get the desk status (see
     :func:`toolkit.estimate.rollout.with_desk_status`; ``benchmarks/README.md`` has the
@@ -272,9 +368,10 @@ def headline_analysis(
 
     hops = pd.to_numeric(compared.get(schema.HOPS), errors="coerce")
     observed = hops.notna().to_numpy() if hops is not None else np.zeros(len(compared), dtype=bool)
-    if not observed.any():
+    no_hops = hops_skip_reason(cases, hops_observed)
+    if no_hops is not None:
         for part in ("hops", "by_category", "by_region"):
-            skipped[part] = "hops_unobserved"
+            skipped[part] = no_hops
     elif not _arms_comparable(compared, floor, observed):
         for part in ("hops", "by_category", "by_region"):
             skipped[part] = "one_arm"
@@ -341,6 +438,16 @@ def headline_analysis(
         parts.append(cox.table)
         diagnostics["ph_test"] = cox.diagnostics["ph_test"]
 
+    time_observed = skipped.get("time") != "no_resolutions"
+    if no_hops is not None and not time_observed:
+        skipped["by_channel"] = "no_resolutions"
+    else:
+        by_channel, channel_diagnostics = _by_channel(
+            cases, settings, hops=no_hops is None, time=time_observed
+        )
+        parts.append(by_channel)
+        diagnostics.update(channel_diagnostics)
+
     if rollout is None:
         skipped["rollout"] = "no_rollout"
     elif _levels(cases, schema.REGION) < 2:
@@ -359,6 +466,78 @@ def headline_analysis(
     table = result_frame(pd.concat(parts, ignore_index=True)) if parts else result_frame([])
     table = _name_the_contrast(table, contrast)
     return Headline(table=table, diagnostics=diagnostics, skipped=dict(skipped), settings=settings)
+
+
+def _reference_channel(cases: pd.DataFrame, settings: HeadlineSettings) -> str | None:
+    counts = cases[schema.CHANNEL].astype("object").value_counts()
+    resolved = (
+        cases.loc[~cases[schema.CENSORED].astype(bool), schema.CHANNEL]
+        .astype("object")
+        .value_counts()
+    )
+    usable = [c for c, n in counts.items() if n >= settings.min_requests and resolved.get(c, 0) > 0]
+    if settings.reference_channel is not None:
+        if settings.reference_channel not in usable:
+            raise SekatError(
+                f"reference channel {settings.reference_channel!r} has fewer than "
+                f"{settings.min_requests} requests or none resolved; channels usable: {usable}",
+                column=schema.CHANNEL,
+            )
+        return settings.reference_channel
+    if "phone" in usable:
+        return "phone"
+    return usable[0] if usable else None
+
+
+def _by_channel(
+    cases: pd.DataFrame, settings: HeadlineSettings, *, hops: bool, time: bool
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """What a 311 desk measures, per channel: mean hand-offs (where recorded); medians in days
+    and working days, Cox against a reference channel and the share that met the service
+    standard (where requests are resolved). No contrast is needed: a log without social
+    intake still gets them."""
+    level, calendar = settings.level, settings.calendar()
+    tables = [hops_by_channel(cases, level=level).table] if hops else []
+    if not time:
+        return pd.concat(tables, ignore_index=True), {}
+    days = resolution_by_channel(cases, level=level)
+    workdays = resolution_by_channel(cases, calendar=calendar, level=level)
+    tables += [days.table, workdays.table]
+    diagnostics = {
+        "km_channel_curves": days.diagnostics["curves"],
+        "km_channel_working_curves": workdays.diagnostics["curves"],
+        "channel_summary": days.diagnostics["summary"],
+    }
+    reference = _reference_channel(cases, settings)
+    if reference is not None and cases[schema.CHANNEL].nunique() > 1:
+        covariates = [c for c in settings.covariates if c == "month" or _levels(cases, c) > 1]
+        strata = schema.CATEGORY if _levels(cases, schema.CATEGORY) > 1 else None
+        cox = cox_by_channel(
+            cases,
+            reference=reference,
+            covariates=[c for c in covariates if c != strata],
+            strata=strata,
+            min_requests=settings.min_requests,
+            level=level,
+        )
+        tables.append(cox.table)
+        diagnostics["channel_left_out"] = cox.diagnostics["left_out"]
+    target = TARGET_COLUMN if TARGET_COLUMN in cases.columns else None
+    if target is not None and not cases[target].notna().any():
+        target = None
+    if target is not None:
+        standard = compliance(cases, target=target, level=level)
+    else:
+        standard = compliance(cases, within=settings.standard_days, calendar=calendar, level=level)
+    tables.append(standard.table)
+    diagnostics["compliance_counts"] = standard.diagnostics["counts"]
+    diagnostics["service_standard"] = pd.DataFrame(
+        {
+            "standard": ["target" if target is not None else "working_days"],
+            "working_days": [settings.standard_days],
+        }
+    )
+    return pd.concat(tables, ignore_index=True), diagnostics
 
 
 def _name_the_contrast(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:

@@ -221,6 +221,8 @@ class BriefContext:
         Reason codes of the analysis's warnings (``Headline.warnings``), if it has any.
     min_cell : int
         The smallest group shown.
+    standard : str
+        The service standard in words (``"resolved within 5 working days"``), if measured.
     """
 
     results: pd.DataFrame
@@ -235,6 +237,7 @@ class BriefContext:
     skipped: Mapping[str, str] = field(default_factory=dict)
     warnings: object = None
     min_cell: int = schema.MIN_CELL_COUNT
+    standard: str = ""
 
     def __post_init__(self) -> None:
         self.lang = check_lang(self.lang)
@@ -367,6 +370,147 @@ def finding_days(ctx: BriefContext) -> Finding | None:
         main, _compare_naive(att, naive, ctx, "days"), _truth_sentence(att, ctx, "days")
     )
     return Finding("days", text("brief.titles", "days", ctx.lang), body)
+
+
+#: Below this many requests in the treated arm, the brief says how few they are.
+FEW_TREATED = 200
+
+
+def _channel_list(rows: pd.DataFrame, ctx: BriefContext, decimals: int, unit: str) -> str:
+    items = []
+    for row in rows.to_dict("records"):
+        if not np.isfinite(row["estimate"]) or row["n"] < ctx.min_cell:
+            continue
+        value = format_number(row["estimate"], ctx.lang, decimals=decimals)
+        value = f"{value}%" if unit == "percent" else f"{value} {_w(unit, ctx.lang)}"
+        detail = [text("brief.findings", "requests_n", ctx.lang, n=_count(row["n"], ctx.lang))]
+        if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+            low = format_number(row["ci_low"], ctx.lang, decimals=decimals)
+            high = format_number(row["ci_high"], ctx.lang, decimals=decimals)
+            detail.insert(0, f"{low} {_w('to', ctx.lang)} {high}")
+        name = label(str(row[schema.GROUP_VALUE]), ctx.lang)
+        items.append(f"{name} {value} ({'; '.join(detail)})")
+    return "; ".join(items)
+
+
+def _count(n: float, lang: str) -> str:
+    return format_number(float(n), lang, decimals=0)
+
+
+def finding_channels(ctx: BriefContext) -> Finding | None:
+    """Time by intake channel: Kaplan-Meier medians in days, and the share that met the standard.
+
+    Examples
+    --------
+    >>> from toolkit.results import result_frame
+    >>> rows = result_frame([{"term": "m", "estimate": 3.86, "ci_low": 1.72, "ci_high": 7.8,
+    ...     "n": 61, "method": "KM", "estimand": "median", "outcome": "days_to_resolution",
+    ...     "group": "channel", "group_value": "twitter"}])
+    >>> print(finding_channels(BriefContext(rows)).text)
+    Median time to resolution by intake channel (Kaplan-Meier, 95% intervals): Twitter/X 3.9 days (1.7 to 7.8; 61 requests).
+    """
+    parts = []
+    hops = ctx.rows(estimand="mean", outcome=schema.HOPS_OUTCOME, group=schema.CHANNEL)
+    listed_hops = _channel_list(hops, ctx, 2, "handoffs")
+    if listed_hops:
+        parts.append(text("brief.findings", "channel_hops", ctx.lang, means=listed_hops))
+    medians = ctx.rows(estimand="median", outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL)
+    listed = _channel_list(medians, ctx, 1, "days")
+    if listed:
+        parts.append(text("brief.findings", "channel_medians", ctx.lang, medians=listed))
+    on_time = ctx.rows(outcome="on_time", group=schema.CHANNEL)
+    shares = on_time.assign(
+        estimate=on_time["estimate"] * 100,
+        ci_low=on_time["ci_low"] * 100,
+        ci_high=on_time["ci_high"] * 100,
+    )
+    listed_shares = _channel_list(shares, ctx, 0, "percent")
+    if listed_shares:
+        standard = ctx.standard or text("brief.findings", "standard_unnamed", ctx.lang)
+        parts.append(
+            text(
+                "brief.findings",
+                "channel_on_time",
+                ctx.lang,
+                standard=standard,
+                shares=listed_shares,
+            )
+        )
+    if not parts:
+        return None
+    return Finding("channels", text("brief.titles", "channels", ctx.lang), _sentences(*parts))
+
+
+def _method_text(ctx: BriefContext, *, min_cell: int, tau: float) -> str:
+    """How this was done: one sentence per part of the analysis that ran, never one that did not.
+
+    Examples
+    --------
+    >>> from toolkit.results import result_frame
+    >>> ctx = BriefContext(result_frame([]), skipped={"hops": "hops_unobserved",
+    ...     "rollout": "no_rollout"})
+    >>> "AIPW" in _method_text(ctx, min_cell=10, tau=30.0)
+    False
+    """
+    ran = {part: part not in ctx.skipped for part in ("hops", "time", "by_channel", "rollout")}
+    keys = ["method_checked"]
+    keys += ["method_paths"] if ran["hops"] else []
+    keys += ["method_time"] if ran["time"] else []
+    timed = not ctx.rows(outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL).empty
+    keys += ["method_channels"] if ran["by_channel"] and timed else []
+    keys += ["method_rollout"] if ran["rollout"] else []
+    keys.append("method_floor")
+    fields = {"min_cell": min_cell, "tau": format_number(tau, ctx.lang, decimals=0), **ctx.words}
+    return _sentences(*(text("brief.page", key, ctx.lang, **fields) for key in keys))
+
+
+def _standard_words(results: object, lang: str) -> str:
+    """The service standard the analysis measured, in words ("" when it measured none)."""
+    diagnostics = getattr(results, "diagnostics", None) or {}
+    standard = diagnostics.get("service_standard")
+    if standard is None or standard.empty:
+        return ""
+    first = standard.iloc[0]
+    if first["standard"] == "target":
+        return text("phrases", "standard_target", lang)
+    return text("phrases", "standard_days", lang, days=int(first["working_days"]))
+
+
+def finding_few_treated(ctx: BriefContext) -> Finding | None:
+    """How few requests the treated arm holds, when it is small (fewer than FEW_TREATED).
+
+    Examples
+    --------
+    >>> cases = pd.DataFrame({"channel": ["twitter"] * 61 + ["phone"] * 939})
+    >>> print(finding_few_treated(BriefContext(pd.DataFrame(), cases=cases)).text)
+    Only 61 of 1,000 requests (6.1%) were requests through social media. Every estimate about them rests on that few requests: read their intervals, not only the central values.
+    """
+    if ctx.cases is None or schema.CHANNEL not in ctx.cases.columns:
+        return None
+    from toolkit.estimate.models import comparison_cases, treatment_indicator
+
+    try:
+        compared = comparison_cases(ctx.cases, ctx.contrast)
+    except SekatError:
+        return None
+    treated = int(treatment_indicator(compared).sum())
+    if treated == 0 or treated >= FEW_TREATED:  # none at all: the skipped parts say so
+        return None
+    total = len(ctx.cases)
+    share = format_number(100 * treated / total, ctx.lang, decimals=1) if total else "0"
+    return Finding(
+        "few_treated",
+        text("brief.titles", "few_treated", ctx.lang),
+        text(
+            "brief.findings",
+            "few_treated",
+            ctx.lang,
+            n=_count(treated, ctx.lang),
+            total=_count(total, ctx.lang),
+            share=share,
+            **ctx.words,
+        ),
+    )
 
 
 def _impact_value(impact: pd.DataFrame, term: str) -> tuple[float, float, float] | None:
@@ -600,8 +744,10 @@ def finding_sensitivity(ctx: BriefContext) -> Finding | None:
 
 #: The findings of a brief, in order: each a function of a BriefContext to a Finding or None.
 FINDINGS: tuple[Callable[[BriefContext], Finding | None], ...] = (
+    finding_few_treated,
     finding_hops,
     finding_days,
+    finding_channels,
     finding_warnings,
     finding_sensitivity,
     finding_worth,
@@ -748,7 +894,7 @@ def facts(
                     ),
                 )
             )
-    if ctx.costs is not None:
+    if ctx.costs is not None and ctx.impact is not None:  # costs state the worth's assumptions
         rows.append(
             fact(
                 "unit_costs",
@@ -795,6 +941,9 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
     )
     if not days.empty:
         plans.append(("07_days", days, {}))
+    channel_days = ctx.rows(estimand="median", outcome=schema.DAYS_OUTCOME, group=schema.CHANNEL)
+    if len(channel_days.loc[channel_days["n"] >= ctx.min_cell]) >= 2:
+        plans.append(("07_channel_days", channel_days, {"reference": None}))
     topics = ctx.rows(group=schema.CATEGORY, outcome=schema.HOPS_OUTCOME, contrast=contrast)
     if len(topics) >= 2:
         plans.append(("07_by_topic", topics, {"sort": True}))
@@ -813,7 +962,8 @@ def _brief_figures(ctx: BriefContext) -> list[BriefFigure]:
         )
         if figure_is_empty(fig):
             continue
-        alt = f"{figure_text(name, 'alt', lang, **values)} {describe_rows(table, lang)}."
+        shown = table.loc[table["n"].fillna(ctx.min_cell) >= ctx.min_cell]  # as drawn
+        alt = f"{figure_text(name, 'alt', lang, **values)} {describe_rows(shown, lang)}."
         out.append(
             _brief_figure(
                 fig,
@@ -953,6 +1103,7 @@ def build_brief(
         skipped=dict(getattr(results, "skipped", {}) or {}),
         warnings=getattr(results, "warnings", None),
         min_cell=min_cell,
+        standard=_standard_words(results, lang),
     )
     date = date or dt.date.today().isoformat()
     version = f"sekat {sekat_version()}"
@@ -991,16 +1142,7 @@ def build_brief(
         figures=_brief_figures(ctx) if figures else [],
         skipped=skipped_parts(ctx.skipped, lang, min_requests=min_cell),
         limits=limitations(ctx, report, synthetic),
-        method=[
-            text(
-                "brief.page",
-                "method_text",
-                lang,
-                min_cell=min_cell,
-                tau=format_number(tau, lang, decimals=0),
-                **ctx.words,
-            )
-        ],
+        method=[_method_text(ctx, min_cell=min_cell, tau=tau)],
         footer=text("brief.page", "footer", lang, version=version, date=date),
         generator=version,
         words=words,

@@ -38,6 +38,7 @@ from toolkit.report.words import (
     label,
     method_label,
     template,
+    text,
 )
 from toolkit.results import select
 
@@ -119,6 +120,10 @@ PARAMETER_CHECKS: dict[str, Callable[[str, object], object]] = {
     "wage_per_hour": lambda n, v: _number(n, v, low=0),
     "citizen_day_value": lambda n, v: _number(n, v, low=0),
     "currency": _currency,
+    "holidays": _optional_text,
+    "workweek": _text,
+    "standard_days": lambda n, v: int(_number(n, v, low=0, whole=True)),
+    "reference_channel": _optional_text,
 }
 
 
@@ -596,12 +601,102 @@ def show_figure(fig, dpi: int = 110) -> None:
     display(Image(data=buffer.getvalue(), format="png"))
 
 
+def channel_medians(
+    rows: pd.DataFrame, lang: str = "en", *, threshold: int = schema.MIN_CELL_COUNT
+) -> pd.DataFrame:
+    """One line per intake channel: requests, median days and median working days, in words.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The per-channel median rows of a headline (estimand ``median``, group ``channel``),
+        in days and in working days.
+    lang : {"en", "id"}
+        Language of the headers and numbers.
+    threshold : int
+        Channels of fewer requests are left out (the disclosure floor).
+
+    Examples
+    --------
+    >>> from toolkit.results import result_frame
+    >>> rows = result_frame([
+    ...     {"term": "median_days[twitter]", "estimate": 3.86, "ci_low": 1.7, "ci_high": 7.8,
+    ...      "n": 61, "method": "KM", "estimand": "median", "outcome": "days_to_resolution",
+    ...      "group": "channel", "group_value": "twitter"},
+    ...     {"term": "median_working_days[twitter]", "estimate": 2.0, "ci_low": 1.0,
+    ...      "ci_high": 5.0, "n": 61, "method": "KM", "estimand": "median",
+    ...      "outcome": "working_days_to_resolution", "group": "channel",
+    ...      "group_value": "twitter"}])
+    >>> channel_medians(rows).iloc[0].astype(str).tolist()
+    ['Twitter/X', '61', '3.9 (1.7 to 7.8)', '2 (1 to 5)']
+    """
+    lang = check_lang(lang)
+    check_threshold(threshold)
+    to = template("brief.words", "to", lang)
+
+    def cell(row: pd.Series | None, decimals: int) -> str:
+        if row is None or not np.isfinite(row["estimate"]):
+            return "–"
+        shown = format_number(row["estimate"], lang, decimals=decimals)
+        if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+            low = format_number(row["ci_low"], lang, decimals=decimals)
+            high = format_number(row["ci_high"], lang, decimals=decimals)
+            shown += f" ({low} {to} {high})"
+        return shown
+
+    lines = []
+    for channel, group in rows.groupby(schema.GROUP_VALUE, sort=False):
+        by_outcome = {r[schema.OUTCOME]: r for _, r in group.iterrows()}
+        n = int(group["n"].max())
+        if n < threshold:
+            continue
+        lines.append(
+            {
+                label(schema.CHANNEL, lang): label(str(channel), lang),
+                label("requests", lang): n,
+                label("median_days", lang): cell(by_outcome.get(schema.DAYS_OUTCOME), 1),
+                label("median_working_days", lang): cell(
+                    by_outcome.get("working_days_to_resolution"), 0
+                ),
+            }
+        )
+    return pd.DataFrame(lines)
+
+
+def standard_values(results) -> dict[str, str]:
+    """The service standard a headline measured, in words, per language (for captions).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> done = SimpleNamespace(diagnostics={"service_standard": pd.DataFrame(
+    ...     {"standard": ["working_days"], "working_days": [5]})})
+    >>> standard_values(done)["en"]
+    'resolved within 5 working days'
+    """
+    standard = results.diagnostics["service_standard"].iloc[0]
+    if standard["standard"] == "target":
+        return {lang: text("phrases", "standard_target", lang) for lang in LANGS}
+    days = int(standard["working_days"])
+    return {lang: text("phrases", "standard_days", lang, days=days) for lang in LANGS}
+
+
 def _per_lang(value, lang: str):
     if callable(value) and not isinstance(value, pd.DataFrame):
         return value(lang)
     if isinstance(value, Mapping):
         return value[lang]
     return value
+
+
+def _nothing_to_show(name: str, output_dir, lang: str, show: bool) -> dict:
+    from toolkit.report.export import withdraw_figure
+
+    for each in LANGS:
+        withdraw_figure(name, output_dir, each)
+    if show:
+        print(template("phrases", "nothing_to_show", lang))
+    return {}
 
 
 def publish(
@@ -675,7 +770,8 @@ def publish(
     -----
     The figure is shown after it is exported, so the exported files do not depend on
     whether it was shown. A figure whose table lost every row (nothing to draw, or every
-    group too small) is never published: an empty figure tells a reader nothing.
+    group too small), or whose rows hold no value (hops of a log that does not record
+    them), is never published: an empty figure tells a reader nothing.
     """
     from toolkit.report.export import export_figure
     from toolkit.report.figures import figure_is_empty
@@ -685,16 +781,19 @@ def publish(
     done = {}
     shown = None
     langs = LANGS if callable(draw) else (getattr(draw, "sekat_lang", lang),)
+    value_col = dict(describe or {}).get("value_col", "estimate")
     for each in langs:
+        table = _per_lang(rows, each)
+        if table is not None and (
+            table.empty or (value_col in table.columns and not table[value_col].notna().any())
+        ):
+            return _nothing_to_show(name, output_dir, lang, show)
         fig = draw(each) if callable(draw) else draw
         if suppressed is None and figure_is_empty(fig):
-            if show and each == lang:
-                print(template("phrases", "nothing_to_show", lang))
-            return {}
+            return _nothing_to_show(name, output_dir, lang, show)
         local = {k: _per_lang(v, each) if isinstance(v, Mapping) else v for k, v in values.items()}
         caption = figure_text(name, "caption", each, **local)
         alt = figure_text(name, "alt", each, **local)
-        table = _per_lang(rows, each)
         if table is not None:
             alt = f"{alt} {describe_rows(table, each, **dict(describe or {}))}."
         note = None if omitted is None else omitted.get(each)
@@ -721,7 +820,9 @@ __all__ = [
     "arm_phrase",
     "contrast_words",
     "arm_names",
+    "channel_medians",
     "contrast_values",
+    "standard_values",
     "in_lang",
     "money_values",
     "not_estimated",

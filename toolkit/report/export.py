@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,8 @@ from toolkit.report.disclosure import (
 )
 from toolkit.report.figures import FIGURE_LANG_ATTR, figure_suppression
 from toolkit.report.words import check_lang, escape_markdown, suppression_note, text
+
+_log = logging.getLogger(__name__)
 
 #: Formats :func:`export_figure` writes by default.
 FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
@@ -110,7 +113,7 @@ def export_table(
     Returns
     -------
     Suppression or None
-        What was suppressed (None when ``count_col=None``).
+        What was suppressed (None when ``count_col=None``, or when the table is empty).
 
     Examples
     --------
@@ -132,10 +135,16 @@ def export_table(
     -----
     Masked cells are written empty with ``suppressed`` True. Whether a cell was masked as
     small (primary) or to protect another (secondary) is not written, since that would tell
-    a reader which cells are small. Whole-number counts are written as integers.
+    a reader which cells are small. Whole-number counts are written as integers. An empty
+    table (an analysis the log cannot support) is never published: nothing is written, a
+    copy left by an earlier run is removed, and a message says so.
     """
     path = Path(path)
     check_threshold(threshold)
+    if table.empty:
+        path.unlink(missing_ok=True)
+        _log.warning("%s not written: the table has no rows", path.name)
+        return None
     count_col = _resolve_count_col(table, count_col)
     if count_col is None:
         write_text(path, csv_text(table))
@@ -356,6 +365,38 @@ def _read_index(path: Path) -> pd.DataFrame:
     escaped = tuple("'" + t for t in FORMULA_TRIGGERS)
     index = index.map(lambda v: v[1:] if isinstance(v, str) and v.startswith(escaped) else v)
     return index[list(INDEX_COLUMNS)]
+
+
+def withdraw_figure(name: str, out_dir: str | os.PathLike[str], lang: str) -> None:
+    """Remove a figure an earlier run published, when this run has nothing to show in it.
+
+    Its files in every format and its row of the language's index go, so a rerun on another
+    log never leaves the last log's figure in the folder as if it were this one's.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "02_network_en.png").write_bytes(b"old")
+    >>> withdraw_figure("02_network", folder, "en")
+    >>> sorted(p.name for p in folder.iterdir())
+    []
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    for fmt in _METADATA:
+        (out_dir / figure_file(name, lang, fmt)).unlink(missing_ok=True)
+    index_csv, index_readme = index_names(lang)
+    index_path = out_dir / index_csv
+    if not index_path.exists():
+        return
+    with _index_lock(out_dir):
+        index = _read_index(index_path)
+        if (index["name"] == name).any():
+            index = index.loc[index["name"] != name].reset_index(drop=True)
+            write_text(index_path, csv_text(index))
+            write_text(out_dir / index_readme, _readme(index, lang))
 
 
 def _readme(index: pd.DataFrame, lang: str) -> str:
