@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_SEED",
     "SKIP_REASONS",
     "TRUTH_COLUMNS",
+    "WARNING_CODES",
     "Headline",
     "HeadlineSettings",
     "compare_to_truth",
@@ -72,6 +73,10 @@ SKIP_REASONS = (
     "no_rollout",  # no desk opening dates were given
     "no_groups",  # the column is absent or holds a single level
     "no_adopters",  # no region opens its desk inside the log's window
+)
+#: Warnings of an analysis (codes; the report layer words them, ``[warnings.<code>]``).
+WARNING_CODES = (
+    "poor_overlap",  # the ATE failed the overlap rule: not a headline number
 )
 #: The parts of the analysis, in the order they run.
 PARTS = ("hops", "by_category", "by_region", "time", "rollout")
@@ -162,12 +167,17 @@ class Headline:
         Part of the analysis (:data:`PARTS`) -> reason code (:data:`SKIP_REASONS`).
     settings : HeadlineSettings
         What it was run with.
+    warnings : dict of str to str
+        Estimate (term) or part -> warning code (:data:`WARNING_CODES`): what a reader must
+        know about a number that was shown, or held back (``poor_overlap``: the ATE failed
+        the overlap rule and is kept in ``diagnostics["ate_not_headline"]`` only).
     """
 
     table: pd.DataFrame
     diagnostics: dict[str, pd.DataFrame]
     skipped: dict[str, str]
     settings: HeadlineSettings = field(default_factory=HeadlineSettings)
+    warnings: dict[str, str] = field(default_factory=dict)
 
     def rows(self, **criteria: object) -> pd.DataFrame:
         """The rows whose descriptors match (:func:`toolkit.results.select`)."""
@@ -269,6 +279,18 @@ def headline_analysis(
     parts: list[pd.DataFrame] = []
     diagnostics: dict[str, pd.DataFrame] = {}
     skipped: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    held_back: list[pd.DataFrame] = []
+
+    def overlap_gate(table: pd.DataFrame, rule: pd.DataFrame) -> pd.DataFrame:
+        """The ATE rows leave the headline when the weights fail the overlap rule."""
+        if bool(rule["ate_supported"].iloc[0]):
+            return table
+        ate = (table[schema.ESTIMAND] == "ate").fillna(False).to_numpy(dtype=bool)
+        for term in table.loc[ate, schema.RESULT_COLUMNS[0]]:
+            warnings[str(term)] = "poor_overlap"
+        held_back.append(table.loc[ate])
+        return table.loc[~ate]
 
     hops = pd.to_numeric(compared.get(schema.HOPS), errors="coerce")
     observed = hops.notna().to_numpy() if hops is not None else np.zeros(len(compared), dtype=bool)
@@ -286,7 +308,7 @@ def headline_analysis(
             outcome_covariates=covariates,
             level=level,
         )
-        parts.append(aipw.table)
+        parts.append(overlap_gate(aipw.table, aipw.diagnostics["overlap_rule"]))
         diagnostics.update(aipw.diagnostics)
         parts.append(hops_regression(compared, fixed_effects=covariates, level=level).table)
         for part, column in (("by_category", schema.CATEGORY), ("by_region", schema.REGION)):
@@ -328,6 +350,13 @@ def headline_analysis(
                 seed=settings.seed,
                 level=level,
             )
+            if weighting == "ipw":
+                diagnostics[f"rmst_overlap_{estimand}"] = rmst.diagnostics["overlap"]
+                if estimand == "ate":
+                    rmst = type(rmst)(
+                        overlap_gate(rmst.table, rmst.diagnostics["overlap_rule"]),
+                        rmst.diagnostics,
+                    )
             parts.append(rmst.table)
             if weighting == "ipw" and estimand == "att":
                 diagnostics["rmst_bootstrap"] = rmst.diagnostics["bootstrap"]
@@ -358,7 +387,17 @@ def headline_analysis(
 
     table = result_frame(pd.concat(parts, ignore_index=True)) if parts else result_frame([])
     table = _name_the_contrast(table, contrast)
-    return Headline(table=table, diagnostics=diagnostics, skipped=dict(skipped), settings=settings)
+    if held_back:
+        diagnostics["ate_not_headline"] = _name_the_contrast(
+            result_frame(pd.concat(held_back, ignore_index=True)), contrast
+        )
+    return Headline(
+        table=table,
+        diagnostics=diagnostics,
+        skipped=dict(skipped),
+        settings=settings,
+        warnings=warnings,
+    )
 
 
 def _name_the_contrast(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:

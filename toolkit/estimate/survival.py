@@ -32,6 +32,8 @@ from toolkit.estimate.models import (
     SOCIAL_TERM,
     PropensityModel,
     covariate_codes,
+    overlap_diagnostics,
+    overlap_rule,
     treatment_indicator,
 )
 from toolkit.results import (
@@ -304,7 +306,10 @@ def rmst_difference(
         resolved sooner): ``difference_rmst_days`` (naive), ``ate_rmst_days`` or
         ``att_rmst_days`` (weighted), with the bootstrap standard deviation as ``std_error``
         and percentile intervals.
-        ``diagnostics["bootstrap"]``: the replicate values.
+        ``diagnostics["bootstrap"]``: the replicate values; with ``ipw`` also ``overlap``,
+        ``propensity_histogram`` and ``overlap_rule``
+        (:func:`toolkit.estimate.models.overlap_diagnostics`), the effective sample size and
+        weight concentration of the weights.
 
     Notes
     -----
@@ -362,6 +367,10 @@ def rmst_difference(
 
     n = len(cases)
     point, params = estimate(np.ones(n))
+    overlap: dict[str, pd.DataFrame] = {}
+    if model is not None:
+        overlap = overlap_diagnostics(np.clip(model.fit()[0], 1e-6, 1 - 1e-6), treated)
+        overlap["overlap_rule"] = overlap_rule(overlap["overlap"])
     rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, 3))
     for b in range(n_boot):
@@ -399,7 +408,7 @@ def rmst_difference(
             }
         )
     boot = pd.DataFrame(draws, columns=["rmst_social", "rmst_not_social", "rmst_diff"])
-    return EstimateResult(result_frame(rows), {"bootstrap": boot})
+    return EstimateResult(result_frame(rows), {"bootstrap": boot, **overlap})
 
 
 # --- Cox proportional hazards ----------------------------------------------------------
