@@ -395,7 +395,7 @@ def prepare(
             "found": rollout_how,
             "regions": int(len(desks)),
         }
-        _log.info(
+        _log.debug(
             "carrying the rollout %s (%s) as %s",
             rollout_path,
             "given"
