@@ -303,7 +303,7 @@ def influence_se(
     (0.5774, None)
     >>> se, df = influence_se(np.array([1.0, 1.0, -1.0, -1.0]), np.array([0, 0, 1, 1]))
     >>> round(se, 4), df
-    (0.7071, 1)
+    (1.0, 1)
     """
     influence = np.asarray(influence, dtype=float)
     n = len(influence)
