@@ -249,6 +249,7 @@ METHOD_KEYS: Final = (
     "callaway_santanna",
     "twfe",
     "scenario",
+    "e_value",
     "truth",
 )
 

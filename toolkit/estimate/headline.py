@@ -39,6 +39,7 @@ from toolkit.estimate.models import (
     treatment_indicator,
 )
 from toolkit.estimate.rollout import rollout_event_study, with_desk_status
+from toolkit.estimate.sensitivity import e_value_rows
 from toolkit.estimate.survival import DEFAULT_TAU_DAYS, cox_ph, kaplan_meier, rmst_difference
 from toolkit.results import ADJUSTMENTS, DEFAULT_ADJUSTMENT, result_frame, select, select_one
 
@@ -242,6 +243,9 @@ def headline_analysis(
           (naive), ``ate_rmst_days`` and ``att_rmst_days`` (propensity-weighted
           Kaplan-Meier) with the per-arm ``rmst_days[...]``, ``hazard_ratio`` (Cox,
           stratified by category);
+        - sensitivity: ``e_value[<term>]`` beside the AIPW ATT of hops, the rate ratio, the
+          weighted ATT of days and the hazard ratio (group ``sensitivity``, method key
+          ``e_value``; :mod:`toolkit.estimate.sensitivity`);
         - with ``rollout``: the rows of :func:`toolkit.estimate.rollout.rollout_event_study`
           (``att_rollout_<outcome>``, ``es_<outcome>[e=k]``, ...) on every request (the
           rollout compares districts, not channels).
@@ -386,6 +390,7 @@ def headline_analysis(
             diagnostics["rollout_panel"] = study.diagnostics["panel"]
 
     table = result_frame(pd.concat(parts, ignore_index=True)) if parts else result_frame([])
+    table = _with_e_values(table, compared, settings.tau_days)
     table = _name_the_contrast(table, contrast)
     if held_back:
         diagnostics["ate_not_headline"] = _name_the_contrast(
@@ -398,6 +403,43 @@ def headline_analysis(
         settings=settings,
         warnings=warnings,
     )
+
+
+#: The headline estimates qualified by an E-value (:mod:`toolkit.estimate.sensitivity`).
+_SENSITIVITY_OF = (
+    {"estimand": "att", "outcome": schema.HOPS_OUTCOME, "method_key": "aipw"},
+    {"estimand": "conditional", "outcome": schema.HOPS_OUTCOME, "method_key": "poisson_fe"},
+    {
+        "estimand": "att",
+        "outcome": schema.RMST_OUTCOME,
+        "method_key": "ipw_km",
+        "scale": "difference",
+    },
+    {"estimand": "conditional", "outcome": schema.HAZARD_OUTCOME, "method_key": "cox"},
+)
+
+
+def _with_e_values(table: pd.DataFrame, cases: pd.DataFrame, tau_days: float) -> pd.DataFrame:
+    """The table with an E-value row beside each headline effect it has (group "sensitivity")."""
+    qualified = [
+        select(table, group=None, contrast=schema.SOCIAL_CONTRAST, **c) for c in _SENSITIVITY_OF
+    ]
+    qualified = [q for q in qualified if len(q)]
+    if not qualified:
+        return table
+    spread: dict[str, float] = {}
+    hops = pd.to_numeric(cases.get(schema.HOPS), errors="coerce")
+    if hops is not None and hops.notna().sum() > 1 and hops.std() > 0:
+        spread[schema.HOPS_OUTCOME] = float(hops.std())
+    if schema.DURATION_HOURS in cases.columns:
+        # days unresolved within tau (censored requests at their censoring time: an
+        # approximation of the spread of min(T, tau))
+        days = pd.to_numeric(cases[schema.DURATION_HOURS], errors="coerce") / 24.0
+        restricted = days.clip(upper=tau_days)
+        if restricted.notna().sum() > 1 and restricted.std() > 0:
+            spread[schema.RMST_OUTCOME] = float(restricted.std())
+    rows = e_value_rows(pd.concat(qualified, ignore_index=True), spread)
+    return result_frame(pd.concat([table, rows], ignore_index=True)) if len(rows) else table
 
 
 def _name_the_contrast(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
