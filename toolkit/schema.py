@@ -250,6 +250,7 @@ METHOD_KEYS: Final = (
     "twfe",
     "scenario",
     "e_value",
+    "aalen_johansen",
     "truth",
 )
 
