@@ -242,6 +242,9 @@ def test_rmst_block_bootstrap_resamples_districts_and_uses_t_intervals():
     from scipy import stats
 
     half = stats.t.ppf(0.975, 7) * diff["std_error"]
+    boot = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=40, seed=2)
+    spread = boot.diagnostics["bootstrap"]["rmst_diff"].std(ddof=1)
+    assert diff["std_error"] == pytest.approx(spread * np.sqrt(8 / 7))
     assert diff["ci_high"] - diff["estimate"] == pytest.approx(half)
     plain = rmst_difference(
         cases, tau_days=15, weighting="naive", n_boot=40, seed=2, cluster=None

@@ -241,7 +241,9 @@ def cumulative_incidence(
                 if n_boot > 1:
                     sd = float(np.nanstd(draws[:, i, j], ddof=1))
                     if blocks is not None:
-                        c = critical_value(level, int(blocks.max()))
+                        g = int(blocks.max()) + 1
+                        sd *= np.sqrt(g / (g - 1))  # small-sample factor of few blocks
+                        c = critical_value(level, g - 1)
                         lo, hi = est - c * sd, est + c * sd
                     else:
                         lo, hi = np.nanquantile(draws[:, i, j], [(1 - level) / 2, (1 + level) / 2])

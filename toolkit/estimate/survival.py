@@ -339,8 +339,8 @@ def rmst_difference(
     cluster : str or None
         Column of the bootstrap's blocks (default region): whole districts are resampled with
         replacement, so that requests sharing a district's backlog are not treated as
-        independent, and the interval is ``estimate ± t(G-1) * sd(draws)`` (few districts:
-        percentile intervals of a block bootstrap are too narrow). None, or a column with one
+        independent, and the interval is ``estimate ± t(G-1) * sqrt(G/(G-1)) * sd(draws)``
+        (few districts: percentile intervals of a block bootstrap are too narrow). None, or a column with one
         value, resamples requests and gives percentile intervals.
 
     Returns
@@ -453,6 +453,9 @@ def rmst_difference(
     for j, (term, descriptors) in enumerate(described):
         sd = float(np.nanstd(draws[:, j], ddof=1)) if n_boot > 1 else np.nan
         if t_crit is not None:
+            # the small-sample factor of a cluster-robust variance, G/(G-1): a bootstrap over
+            # few blocks understates the spread by about that much
+            sd *= np.sqrt(n_blocks / (n_blocks - 1))
             lo, hi = point[j] - t_crit * sd, point[j] + t_crit * sd
         else:
             lo, hi = percentile_interval(draws[:, j], level) if n_boot > 1 else (np.nan, np.nan)
