@@ -39,11 +39,10 @@ def test_headline_is_one_tidy_table_with_every_part(generated):
     assert result.skipped == {}
     wanted = [
         dict(estimand="difference", outcome="hops", method_key="naive"),
-        dict(estimand="ate", outcome="hops", method_key="aipw"),
         dict(estimand="att", outcome="hops", method_key="aipw", group=None),
+        dict(estimand="ato", outcome="hops", method_key="aipw", group=None),
         dict(estimand="conditional", outcome="hops", method_key="poisson_fe"),
         dict(estimand="difference", outcome="rmst_days", method_key="naive", scale="difference"),
-        dict(estimand="ate", outcome="rmst_days", method_key="ipw_km", scale="difference"),
         dict(estimand="att", outcome="rmst_days", method_key="ipw_km", scale="difference"),
         dict(estimand="median", outcome="days_to_resolution", group_value="social"),
         dict(estimand="conditional", outcome="resolution_hazard", method_key="cox"),
@@ -59,6 +58,17 @@ def test_headline_is_one_tidy_table_with_every_part(generated):
     ]
     for criteria in wanted:
         assert len(result.rows(**criteria)) == 1, criteria
+    # an ATE is a headline row, or held back with a warning when its weights fail the overlap
+    # rule: never both, never neither
+    held_back = result.diagnostics.get("ate_not_headline", result_frame([]))
+    for criteria in (
+        dict(estimand="ate", outcome="hops", method_key="aipw"),
+        dict(estimand="ate", outcome="rmst_days", method_key="ipw_km", scale="difference"),
+    ):
+        shown, kept = result.rows(**criteria), select(held_back, **criteria)
+        assert len(shown) + len(kept) == 1, criteria
+        if len(kept):
+            assert result.warnings[kept["term"].iloc[0]] == "poor_overlap"
     # one row per topic and per district, all with simultaneous (Bonferroni) intervals
     for group in (schema.CATEGORY, schema.REGION):
         rows = result.rows(group=group)

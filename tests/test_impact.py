@@ -90,3 +90,27 @@ def test_zero_share_is_worth_nothing_and_bad_input_is_named():
             channels=["pigeon"],
             seed=0,
         )
+
+
+def test_draw_counts_are_honest_and_unequal_replicates_are_refused():
+    cases = pd.DataFrame(
+        {
+            "channel": ["walk_in"] * 10 + ["letter"] * 10,
+            "start": pd.date_range("2024-01-01", periods=20, freq="D", tz="UTC"),
+        }
+    )
+    hops_row = pd.Series({"estimate": -0.2, "std_error": 0.05})
+    days = np.linspace(-2.0, -1.0, 150)
+    out = scenario_impact(
+        cases, hops_effect=hops_row, days_effect=days, share=0.5, per_year=False, seed=1
+    )
+    # 150 bootstrap replicates give 150 draws, not 2,000 recycled ones
+    assert "150 draws (hops and days drawn independently)" in out["method"].iloc[0]
+    paired = scenario_impact(
+        cases, hops_effect=days / 10, days_effect=days, share=0.5, per_year=False, seed=1
+    )
+    assert "150 draws (paired)" in paired["method"].iloc[0]
+    with pytest.raises(SekatError, match="paired draws"):
+        scenario_impact(
+            cases, hops_effect=days[:100], days_effect=days, share=0.5, per_year=False, seed=1
+        )

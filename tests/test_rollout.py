@@ -183,3 +183,28 @@ def test_event_study_on_generated_log_covers_planted_rollout_effects():
     events = select(table, outcome="hops", method_key="callaway_santanna", group=None)
     events = events.loc[events["event_time"].notna()]
     assert events["term"].tolist() == [f"es_hops[e={e}]" for e in events["event_time"]]
+
+
+def test_incomplete_last_months_leave_the_panel_by_rule():
+    # intake over Jan-Mar 2024; cut-off 10 March: March is partly observed (hops left out),
+    # and with tau = 30 days only January ends a full tau before the cut-off (time outcome)
+    starts = pd.to_datetime(["2024-01-10", "2024-02-10", "2024-03-02", "2024-03-05"], utc=True)
+    cases = pd.DataFrame(
+        {
+            "region": ["a"] * 4,
+            "start": starts,
+            "hops": [1, 2, 3, 4],
+            "duration_hours": [24.0] * 4,
+            "censored": [False] * 4,
+        }
+    )
+    desks = pd.DataFrame({"region": ["a"], "desk_opened": pd.to_datetime([None], utc=True)})
+    panel = rollout_panel(cases, desks, cutoff="2024-03-10", tau_days=30).set_index("month")
+    assert panel["hops"].notna().to_dict() == {"2024-01": True, "2024-02": True, "2024-03": False}
+    assert panel["rmst_days"].notna().to_dict() == {
+        "2024-01": True,
+        "2024-02": False,
+        "2024-03": False,
+    }
+    # the cells are kept (their counts are still reported), only the outcome is left out
+    assert panel["n_requests"].tolist() == [1, 1, 2]

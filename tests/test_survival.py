@@ -173,9 +173,9 @@ def test_ipw_rmst_covers_planted_truth_and_naive_is_biased():
 
 def test_rmst_bootstrap_is_seeded():
     cases = exponential_cases(500, 4)
-    a = rmst_difference(cases, weighting="naive", n_boot=30, seed=9).table
-    b = rmst_difference(cases, weighting="naive", n_boot=30, seed=9).table
-    c = rmst_difference(cases, weighting="naive", n_boot=30, seed=10).table
+    a = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=30, seed=9).table
+    b = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=30, seed=9).table
+    c = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=30, seed=10).table
     pd.testing.assert_frame_equal(a, b)
     assert not a["ci_low"].equals(c["ci_low"])
     assert tuple(a.columns) == RESULT_TABLE_COLUMNS
@@ -221,3 +221,32 @@ def test_survival_data_rejects_negative_duration():
         survival_data(bad)
     with pytest.raises(SekatError):
         rmst_difference(ten_cases(), seed=1)  # no non-social request
+
+
+def test_tau_beyond_the_follow_up_of_an_arm_is_refused():
+    # 20 days of follow-up: tau = 5,000 days would integrate a curve nobody observed
+    cases = exponential_cases(500, 4)
+    with pytest.raises(SekatError, match="beyond the follow-up of the"):
+        rmst_difference(cases, tau_days=5000, weighting="naive", n_boot=5, seed=1)
+    # a curve that has reached zero is known beyond its last time: no refusal
+    done = cases.assign(censored=False)
+    row = rmst_difference(done, tau_days=5000, weighting="naive", n_boot=5, seed=1).table
+    assert np.isfinite(row["estimate"]).all()
+
+
+def test_rmst_block_bootstrap_resamples_districts_and_uses_t_intervals():
+    cases = exponential_cases(600, 6).assign(region=lambda c: [f"r{i % 8}" for i in range(len(c))])
+    table = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=40, seed=2).table
+    diff = table.set_index("term").loc["difference_rmst_days"]
+    assert "region-block bootstrap" in diff["method"] and "t(7)" in diff["method"]
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 7) * diff["std_error"]
+    boot = rmst_difference(cases, tau_days=15, weighting="naive", n_boot=40, seed=2)
+    spread = boot.diagnostics["bootstrap"]["rmst_diff"].std(ddof=1)
+    assert diff["std_error"] == pytest.approx(spread * np.sqrt(8 / 7))
+    assert diff["ci_high"] - diff["estimate"] == pytest.approx(half)
+    plain = rmst_difference(
+        cases, tau_days=15, weighting="naive", n_boot=40, seed=2, cluster=None
+    ).table
+    assert "percentile bootstrap" in plain["method"].iloc[0]

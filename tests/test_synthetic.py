@@ -508,3 +508,31 @@ def test_each_knob_of_the_world_moves_what_it_governs(knob, low, high):
     assert _stat(knob, simulate(**common, **{knob: low})) < _stat(
         knob, simulate(**common, **{knob: high})
     )
+
+
+def test_district_shocks_are_off_by_default_and_leave_the_rest_of_the_log_alone():
+    plain = simulate(1500, seed=21)
+    shocked = simulate(1500, seed=21, region_shock=0.4, region_month_shock=0.3)
+    assert "region_shock" not in plain.params and shocked.params["region_shock"] == 0.4
+    # channel choice, intake times and districts come from the main stream: unchanged
+    first = plain.events.drop_duplicates("case_id")[["case_id", "channel", "region"]]
+    again = shocked.events.drop_duplicates("case_id")[["case_id", "channel", "region"]]
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), again.reset_index(drop=True))
+    with pytest.raises(SekatError, match="region_shock"):
+        simulate(100, seed=1, region_shock=-1.0)
+
+
+def test_district_month_shocks_correlate_outcomes_within_a_district_month():
+    from toolkit.paths import case_table
+
+    def within_share(sim):
+        cases = case_table(sim.events)
+        cell = cases["region"].astype(str) + cases["start"].dt.strftime("%Y-%m")
+        log_hours = np.log(cases["duration_hours"].clip(lower=1.0))
+        means = log_hours.groupby(cell).transform("mean")
+        # share of the variance of log duration explained by district-month means
+        return float(means.var() / log_hours.var())
+
+    plain = within_share(simulate(6000, seed=8))
+    shocked = within_share(simulate(6000, seed=8, region_month_shock=0.8))
+    assert shocked > plain + 0.05

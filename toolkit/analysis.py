@@ -31,6 +31,7 @@ from toolkit.estimate.headline import (
 from toolkit.estimate.headline import hops_skip_reason as _cases_hops_skip_reason
 from toolkit.io.prepared import CASES_FILE, PreparedData, load_prepared, read_table
 from toolkit.io.writers import fsync_dir, parquet_bytes, write_bytes
+from toolkit.pipeline import ROLLOUT_FILE
 
 __all__ = [
     "ANALYSIS_DIR",
@@ -45,7 +46,7 @@ __all__ = [
 #: Folder of cached analyses inside a prepared folder.
 ANALYSIS_DIR = "analysis"
 #: Bumped whenever the cached layout changes, so that old caches are never read.
-_CACHE_FORMAT = 2  # 2: the by-channel part and hops_observed in the key
+_CACHE_FORMAT = 3  # 2: the by-channel part and hops_observed in the key; 3: warnings kept
 _TABLE = "table.parquet"
 _META = "analysis.json"
 
@@ -121,7 +122,11 @@ def _read_cached(folder: Path, settings: HeadlineSettings) -> Headline | None:
     except (OSError, ValueError, KeyError):
         return None
     return Headline(
-        table=table, diagnostics=diagnostics, skipped=dict(meta["skipped"]), settings=settings
+        table=table,
+        diagnostics=diagnostics,
+        skipped=dict(meta["skipped"]),
+        settings=settings,
+        warnings=dict(meta.get("warnings", {})),
     )
 
 
@@ -136,6 +141,7 @@ def _write_cached(folder: Path, result: Headline) -> None:
         meta = {
             "settings": result.settings.to_dict(),
             "skipped": result.skipped,
+            "warnings": result.warnings,
             "diagnostics": sorted(result.diagnostics),
         }
         write_bytes(staging / _META, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
@@ -222,15 +228,18 @@ def run_estimate(
         The generator's truth table (as ``sekat simulate`` writes it beside the log): adds the
         columns of :func:`toolkit.estimate.compare_to_truth`.
     rollout : path, optional
-        CSV of ``region, desk_opened``; default ``rollout.csv`` in the prepared folder if
-        present. Adds the rollout event study and the desk status.
+        CSV of ``region, desk_opened``: overrides the rollout that ``sekat prepare`` carried
+        into the folder (``rollout.csv``, see :func:`toolkit.pipeline.prepare`). Adds the
+        rollout event study and the desk status.
     settings, **overrides
         As for :func:`analyse` (``seed``, ``tau_days``, ``n_boot``, ``control``, ...).
 
     Returns
     -------
     pandas.DataFrame
-        The table written.
+        The table written; ``attrs["warnings"]`` holds the analysis's warnings
+        (:attr:`toolkit.estimate.headline.Headline.warnings`) and ``attrs["rollout"]`` the
+        rollout file used (None: none).
 
     Examples
     --------
@@ -263,10 +272,17 @@ def estimate_prepared(
     from toolkit.report.export import export_table
 
     folder = Path(prepared_dir)
-    default_rollout = folder / "rollout.csv"
-    if rollout is None and default_rollout.is_file():
-        rollout = default_rollout
+    carried = folder / ROLLOUT_FILE
+    if rollout is None and carried.is_file():
+        rollout = carried
     data = load_prepared(folder, rollout_file=rollout)
+    if rollout is not None and data.rollout is None:
+        # a rollout the user named (or prepare carried) is never dropped silently
+        raise SekatError(
+            "; ".join(n for n in data.notes if n.startswith("no rollout"))
+            or "the rollout file could not be used",
+            file=str(rollout),
+        )
     result = analyse(data, settings=settings, **overrides)
     table = result.table
     if truth is not None:
@@ -277,6 +293,8 @@ def estimate_prepared(
             file=str(folder),
         )
     export_table(table, out, count_col=schema.RESULT_COLUMNS[5], totals=[])
+    table.attrs["warnings"] = dict(result.warnings)
+    table.attrs["rollout"] = None if data.rollout is None else str(rollout)
     return result, table
 
 

@@ -215,6 +215,20 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="dask.distributed scheduler for the case and hand-off tables",
     )
+    desks = parser.add_mutually_exclusive_group()
+    desks.add_argument(
+        "--rollout",
+        type=Path,
+        metavar="FILE",
+        help="CSV of region, desk_opened to carry with the prepared data (copied to "
+        "DIR/rollout.csv, recorded in the manifest); default: NAME.rollout.csv beside the log, "
+        "as sekat simulate writes it",
+    )
+    desks.add_argument(
+        "--no-rollout",
+        action="store_true",
+        help="carry no rollout, even if one sits beside the log",
+    )
     parser.add_argument(
         "--force", action="store_true", help="rebuild even if inputs and parameters are unchanged"
     )
@@ -286,6 +300,7 @@ def _run_prepare(args: argparse.Namespace) -> int:
         rare_below=schema.MIN_CELL_COUNT if args.rare_below is None else args.rare_below,
         as_of=args.as_of,
         keep_raw=args.keep_raw,
+        rollout=False if args.no_rollout else args.rollout,
     )
     report = result.report
     _emit_json(
@@ -352,6 +367,14 @@ def _run_prepare(args: argparse.Namespace) -> int:
             f"unique and {anonymity['requests_below_k']} sit in groups under "
             f"{anonymity['k']} on {' x '.join(anonymity['quasi_identifiers'])} "
             "(report.json, k_anonymity)"
+        )
+    desks = result.manifest.get("parameters", {}).get("rollout")
+    if desks:
+        how = "found beside the log" if desks["found"] == "beside_log" else "given"
+        _say(
+            f"rollout: {desks['name']} ({how}; {desks['regions']} districts) carried as "
+            f"{args.out / 'rollout.csv'}; sekat estimate uses it"
+            + (" (--no-rollout leaves it out)" if desks["found"] == "beside_log" else "")
         )
     if result.manifest.get("parameters", {}).get("key_source") == "demo":
         _say("pseudonymised with the published DEMO key: fine for synthetic data, never for real")
@@ -459,8 +482,9 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         "--rollout",
         type=Path,
         metavar="FILE",
-        help="CSV of region, desk_opened: adds the staggered-rollout event study "
-        "(default: rollout.csv in PREPARED_DIR if present)",
+        help="CSV of region, desk_opened: adds the staggered-rollout event study and the "
+        "desk status of every propensity model; overrides the rollout carried by "
+        "sekat prepare (PREPARED_DIR/rollout.csv)",
     )
     from toolkit.estimate.headline import DEFAULT_N_BOOT, DEFAULT_SEED
 
@@ -609,13 +633,33 @@ def _run_estimate(args: argparse.Namespace) -> int:
             f"; the planted value lies inside {int(planted.sum())} of {len(planted)} intervals"
         )
         summary.update(covered=int(planted.sum()), compared=len(planted))
+    warnings = dict(table.attrs.get("warnings", {}))
+    summary["warnings"] = warnings
+    summary["rollout"] = table.attrs.get("rollout")
+    if table.attrs.get("rollout") is None:
+        _log.warning(
+            "no rollout: the event study is skipped and the propensity models cannot adjust "
+            "for whether a district had a social-media desk yet; give --rollout FILE "
+            "(or prepare with --rollout FILE) if desks opened at different dates"
+        )
     _emit_json(args, summary)
     _say(message)
     from toolkit.report.words import skip_text, text
 
     for part, reason in result.skipped.items():
         _say(f"not estimated, {text('brief.parts', part, 'en')}: {skip_text(reason, 'en')}")
+    for code in dict.fromkeys(warnings.values()):
+        terms = ", ".join(term for term, c in warnings.items() if c == code)
+        _log.warning("%s (%s)", _WARNING_LINES.get(code, code), terms)
     return 0
+
+
+#: The one-line wording of an analysis warning on the terminal (code -> line).
+_WARNING_LINES = {
+    "poor_overlap": "poor overlap: the ATE is not reported, since its weights rest on too few "
+    "comparable requests (effective sample size under 10% of an arm, or one request over 5% "
+    "of the weight); read the ATT and the overlap-weighted effect (ato) instead",
+}
 
 
 #: name -> (help line, add arguments, run). Add a subcommand by adding an entry.

@@ -54,6 +54,7 @@ from toolkit.io.prepared import (
     MANIFEST_FILE,
     QUARANTINE_FILE,
     REPORT_FILE,
+    read_rollout,
 )
 from toolkit.io.presets import resolve_mapping
 from toolkit.io.writers import (
@@ -66,11 +67,19 @@ from toolkit.io.writers import (
 from toolkit.paths.walk import event_order
 
 __all__ = [
+    "ROLLOUT_FILE",
     "PrepareResult",
     "file_sha256",
+    "find_rollout",
     "prepare",
     "public_name",
 ]
+
+#: The desk opening dates carried with a prepared folder (``sekat prepare --rollout``);
+#: ``sekat estimate`` and :func:`toolkit.analysis.run_estimate` read it from there.
+ROLLOUT_FILE = "rollout.csv"
+#: Suffixes of a log's file name, stripped to find the files written beside it.
+_LOG_SUFFIXES = (".gz", ".csv", ".parquet", ".xes", ".tsv", ".json", ".xml")
 
 _log = logging.getLogger(__name__)
 #: Columns of the quarantine table that are not personal and explain the fault.
@@ -186,6 +195,66 @@ def _mapped_away(frame: pd.DataFrame, keep_raw: bool) -> pd.DataFrame:
     return frame
 
 
+def find_rollout(
+    inputs: Iterable[str | Path], rollout: str | Path | bool | None = None
+) -> tuple[Path | None, str]:
+    """The rollout file to carry with a prepared folder, and how it was found.
+
+    Parameters
+    ----------
+    inputs : iterable of paths
+        The logs being prepared.
+    rollout : path, False or None
+        A path: that file (``"given"``). False or ``""``: none (``"none"``). None: the file
+        ``NAME.rollout.csv`` that ``sekat simulate --out NAME.csv.gz`` writes beside its log,
+        if there is one (``"beside_log"``), so that a log with a known rollout is never
+        prepared without it unless the user says so.
+
+    Returns
+    -------
+    (Path or None, str)
+
+    Raises
+    ------
+    SekatError
+        When a given file does not exist, or logs with different rollouts beside them are
+        prepared together without ``--rollout``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "sim.rollout.csv").write_text("region,desk_opened\\nA,2023-02-01\\n")
+    >>> path, how = find_rollout([d / "sim.csv.gz"])
+    >>> path.name, how
+    ('sim.rollout.csv', 'beside_log')
+    >>> find_rollout([d / "sim.csv.gz"], rollout=False)
+    (None, 'none')
+    """
+    if rollout is False or (isinstance(rollout, str) and rollout.strip() in ("", "None")):
+        return None, "none"
+    if rollout is not None and rollout is not True:
+        path = Path(rollout)
+        if not path.is_file():
+            raise SekatError("rollout file does not exist", file=str(path))
+        return path, "given"
+    found = []
+    for log in inputs:
+        log = Path(log)
+        stem = log.name
+        for suffix in _LOG_SUFFIXES:
+            stem = stem.removesuffix(suffix)
+        sibling = log.with_name(f"{stem}.rollout.csv")
+        if sibling.is_file() and sibling not in found:
+            found.append(sibling)
+    if len(found) > 1:
+        raise SekatError(
+            f"the logs have different rollout files beside them ({', '.join(p.name for p in found)}); "
+            "give the one to use with --rollout FILE (or --no-rollout)"
+        )
+    return (found[0], "beside_log") if found else (None, "none")
+
+
 def _previous_manifest(out_dir: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -258,6 +327,7 @@ def prepare(
     k: int = schema.MIN_CELL_COUNT,
     keep_raw: bool = False,
     as_of: Any = None,
+    rollout: str | Path | bool | None = None,
 ) -> PrepareResult:
     """Read, validate and pseudonymise event logs; write the prepared tables atomically.
 
@@ -298,6 +368,12 @@ def prepare(
         The run date: requests with a time after it are quarantined (``future_timestamp``).
         Default now; not part of the manifest, so outputs stay byte-identical until the date
         passes a time written in the log.
+    rollout : path, False or None
+        Desk opening dates (``region, desk_opened``) to carry with the prepared data: copied
+        to ``rollout.csv`` in ``out_dir`` and recorded in the manifest (name, SHA-256, how it
+        was found), where ``sekat estimate`` finds it. None (the default) takes the
+        ``NAME.rollout.csv`` written beside the log by ``sekat simulate``, if any, and says so;
+        False carries none (see :func:`find_rollout`).
 
     Returns
     -------
@@ -367,6 +443,24 @@ def prepare(
         as_of = None if as_of is None else pd.Timestamp(as_of)
     except (ValueError, TypeError):
         raise SekatError(f"cannot read the run date {as_of!r} as a time") from None
+    rollout_path, rollout_how = find_rollout(paths, rollout)
+    rollout_record = None
+    if rollout_path is not None:
+        desks = read_rollout(rollout_path)  # refused here, naming file, column and row
+        rollout_record = {
+            "name": rollout_path.name,
+            "sha256": file_sha256(rollout_path),
+            "found": rollout_how,
+            "regions": int(len(desks)),
+        }
+        _log.debug(
+            "carrying the rollout %s (%s) as %s",
+            rollout_path,
+            "given"
+            if rollout_how == "given"
+            else "found beside the log; --no-rollout leaves it out",
+            ROLLOUT_FILE,
+        )
 
     parameters = {
         "preset": preset,
@@ -379,6 +473,7 @@ def prepare(
         "rare_below": int(rare_below),
         "k": int(k),
         "keep_raw": bool(keep_raw),
+        "rollout": rollout_record,
     }
     versions = {
         "sekat": toolkit.__version__,
@@ -536,6 +631,27 @@ def prepare(
             # validation messages naming a value): the last pass before anything is written.
             report = scrub_record(report, raw_ids)
 
+            if rollout_path is not None and CASES_FILE in tables:
+                cases = tables[CASES_FILE]
+                logged = (
+                    set(cases[schema.REGION].dropna().astype("str"))
+                    if schema.REGION in cases
+                    else set()
+                )
+                if not set(desks[schema.REGION]) & logged:
+                    raise SekatError(
+                        "none of its regions occurs in the log; is it the rollout of another log?",
+                        file=str(rollout_path),
+                        column=schema.REGION,
+                    )
+            with contextlib.suppress(OSError, ValueError):
+                before = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+                if rollout_path is None and ROLLOUT_FILE in before.get("outputs", {}):
+                    # The rollout this folder carried before must not be read with the new
+                    # data; the old manifest then no longer matches, so an interrupted run
+                    # is redone.
+                    (out_dir / ROLLOUT_FILE).unlink(missing_ok=True)
+
             began = time.perf_counter()
             # Staged, synced, committed, then switched: a kill at any instant leaves the old set or
             # (rolled forward by the next run or reader) the new one, the manifest last.
@@ -543,12 +659,16 @@ def prepare(
                 for name, table in tables.items():
                     write_parquet(table, staging / name)
                 write_bytes(staging / REPORT_FILE, _json_bytes(report))
+                written = [*tables, REPORT_FILE]
+                if rollout_path is not None:
+                    write_bytes(staging / ROLLOUT_FILE, rollout_path.read_bytes())
+                    written.append(ROLLOUT_FILE)
                 outputs = {
                     name: {
                         "sha256": file_sha256(staging / name),
                         "bytes": (staging / name).stat().st_size,
                     }
-                    for name in sorted([*tables, REPORT_FILE])
+                    for name in sorted(written)
                 }
                 manifest = {
                     "build": build,

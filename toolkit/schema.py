@@ -237,12 +237,15 @@ RESULT_TABLE_COLUMNS: Final = RESULT_COLUMNS + DESCRIPTOR_COLUMNS
 #: Estimands: the average effect over all requests (``ate``) or over the treated ones
 #: (``att``); an unadjusted ``difference`` between the arms (what a naive comparison
 #: estimates); a ``conditional`` effect within covariate cells (a regression's rate or hazard
-#: ratio); a ``mean`` or ``median`` of one group; what a ``scenario`` would change.
+#: ratio); a ``mean`` or ``median`` of one group; what a ``scenario`` would change; the
+#: overlap-weighted effect (``ato``: requests that could have come either way, weighted by
+#: ``e(1-e)``).
 #: The rollout study adds two averages of its cell effects: over event times
 #: (``att_dynamic``) and over cohorts (``att_cohort``).
 ESTIMANDS: Final = (
     "ate",
     "att",
+    "ato",
     "difference",
     "conditional",
     "mean",
@@ -274,6 +277,8 @@ METHOD_KEYS: Final = (
     "callaway_santanna",
     "twfe",
     "scenario",
+    "e_value",
+    "aalen_johansen",
     "truth",
 )
 

@@ -277,6 +277,8 @@ def simulate(
     close_rate: float = 0.4,
     volume_growth: float = 0.15,
     rmst_horizon_days: float = 30.0,
+    region_shock: float = 0.0,
+    region_month_shock: float = 0.0,
 ) -> Simulation:
     """Simulate a city's request log with planted effects of social-media intake.
 
@@ -332,6 +334,14 @@ def simulate(
         Yearly growth of the number of requests.
     rmst_horizon_days : float
         Horizon tau of the restricted mean survival time in the truth table.
+    region_shock, region_month_shock : float
+        Log-scale standard deviations of shocks shared by every request of a district, and of
+        a district in one month (a backlog, a storm, a short-staffed office): each multiplies
+        the hop rate and the service times of both potential outcomes (separate draws for
+        hops and for time). They make outcomes correlated within a district, as real ones
+        are, so that a coverage study can see whether intervals account for it. Default 0
+        (none); drawn from their own random stream, so the rest of the log does not change,
+        and written to ``params`` only when used.
 
     Returns
     -------
@@ -392,6 +402,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     city = _build_city(params)
     req = _draw_requests(n_cases, rng, params, city)
+    req.update(_district_shocks(req, params, len(city["regions"])))
     arms = [_potential_outcome(req, city, params, d) for d in (0, 1)]
     events = _realise_events(req, arms, city, params, rng)
     truth = _truth_table(req, arms, params, city["desk_month"])
@@ -443,6 +454,13 @@ def _check_params(args: dict[str, Any]) -> dict[str, Any]:
         early = sorted(r for r, m in desk.items() if m is not None and m < 0)
         if early:
             raise SekatError(f"desk_open_months must be >= 0 (month 0 = the first); got {early}")
+    shocks = {}
+    for name in ("region_shock", "region_month_shock"):
+        value = float(args[name])
+        if not (np.isfinite(value) and value >= 0):
+            raise SekatError(f"{name} must be a standard deviation >= 0, got {args[name]!r}")
+        if value > 0:
+            shocks[name] = value
     end = start + pd.DateOffset(months=int(months))
     return {
         "n_cases": int(n_cases),
@@ -469,6 +487,7 @@ def _check_params(args: dict[str, Any]) -> dict[str, Any]:
         "close_rate": float(args["close_rate"]),
         "volume_growth": float(args["volume_growth"]),
         "rmst_horizon_days": float(args["rmst_horizon_days"]),
+        **shocks,
     }
 
 
@@ -664,6 +683,25 @@ def _draw_requests(
     return req
 
 
+def _district_shocks(
+    req: dict[str, Any], params: dict[str, Any], n_regions: int
+) -> dict[str, np.ndarray]:
+    """Log-scale shocks of each request's district and district-month, for hops and for time."""
+    sd_region = params.get("region_shock", 0.0)
+    sd_month = params.get("region_month_shock", 0.0)
+    n = req["n"]
+    if sd_region == 0 and sd_month == 0:
+        return {"shock_hops": np.zeros(n), "shock_time": np.zeros(n)}
+    # their own stream: switching shocks on leaves every other draw of the log unchanged
+    rng = np.random.default_rng([params["seed"], 0x5E_CA7])
+    shocks = {}
+    for name in ("shock_hops", "shock_time"):
+        region = sd_region * rng.standard_normal(n_regions)
+        region_month = sd_month * rng.standard_normal((n_regions, params["months"]))
+        shocks[name] = region[req["region"]] + region_month[req["region"], req["month"]]
+    return shocks
+
+
 def _poisson_quantile(u: np.ndarray, lam: np.ndarray, cap: int) -> np.ndarray:
     """Smallest k <= cap with P(X <= k) >= u for X ~ Poisson(lam); monotone in lam."""
     pmf = np.exp(-lam)
@@ -692,7 +730,11 @@ def _potential_outcome(
     ns_hop = np.array([_NONSOCIAL_TABLE[c][1] for c in req["ns_names"]])[req["nonsocial"]]
     cat_hop = np.array([_CATEGORY_TABLE[c][2] for c in CATEGORIES])[cat]
     covar = conf * (-0.25 * req["urban"] - 0.6 * req["time_z"])
-    lam = params["mean_hops"] * crn["frailty"] * np.exp(ns_hop + cat_hop + covar + g * eff_h)
+    lam = (
+        params["mean_hops"]
+        * crn["frailty"]
+        * np.exp(ns_hop + cat_hop + covar + req["shock_hops"] + g * eff_h)
+    )
     hops = _poisson_quantile(crn["u_hops"], lam, params["max_hops"])
 
     speed = np.exp(g * eff_t)  # time ratio under this arm
@@ -709,7 +751,11 @@ def _potential_outcome(
 
     svc_days = np.array([_CATEGORY_TABLE[c][3] for c in CATEGORIES])[cat]
     sigma = params["service_sigma"]
-    log_svc = np.log(svc_days * 24.0) + conf * (-0.25 * req["urban"] - 0.6 * req["time_z"])
+    log_svc = (
+        np.log(svc_days * 24.0)
+        + conf * (-0.25 * req["urban"] - 0.6 * req["time_z"])
+        + req["shock_time"]
+    )
     # a backlog: some requests get stuck for weeks to months (Pareto tail, alpha 1.5)
     stuck = crn["u_stuck"] < params["stuck_rate"]
     backlog = np.where(

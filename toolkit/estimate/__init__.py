@@ -39,9 +39,12 @@ from toolkit.estimate.rollout import (
     twfe,
     with_desk_status,
 )
+from toolkit.estimate.sensitivity import e_value, e_value_rows
 from toolkit.estimate.survival import cox_ph, kaplan_meier, rmst_difference
 
 __all__ = [
+    "e_value",
+    "e_value_rows",
     "Headline",
     "HeadlineSettings",
     "UnitCosts",

@@ -30,12 +30,16 @@ from toolkit import schema
 from toolkit.errors import SekatError, require_columns
 from toolkit.estimate.models import (
     DEFAULT_COVARIATES,
-    SOCIAL_TERM,
+    MAX_WEIGHT_SHARE,
+    MIN_EFFECTIVE_SHARE,
+    PropensityModel,
     cluster_covariance,
     covariate_cells,
     covariate_codes,
     dummy_design,
     fit_cell_glm,
+    overlap_diagnostics,
+    overlap_rule,
     propensity_scores,
     treatment_indicator,
 )
@@ -43,6 +47,7 @@ from toolkit.results import (
     DEFAULT_ADJUSTMENT,
     EstimateResult,
     adjust_intervals,
+    influence_se,
     ratio_row,
     result_frame,
     term_name,
@@ -50,11 +55,14 @@ from toolkit.results import (
 )
 
 __all__ = [
+    "MAX_WEIGHT_SHARE",
+    "MIN_EFFECTIVE_SHARE",
     "aipw_hops",
     "effects_by_group",
     "hops_regression",
     "naive_hops",
     "overlap_diagnostics",
+    "overlap_rule",
 ]
 
 #: Descriptors of every effect here: the outcome and the contrast of social intake.
@@ -245,10 +253,16 @@ def hops_regression(
         design, resid, cells.codes[:, n_cov + 1], fit.bread, len(data)
     )
     beta, se = fit.params[-1], float(np.sqrt(cov[-1, -1]))
+    # few districts: the cluster-robust SE has about G - 1 degrees of freedom
+    df = n_clusters - 1 if cluster is not None and n_clusters >= 2 else None
     method = (
         f"{'Poisson' if family == 'poisson' else 'negative binomial (NB2)'} regression IRR, "
         f"FE: {', '.join(fixed_effects) or 'none'}; "
-        + (f"SE clustered by {cluster}" if cluster else "robust SE")
+        + (
+            f"SE clustered by {cluster} (G={n_clusters}, t critical values)"
+            if df is not None
+            else "robust SE"
+        )
     )
     row = ratio_row(
         "irr_hops",
@@ -257,6 +271,7 @@ def hops_regression(
         len(data),
         method,
         level,
+        df=df,
         estimand="conditional",
         method_key="poisson_fe" if family == "poisson" else "negbin_fe",
         **_HOPS,
@@ -283,6 +298,9 @@ def aipw_hops(
     trim: float | None = None,
     level: float = 0.95,
     outcome_covariates: Sequence[str] | None = None,
+    cluster: str | None = schema.REGION,
+    cross_fit: int | None = None,
+    seed: int = 0,
 ) -> EstimateResult:
     """Doubly robust (AIPW) effect of social intake on hops, with overlap diagnostics.
 
@@ -304,23 +322,40 @@ def aipw_hops(
         Covariates of the outcome models, if not ``covariates`` (e.g. a richer propensity
         model, :func:`toolkit.estimate.rollout.with_desk_status`, beside main-effects outcome models
         that stay stable in small arms).
+    cluster : str or None
+        Column whose values are the clusters of the standard errors (default region: requests
+        of one district share its backlog and its staff); the intervals then use t critical
+        values with G - 1 degrees of freedom. None (or a column with one value) treats requests
+        as independent.
+    cross_fit : int, optional
+        Number of folds of cross-fitting: the propensity and outcome models of each fold's
+        requests are fitted on the other folds (Chernozhukov et al. 2018). None fits them once
+        on all requests (the cell models here are low-dimensional, so both are valid).
+    seed : int
+        Seed of the fold assignment when cross-fitting.
 
     Returns
     -------
     EstimateResult
-        ``table``: rows ``ate_hops`` (average treatment effect, additive, in hops) and
-        ``att_hops`` (effect on the social requests), estimands ``ate`` and ``att``. ``diagnostics``: ``overlap`` (propensity quantiles
-        and effective sample size by arm), ``propensity_histogram`` (counts of requests by
-        propensity bin and arm, for plotting) and ``trimming``.
+        ``table``: rows ``ate_hops`` (average treatment effect, additive, in hops),
+        ``att_hops`` (effect on the social requests) and ``ato_hops`` (overlap-weighted
+        effect), estimands ``ate``, ``att`` and ``ato``. ``diagnostics``: ``overlap``
+        (propensity quantiles, effective sample size and the largest weight share by arm, for
+        the ATE and the ATT weights), ``propensity_histogram`` (counts of requests by
+        propensity bin and arm, for plotting), ``trimming`` and ``overlap_rule`` (whether the
+        ATE passes :data:`toolkit.estimate.models.MIN_EFFECTIVE_SHARE`).
 
     Notes
     -----
     With propensity ``e(x)`` and outcome means ``m1(x)``, ``m0(x)``, the AIPW estimate is the
     mean of ``psi = m1 - m0 + T (Y - m1) / e - (1 - T)(Y - m0)/(1 - e)``; it is consistent if
-    either model is right, and its standard error is ``sd(psi)/sqrt(n)``. The ATT uses the
-    doubly robust form ``sum[T (Y - m0) - (1 - T) e/(1 - e) (Y - m0)] / sum T``. The effective
-    sample size of an arm with inverse-probability weights ``w`` is ``(sum w)^2 / sum w^2``;
-    a small value signals poor overlap.
+    either model is right. The ATT uses the doubly robust form
+    ``sum[T (Y - m0) - (1 - T) e/(1 - e) (Y - m0)] / sum T``. The overlap-weighted effect
+    (ATO) weights ``psi`` by ``h = e (1 - e)``: it is the effect among requests that could
+    have come either way, and it never divides by a propensity near 0 or 1 (Li, Morgan and
+    Zaslavsky 2018). Standard errors are those of the influence functions, summed within
+    districts when ``cluster`` is given. The effective sample size of an arm with weights
+    ``w`` is ``(sum w)^2 / sum w^2``; a small value signals poor overlap.
 
     References
     ----------
@@ -330,17 +365,23 @@ def aipw_hops(
     weighted estimator. Political Analysis 18, 36-56.
     Crump, R. K. et al. (2009). Dealing with limited overlap in estimation of average
     treatment effects. Biometrika 96, 187-199.
+    Li, F., Morgan, K. L. and Zaslavsky, A. M. (2018). Balancing covariates via propensity
+    score weighting. JASA 113, 390-400.
+    Chernozhukov, V. et al. (2018). Double/debiased machine learning for treatment and
+    structural parameters. Econometrics Journal 21, C1-C68.
 
     Examples
     --------
     >>> c = pd.DataFrame({"channel": ["twitter", "phone"] * 4,
     ...                   "region": list("aabbaabb"), "hops": [1, 2, 1, 3, 1, 2, 1, 3]})
-    >>> r = aipw_hops(c, covariates=["region"], outcome_model="linear")
+    >>> r = aipw_hops(c, covariates=["region"], outcome_model="linear", cluster=None)
     >>> r.table[["term", "estimate"]].round(3).values.tolist()
-    [['ate_hops', -1.5], ['att_hops', -1.5]]
+    [['ate_hops', -1.5], ['att_hops', -1.5], ['ato_hops', -1.5]]
     """
     if outcome_model not in ("poisson", "linear"):
         raise SekatError(f"outcome_model must be 'poisson' or 'linear', got {outcome_model!r}")
+    if cross_fit is not None and (isinstance(cross_fit, bool) or cross_fit < 2):
+        raise SekatError(f"cross_fit must be None or at least 2 folds, got {cross_fit!r}")
     require_columns(cases, [schema.CHANNEL, schema.HOPS], what="the case table")
     hops = pd.to_numeric(cases[schema.HOPS], errors="coerce").astype("float64")
     observed = hops.notna().to_numpy()
@@ -349,59 +390,135 @@ def aipw_hops(
     treated = treatment_indicator(data)
     outcome_covariates = list(covariates if outcome_covariates is None else outcome_covariates)
     codes = covariate_codes(data, outcome_covariates)
-    e = propensity_scores(data, covariates)
+    clusters = _cluster_labels(data, cluster)
     n_before = len(data)
+    e = propensity_scores(data, covariates)
     keep = np.ones(len(data), dtype=bool)
     if trim is not None:
         if not 0 <= trim < 0.5:
             raise SekatError(f"trim must lie in [0, 0.5), got {trim}")
         keep = (e >= trim) & (e <= 1 - trim)
-    y, treated, e = y[keep], treated[keep], e[keep]
-    codes = codes.loc[keep]
+    if not keep.all():
+        data, y, treated, codes = data.loc[keep], y[keep], treated[keep], codes.loc[keep]
+        clusters = None if clusters is None else clusters[keep]
     if treated.sum() < 2 or (1 - treated).sum() < 2:
         raise SekatError("AIPW needs at least two social and two non-social requests")
-    m1, m0 = _arm_means(codes, y, treated, outcome_model)
+    if cross_fit is None:
+        e = e[keep] if trim is not None else e
+        m1, m0 = _arm_means(codes, y, treated, outcome_model)
+    else:
+        e, m1, m0 = _cross_fitted(
+            data, codes, y, treated, covariates, outcome_model, cross_fit, seed
+        )
     e = np.clip(e, 1e-6, 1 - 1e-6)
     psi = m1 - m0 + treated * (y - m1) / e - (1 - treated) * (y - m0) / (1 - e)
     n = len(y)
     ate = psi.mean()
-    ate_se = psi.std(ddof=1) / np.sqrt(n)
     p_treated = treated.mean()
     resid0 = y - m0
     att_terms = treated * resid0 - (1 - treated) * e / (1 - e) * resid0
     att = att_terms.sum() / treated.sum()
     att_if = (att_terms - treated * att) / p_treated
-    att_se = att_if.std(ddof=1) / np.sqrt(n)
+    h = e * (1 - e)
+    ato = float(np.sum(h * psi) / np.sum(h))
+    ato_if = h * (psi - ato) / h.mean()
+    ate_se, df = influence_se(psi - ate, clusters)
+    att_se, _ = influence_se(att_if, clusters)
+    ato_se, _ = influence_se(ato_if, clusters)
     method = f"AIPW ({outcome_model} outcome, logistic propensity; {', '.join(covariates)})"
     if outcome_covariates != list(covariates):
         method = method[:-1] + f"; outcome: {', '.join(outcome_covariates)})"
     if trim is not None:
         method += f"; trimmed to propensity in [{trim:g}, {1 - trim:g}]"
+    if cross_fit is not None:
+        method += f"; {cross_fit}-fold cross-fitted (seed={seed})"
+    if df is not None:
+        method += f"; SE clustered by {cluster} (G={df + 1}, t critical values)"
     described = {"scale": "difference", "method_key": "aipw", **_HOPS}
     table = result_frame(
         [
-            wald_row("ate_hops", ate, ate_se, n, method, level, estimand="ate", **described),
-            wald_row("att_hops", att, att_se, n, method, level, estimand="att", **described),
+            wald_row("ate_hops", ate, ate_se, n, method, level, df=df, estimand="ate", **described),
+            wald_row("att_hops", att, att_se, n, method, level, df=df, estimand="att", **described),
+            wald_row(
+                "ato_hops",
+                ato,
+                ato_se,
+                n,
+                method + "; overlap weights e(1-e)",
+                level,
+                df=df,
+                estimand="ato",
+                **described,
+            ),
         ]
     )
     diagnostics = overlap_diagnostics(e, treated)
     diagnostics["trimming"] = pd.DataFrame(
         {"requests_before": [n_before], "requests_kept": [n], "trim": [trim]}
     )
+    diagnostics["overlap_rule"] = overlap_rule(diagnostics["overlap"])
+    diagnostics["inference"] = pd.DataFrame(
+        {
+            "cluster": [cluster if df is not None else None],
+            "clusters": [df + 1 if df else 0],
+            "df": [df if df is not None else np.nan],
+        }
+    )
     return EstimateResult(table, diagnostics)
 
 
+def _cluster_labels(data: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
+    """Cluster label per request, or None when there is nothing to cluster on."""
+    if cluster is None or cluster not in data.columns:
+        return None
+    labels = data[cluster].astype("object").to_numpy()
+    return labels if pd.Series(labels).nunique(dropna=False) >= 2 else None
+
+
+def _cross_fitted(
+    data: pd.DataFrame,
+    codes: pd.DataFrame,
+    y: np.ndarray,
+    treated: np.ndarray,
+    covariates: Sequence[str],
+    outcome_model: str,
+    folds: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Propensity and arm means of each request from models fitted on the other folds."""
+    rng = np.random.default_rng(seed)
+    fold = rng.permutation(np.arange(len(y)) % folds)
+    model = PropensityModel(data, covariates)
+    e, m1, m0 = np.empty(len(y)), np.empty(len(y)), np.empty(len(y))
+    for k in range(folds):
+        here = fold == k
+        train = (~here).astype(float)
+        e[here] = model.fit(train)[0][here]
+        a1, a0 = _arm_means(codes, y, treated, outcome_model, weights=train)
+        m1[here], m0[here] = a1[here], a0[here]
+    return e, m1, m0
+
+
 def _arm_means(
-    codes: pd.DataFrame, y: np.ndarray, treated: np.ndarray, outcome_model: str
+    codes: pd.DataFrame,
+    y: np.ndarray,
+    treated: np.ndarray,
+    outcome_model: str,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Predicted outcome under treatment and under control, from one model per arm."""
     cells = covariate_cells(codes)
     design = dummy_design(cells.codes, cells.n_levels)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     predictions = []
     for arm in (1, 0):
         in_arm = treated == arm
-        count = np.bincount(cells.index[in_arm], minlength=len(cells.codes)).astype(float)
-        total = np.bincount(cells.index[in_arm], weights=y[in_arm], minlength=len(cells.codes))
+        count = np.bincount(
+            cells.index[in_arm], weights=w[in_arm], minlength=len(cells.codes)
+        ).astype(float)
+        total = np.bincount(
+            cells.index[in_arm], weights=w[in_arm] * y[in_arm], minlength=len(cells.codes)
+        )
         if outcome_model == "poisson":
             cell_mean = fit_cell_glm(design, total, count, family="poisson").mean
         else:
@@ -413,75 +530,6 @@ def _arm_means(
             cell_mean = design @ coef
         predictions.append(cell_mean[cells.index])
     return predictions[0], predictions[1]
-
-
-def overlap_diagnostics(
-    propensity: np.ndarray, treated: np.ndarray, *, bins: int = 20
-) -> dict[str, pd.DataFrame]:
-    """Propensity distribution by arm and the effective sample size of IPW weights.
-
-    Parameters
-    ----------
-    propensity : numpy.ndarray
-        Estimated ``P(social | covariates)`` for each request.
-    treated : numpy.ndarray
-        0/1 social indicator.
-    bins : int
-        Number of equal-width propensity bins in the histogram table.
-
-    Returns
-    -------
-    dict
-        ``overlap``: one row per arm with n, min, 1/5/25/50/75/95/99 % quantiles, max, the
-        effective sample size ``(sum w)^2/sum w^2`` of the ATE weights (``1/e`` treated,
-        ``1/(1-e)`` control) and its ratio to n. ``propensity_histogram``: bin edges and
-        the number of requests of each arm in each bin.
-
-    Examples
-    --------
-    >>> d = overlap_diagnostics(np.array([0.5, 0.5, 0.25, 0.75]), np.array([1, 0, 1, 0]))
-    >>> d["overlap"]["effective_n"].round(3).tolist()
-    [1.8, 1.8]
-    """
-    propensity = np.asarray(propensity, dtype=float)
-    treated = np.asarray(treated).astype(bool)
-    rows = []
-    for arm, mask, weight in (
-        (SOCIAL_TERM, treated, 1 / propensity),
-        ("not social", ~treated, 1 / (1 - propensity)),
-    ):
-        p = propensity[mask]
-        w = weight[mask]
-        q = (
-            np.quantile(p, [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1])
-            if len(p)
-            else [np.nan] * 9
-        )
-        ess = w.sum() ** 2 / np.sum(w**2) if len(w) else np.nan
-        rows.append(
-            {
-                "arm": arm,
-                "n": int(mask.sum()),
-                "min": q[0],
-                "q01": q[1],
-                "q05": q[2],
-                "q25": q[3],
-                "median": q[4],
-                "q75": q[5],
-                "q95": q[6],
-                "q99": q[7],
-                "max": q[8],
-                "effective_n": ess,
-                "effective_share": ess / max(int(mask.sum()), 1),
-            }
-        )
-    edges = np.linspace(0, 1, bins + 1)
-    hist_t = np.histogram(propensity[treated], bins=edges)[0]
-    hist_c = np.histogram(propensity[~treated], bins=edges)[0]
-    histogram = pd.DataFrame(
-        {"bin_low": edges[:-1], "bin_high": edges[1:], SOCIAL_TERM: hist_t, "not social": hist_c}
-    )
-    return {"overlap": pd.DataFrame(rows), "propensity_histogram": histogram}
 
 
 # --- uneven reform -----------------------------------------------------------------------
@@ -544,7 +592,8 @@ def effects_by_group(
     require_columns(cases, [by], what="the case table")
     if estimand not in ("att", "ate"):
         raise SekatError(f"estimand must be 'att' or 'ate', got {estimand!r}")
-    rows = []
+    rows: list[dict] = []
+    dfs: list[float] = []
     groups = cases[by].astype("object")
     # ``by`` and its copies (e.g. ``region|desk`` of toolkit.estimate.rollout.with_desk_status) are
     # constant within a subgroup, or collinear with the rest
@@ -557,9 +606,13 @@ def effects_by_group(
         treated = treatment_indicator(subset)
         if treated.sum() < min_requests or (1 - treated).sum() < min_requests:
             continue
-        result = aipw_hops(
+        fitted = aipw_hops(
             subset, covariates=adjust_set, level=level, outcome_covariates=outcome_set
-        ).table
+        )
+        result = fitted.table
+        group_df = fitted.diagnostics["inference"]["df"].iloc[0]
+        if np.isfinite(group_df):
+            dfs.append(float(group_df))
         row = result.loc[result[schema.ESTIMAND] == estimand].iloc[0].to_dict()
         row.update(
             term=term_name(estimand, schema.HOPS_OUTCOME, group=by, group_value=value),
@@ -569,4 +622,6 @@ def effects_by_group(
         rows.append(row)
     if not rows:
         return result_frame([])
-    return adjust_intervals(result_frame(rows), method=adjustment, level=level)
+    return adjust_intervals(
+        result_frame(rows), method=adjustment, level=level, df=min(dfs) if dfs else None
+    )

@@ -42,6 +42,7 @@ from toolkit.estimate.models import (
     treatment_indicator,
 )
 from toolkit.estimate.rollout import rollout_event_study, with_desk_status
+from toolkit.estimate.sensitivity import e_value_rows
 from toolkit.estimate.service import (
     WorkingCalendar,
     compliance,
@@ -57,6 +58,7 @@ __all__ = [
     "DEFAULT_SEED",
     "SKIP_REASONS",
     "TRUTH_COLUMNS",
+    "WARNING_CODES",
     "Headline",
     "HeadlineSettings",
     "compare_to_truth",
@@ -84,6 +86,10 @@ SKIP_REASONS = (
     "no_groups",  # the column is absent or holds a single level
     "no_adopters",  # no region opens its desk inside the log's window
     "no_handoffs",  # hops recorded, but no request was ever handed on: likely final agency only
+)
+#: Warnings of an analysis (codes; the report layer words them, ``[warnings.<code>]``).
+WARNING_CODES = (
+    "poor_overlap",  # the ATE failed the overlap rule: not a headline number
 )
 #: The parts of the analysis, in the order they run.
 PARTS = ("hops", "by_category", "by_region", "time", "by_channel", "rollout")
@@ -211,12 +217,17 @@ class Headline:
         Part of the analysis (:data:`PARTS`) -> reason code (:data:`SKIP_REASONS`).
     settings : HeadlineSettings
         What it was run with.
+    warnings : dict of str to str
+        Estimate (term) or part -> warning code (:data:`WARNING_CODES`): what a reader must
+        know about a number that was shown, or held back (``poor_overlap``: the ATE failed
+        the overlap rule and is kept in ``diagnostics["ate_not_headline"]`` only).
     """
 
     table: pd.DataFrame
     diagnostics: dict[str, pd.DataFrame]
     skipped: dict[str, str]
     settings: HeadlineSettings = field(default_factory=HeadlineSettings)
+    warnings: dict[str, str] = field(default_factory=dict)
 
     def rows(self, **criteria: object) -> pd.DataFrame:
         """The rows whose descriptors match (:func:`toolkit.results.select`)."""
@@ -326,6 +337,9 @@ def headline_analysis(
           ``on_time[<channel>]`` (outcome ``on_time``: resolved within
           ``standard_days`` working days, or by the ``target`` column when the cases carry
           one);
+        - sensitivity: ``e_value[<term>]`` beside the AIPW ATT of hops, the rate ratio, the
+          weighted ATT of days and the hazard ratio (group ``sensitivity``, method key
+          ``e_value``; :mod:`toolkit.estimate.sensitivity`);
         - with ``rollout``: the rows of :func:`toolkit.estimate.rollout.rollout_event_study`
           (``att_rollout_<outcome>``, ``es_<outcome>[e=k]``, ...) on every request (the
           rollout compares districts, not channels).
@@ -365,6 +379,18 @@ def headline_analysis(
     parts: list[pd.DataFrame] = []
     diagnostics: dict[str, pd.DataFrame] = {}
     skipped: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    held_back: list[pd.DataFrame] = []
+
+    def overlap_gate(table: pd.DataFrame, rule: pd.DataFrame) -> pd.DataFrame:
+        """The ATE rows leave the headline when the weights fail the overlap rule."""
+        if bool(rule["ate_supported"].iloc[0]):
+            return table
+        ate = (table[schema.ESTIMAND] == "ate").fillna(False).to_numpy(dtype=bool)
+        for term in table.loc[ate, schema.RESULT_COLUMNS[0]]:
+            warnings[str(term)] = "poor_overlap"
+        held_back.append(table.loc[ate])
+        return table.loc[~ate]
 
     hops = pd.to_numeric(compared.get(schema.HOPS), errors="coerce")
     observed = hops.notna().to_numpy() if hops is not None else np.zeros(len(compared), dtype=bool)
@@ -383,7 +409,7 @@ def headline_analysis(
             outcome_covariates=covariates,
             level=level,
         )
-        parts.append(aipw.table)
+        parts.append(overlap_gate(aipw.table, aipw.diagnostics["overlap_rule"]))
         diagnostics.update(aipw.diagnostics)
         parts.append(hops_regression(compared, fixed_effects=covariates, level=level).table)
         for part, column in (("by_category", schema.CATEGORY), ("by_region", schema.REGION)):
@@ -425,6 +451,13 @@ def headline_analysis(
                 seed=settings.seed,
                 level=level,
             )
+            if weighting == "ipw":
+                diagnostics[f"rmst_overlap_{estimand}"] = rmst.diagnostics["overlap"]
+                if estimand == "ate":
+                    rmst = type(rmst)(
+                        overlap_gate(rmst.table, rmst.diagnostics["overlap_rule"]),
+                        rmst.diagnostics,
+                    )
             parts.append(rmst.table)
             if weighting == "ipw" and estimand == "att":
                 diagnostics["rmst_bootstrap"] = rmst.diagnostics["bootstrap"]
@@ -464,8 +497,56 @@ def headline_analysis(
             diagnostics["rollout_panel"] = study.diagnostics["panel"]
 
     table = result_frame(pd.concat(parts, ignore_index=True)) if parts else result_frame([])
+    table = _with_e_values(table, compared, settings.tau_days)
     table = _name_the_contrast(table, contrast)
-    return Headline(table=table, diagnostics=diagnostics, skipped=dict(skipped), settings=settings)
+    if held_back:
+        diagnostics["ate_not_headline"] = _name_the_contrast(
+            result_frame(pd.concat(held_back, ignore_index=True)), contrast
+        )
+    return Headline(
+        table=table,
+        diagnostics=diagnostics,
+        skipped=dict(skipped),
+        settings=settings,
+        warnings=warnings,
+    )
+
+
+#: The headline estimates qualified by an E-value (:mod:`toolkit.estimate.sensitivity`).
+_SENSITIVITY_OF = (
+    {"estimand": "att", "outcome": schema.HOPS_OUTCOME, "method_key": "aipw"},
+    {"estimand": "conditional", "outcome": schema.HOPS_OUTCOME, "method_key": "poisson_fe"},
+    {
+        "estimand": "att",
+        "outcome": schema.RMST_OUTCOME,
+        "method_key": "ipw_km",
+        "scale": "difference",
+    },
+    {"estimand": "conditional", "outcome": schema.HAZARD_OUTCOME, "method_key": "cox"},
+)
+
+
+def _with_e_values(table: pd.DataFrame, cases: pd.DataFrame, tau_days: float) -> pd.DataFrame:
+    """The table with an E-value row beside each headline effect it has (group "sensitivity")."""
+    qualified = [
+        select(table, group=None, contrast=schema.SOCIAL_CONTRAST, **c) for c in _SENSITIVITY_OF
+    ]
+    qualified = [q for q in qualified if len(q)]
+    if not qualified:
+        return table
+    spread: dict[str, float] = {}
+    hops = pd.to_numeric(cases.get(schema.HOPS), errors="coerce")
+    if hops is not None and hops.notna().sum() > 1 and hops.std() > 0:
+        spread[schema.HOPS_OUTCOME] = float(hops.std())
+    if schema.DURATION_HOURS in cases.columns:
+        # days unresolved within tau (censored requests at their censoring time: an
+        # approximation of the spread of min(T, tau))
+        days = pd.to_numeric(cases[schema.DURATION_HOURS], errors="coerce") / 24.0
+        restricted = days.clip(upper=tau_days)
+        if restricted.notna().sum() > 1 and restricted.std() > 0:
+            spread[schema.RMST_OUTCOME] = float(restricted.std())
+    rows = e_value_rows(pd.concat(qualified, ignore_index=True), spread)
+    return result_frame(pd.concat([table, rows], ignore_index=True)) if len(rows) else table
 
 
 def _reference_channel(cases: pd.DataFrame, settings: HeadlineSettings) -> str | None:

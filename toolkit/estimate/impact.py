@@ -92,6 +92,15 @@ def effect_draws(effect: pd.DataFrame | pd.Series | np.ndarray, n_draws: int, se
     return float(np.mean(draws)), draws
 
 
+def _is_draws(effect: object) -> bool:
+    """Whether an effect is given as replicate values (not as an estimate with its SE)."""
+    if isinstance(effect, pd.DataFrame):
+        return False
+    if isinstance(effect, pd.Series):
+        return "estimate" not in effect.index
+    return True
+
+
 def scenario_impact(
     cases: pd.DataFrame,
     *,
@@ -126,7 +135,8 @@ def scenario_impact(
         Scale volumes to one year (by the time span of ``start`` in the case table);
         otherwise totals over the log's window.
     n_draws : int
-        Normal draws for an effect given as estimate and standard error.
+        Normal draws for an effect given as estimate and standard error, when neither effect
+        is given as replicates; otherwise as many as the replicates (never recycled).
     seed : int
         Seed of those draws (hops and days effects get independent streams).
     level : float
@@ -177,15 +187,19 @@ def scenario_impact(
         volume *= 365.25 / days
         span = "per year"
     moved = share * volume
+    # Honest draw counts: replicates are never recycled to look like more. An effect given as
+    # an estimate and its SE is drawn as many times as the other effect has replicates.
+    given = [len(e) for e in (hops_effect, days_effect) if _is_draws(e)]
+    if len(given) == 2 and given[0] != given[1]:
+        raise SekatError(
+            f"the hops and days effects have {given[0]} and {given[1]} draws; give paired "
+            "draws of one bootstrap (equal numbers), or an estimate with its standard error"
+        )
+    if given:
+        n_draws = given[0]
     hops_point, hops_draws = effect_draws(hops_effect, n_draws, seed)
     days_point, days_draws = effect_draws(days_effect, n_draws, seed + 1)
-    if len(hops_draws) == len(days_draws):
-        pass  # paired replicates keep their correlation
-    else:
-        rng = np.random.default_rng(seed + 2)
-        size = max(len(hops_draws), len(days_draws))
-        hops_draws = rng.choice(hops_draws, size) if len(hops_draws) < size else hops_draws
-        days_draws = rng.choice(days_draws, size) if len(days_draws) < size else days_draws
+    paired = len(given) == 2
 
     def quantities(hops: np.ndarray | float, days: np.ndarray | float) -> dict[str, object]:
         handoffs = -moved * np.asarray(hops)
@@ -208,7 +222,8 @@ def scenario_impact(
     settings = ", ".join(f"{k}={v}" for k, v in asdict(costs).items())
     method = (
         f"scenario: {share:g} of {'/'.join(channels)} intake to social, {span}; "
-        f"{len(hops_draws)} draws; {settings}"
+        f"{len(hops_draws)} draws ({'paired' if paired else 'hops and days drawn independently'}); "
+        f"{settings}"
     )
     rows = []
     for term, value in point.items():

@@ -28,6 +28,8 @@ __all__ = [
     "CONTROLS",
     "COVARIATE_COLUMNS",
     "DEFAULT_COVARIATES",
+    "MAX_WEIGHT_SHARE",
+    "MIN_EFFECTIVE_SHARE",
     "MONTH",
     "SOCIAL_TERM",
     "REST",
@@ -43,6 +45,8 @@ __all__ = [
     "covariate_codes",
     "dummy_design",
     "fit_cell_glm",
+    "overlap_diagnostics",
+    "overlap_rule",
     "propensity_scores",
     "treatment_indicator",
 ]
@@ -609,3 +613,130 @@ def propensity_scores(
     [0.5, 0.5, 1.0, 1.0]
     """
     return PropensityModel(cases, covariates).fit(weights)[0]
+
+
+# --- overlap ------------------------------------------------------------------------------
+
+#: The overlap rule. The ATE of social intake is a headline number only when, in both arms,
+#: the effective sample size of its inverse-probability weights, ``(sum w)^2 / sum w^2``, is at
+#: least this share of the arm's requests and no single request carries more than
+#: :data:`MAX_WEIGHT_SHARE` of the arm's weight. Below it the ATE leans on a few requests whose
+#: propensity is near 0 or 1 (a handful of social requests standing in for a whole district),
+#: its interval is not to be trusted, and the ATT and the overlap-weighted effect (which need
+#: overlap only where the social requests are) are the headline numbers instead.
+MIN_EFFECTIVE_SHARE = 0.10
+#: See :data:`MIN_EFFECTIVE_SHARE`: the largest share of an arm's ATE weight one request may hold.
+MAX_WEIGHT_SHARE = 0.05
+
+
+def overlap_diagnostics(
+    propensity: np.ndarray, treated: np.ndarray, *, bins: int = 20
+) -> dict[str, pd.DataFrame]:
+    """Propensity distribution by arm and the effective sample size of IPW weights.
+
+    Parameters
+    ----------
+    propensity : numpy.ndarray
+        Estimated ``P(social | covariates)`` for each request.
+    treated : numpy.ndarray
+        0/1 social indicator.
+    bins : int
+        Number of equal-width propensity bins in the histogram table.
+
+    Returns
+    -------
+    dict
+        ``overlap``: one row per arm with n, min, 1/5/25/50/75/95/99 % quantiles, max, the
+        effective sample size ``(sum w)^2/sum w^2`` of the ATE weights (``1/e`` treated,
+        ``1/(1-e)`` control), its ratio to n and the largest share of the arm's weight held
+        by one request (``max_weight_share``), and the same two for the ATT weights (``1``
+        treated, ``e/(1-e)`` control: ``effective_n_att``, ``max_weight_share_att``). ``propensity_histogram``: bin edges and
+        the number of requests of each arm in each bin.
+
+    Examples
+    --------
+    >>> d = overlap_diagnostics(np.array([0.5, 0.5, 0.25, 0.75]), np.array([1, 0, 1, 0]))
+    >>> d["overlap"]["effective_n"].round(3).tolist()
+    [1.8, 1.8]
+    """
+    propensity = np.asarray(propensity, dtype=float)
+    treated = np.asarray(treated).astype(bool)
+    rows = []
+    with np.errstate(divide="ignore"):
+        att_weight = np.where(treated, 1.0, propensity / (1 - propensity))
+    for arm, mask, weight in (
+        (SOCIAL_TERM, treated, 1 / propensity),
+        ("not social", ~treated, 1 / (1 - propensity)),
+    ):
+        p = propensity[mask]
+        w = weight[mask]
+        wt = att_weight[mask]
+        q = (
+            np.quantile(p, [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1])
+            if len(p)
+            else [np.nan] * 9
+        )
+        ess = w.sum() ** 2 / np.sum(w**2) if len(w) else np.nan
+        ess_att = wt.sum() ** 2 / np.sum(wt**2) if len(wt) and np.sum(wt**2) > 0 else np.nan
+        rows.append(
+            {
+                "arm": arm,
+                "n": int(mask.sum()),
+                "min": q[0],
+                "q01": q[1],
+                "q05": q[2],
+                "q25": q[3],
+                "median": q[4],
+                "q75": q[5],
+                "q95": q[6],
+                "q99": q[7],
+                "max": q[8],
+                "effective_n": ess,
+                "effective_share": ess / max(int(mask.sum()), 1),
+                "max_weight_share": float(w.max() / w.sum()) if len(w) else np.nan,
+                "effective_n_att": ess_att,
+                "max_weight_share_att": float(wt.max() / wt.sum())
+                if len(wt) and wt.sum() > 0
+                else np.nan,
+            }
+        )
+    edges = np.linspace(0, 1, bins + 1)
+    hist_t = np.histogram(propensity[treated], bins=edges)[0]
+    hist_c = np.histogram(propensity[~treated], bins=edges)[0]
+    histogram = pd.DataFrame(
+        {"bin_low": edges[:-1], "bin_high": edges[1:], SOCIAL_TERM: hist_t, "not social": hist_c}
+    )
+    return {"overlap": pd.DataFrame(rows), "propensity_histogram": histogram}
+
+
+def overlap_rule(overlap: pd.DataFrame) -> pd.DataFrame:
+    """Whether the ATE passes the overlap rule (:data:`MIN_EFFECTIVE_SHARE`), arm by arm.
+
+    Parameters
+    ----------
+    overlap : pandas.DataFrame
+        The ``overlap`` table of :func:`overlap_diagnostics`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``min_effective_share`` and ``max_weight_share`` over the arms (ATE
+        weights), the thresholds, and ``ate_supported`` (bool).
+
+    Examples
+    --------
+    >>> d = overlap_diagnostics(np.array([0.5, 0.5, 0.25, 0.75]), np.array([1, 0, 1, 0]))
+    >>> bool(overlap_rule(d["overlap"])["ate_supported"].iloc[0])
+    False
+    """
+    share = float(overlap["effective_share"].min())
+    top = float(overlap["max_weight_share"].max())
+    return pd.DataFrame(
+        {
+            "min_effective_share": [share],
+            "max_weight_share": [top],
+            "effective_share_threshold": [MIN_EFFECTIVE_SHARE],
+            "weight_share_threshold": [MAX_WEIGHT_SHARE],
+            "ate_supported": [bool(share >= MIN_EFFECTIVE_SHARE and top <= MAX_WEIGHT_SHARE)],
+        }
+    )

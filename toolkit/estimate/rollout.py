@@ -608,9 +608,10 @@ def rollout_panel(
         One row per region and intake month with requests: ``unit`` (region), ``period``
         (:func:`month_index`), ``month`` (``YYYY-MM``), ``first_treated`` (period of the
         first month that starts on or after the desk opening; 0 = never), ``hops`` (mean
-        hops of the cell's requests with observed hops), ``rmst_days`` (mean of
-        ``min(duration, tau)`` in days over the cell's requests with a full tau of
-        follow-up before the cut-off; NaN if none), ``n_requests`` and ``n_followed``.
+        hops of the cell's requests with observed hops; NaN for a month that ends after the
+        cut-off), ``rmst_days`` (mean of ``min(duration, tau)`` in days over the cell's
+        requests with a full tau of follow-up before the cut-off; NaN if none, and for a month
+        that ends less than tau before the cut-off), ``n_requests`` and ``n_followed``.
 
     Notes
     -----
@@ -657,6 +658,18 @@ def rollout_panel(
         panel["rmst_days"] = grouped["rmst_days"].mean()
         panel["n_followed"] = grouped["followed"].sum()
     panel = panel.reset_index()
+    # Incomplete months are left out by rule: a month whose intake runs past the cut-off is
+    # only partly in the log (its last cells hold a handful of requests), and a month whose
+    # requests cannot all be followed for tau before the cut-off gives a time outcome of its
+    # earliest days only.
+    years, months = np.divmod(panel[PERIOD].to_numpy() - 1, 12)
+    month_end = pd.to_datetime(
+        {"year": years + (months == 11), "month": (months + 1) % 12 + 1, "day": 1}, utc=True
+    )
+    panel.loc[(month_end > cutoff_ts).to_numpy(), "hops"] = np.nan
+    if "rmst_days" in panel.columns:
+        late = (month_end + pd.Timedelta(days=tau_days) > cutoff_ts).to_numpy()
+        panel.loc[late, "rmst_days"] = np.nan
     opened = pd.to_datetime(rollout[schema.DESK_OPENED], utc=True)
     month_start = opened.dt.normalize() - pd.to_timedelta(opened.dt.day - 1, unit="D")
     first = month_index(opened.fillna(pd.Timestamp(0, tz="UTC"))) + (opened > month_start)

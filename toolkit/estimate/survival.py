@@ -32,10 +32,13 @@ from toolkit.estimate.models import (
     SOCIAL_TERM,
     PropensityModel,
     covariate_codes,
+    overlap_diagnostics,
+    overlap_rule,
     treatment_indicator,
 )
 from toolkit.results import (
     EstimateResult,
+    critical_value,
     percentile_interval,
     ratio_row,
     result_frame,
@@ -262,6 +265,44 @@ def rmst(time: np.ndarray, event: np.ndarray, tau: float, weights: np.ndarray | 
     return _RMSTIndex(np.asarray(time, float), np.asarray(event), tau).rmst(w)
 
 
+def check_follow_up(
+    time: np.ndarray, event: np.ndarray, treated: np.ndarray, tau_days: float
+) -> None:
+    """Refuse a horizon tau beyond the follow-up of either arm.
+
+    The Kaplan-Meier curve of an arm is known up to its last observed time; past it, if the
+    curve has not reached zero (the last request is still open), the area up to tau would be
+    made up. So ``tau`` must not exceed the last time of each arm unless that arm's curve is
+    already zero there.
+
+    Raises
+    ------
+    SekatError
+        Naming tau, the arm and its follow-up.
+
+    Examples
+    --------
+    >>> t, d = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 1, 0])
+    >>> check_follow_up(t, d, np.array([True, True, False, False]), 2.0)
+    >>> check_follow_up(t, d, np.array([True, True, False, False]), 3.0)
+    Traceback (most recent call last):
+    toolkit.errors.SekatError: tau_days=3 lies beyond the follow-up of the social requests (2 days, the last of them still open); choose tau_days of at most 2
+    """
+    treated = np.asarray(treated, dtype=bool)
+    for name, mask in ((SOCIAL_TERM, treated), ("not social", ~treated)):
+        if not mask.any():
+            continue
+        t, d = time[mask], event[mask]
+        last = float(t.max())
+        curve_ends_at_zero = bool(d[t == last].all())
+        if tau_days > last and not curve_ends_at_zero:
+            raise SekatError(
+                f"tau_days={tau_days:g} lies beyond the follow-up of the {name} requests "
+                f"({last:g} days, the last of them still open); choose tau_days of at most "
+                f"{np.floor(last * 100) / 100:g}"
+            )
+
+
 def rmst_difference(
     cases: pd.DataFrame,
     *,
@@ -272,6 +313,7 @@ def rmst_difference(
     n_boot: int = 200,
     seed: int,
     level: float = 0.95,
+    cluster: str | None = schema.REGION,
 ) -> EstimateResult:
     """RMST at ``tau`` for social and non-social intake and their difference, in days.
 
@@ -289,12 +331,17 @@ def rmst_difference(
     estimand : {"ate", "att"}
         ATE weights ``1/e`` and ``1/(1-e)``; ATT weights ``1`` and ``e/(1-e)``.
     n_boot : int
-        Bootstrap replicates (requests resampled with replacement; the propensity model is
-        re-fitted in each replicate).
+        Bootstrap replicates (the propensity model is re-fitted in each replicate).
     seed : int
         Seed of the bootstrap.
     level : float
         Confidence level.
+    cluster : str or None
+        Column of the bootstrap's blocks (default region): whole districts are resampled with
+        replacement, so that requests sharing a district's backlog are not treated as
+        independent, and the interval is ``estimate ± t(G-1) * sqrt(G/(G-1)) * sd(draws)``
+        (few districts: percentile intervals of a block bootstrap are too narrow). None, or a column with one
+        value, resamples requests and gives percentile intervals.
 
     Returns
     -------
@@ -304,7 +351,10 @@ def rmst_difference(
         resolved sooner): ``difference_rmst_days`` (naive), ``ate_rmst_days`` or
         ``att_rmst_days`` (weighted), with the bootstrap standard deviation as ``std_error``
         and percentile intervals.
-        ``diagnostics["bootstrap"]``: the replicate values.
+        ``diagnostics["bootstrap"]``: the replicate values; with ``ipw`` also ``overlap``,
+        ``propensity_histogram`` and ``overlap_rule``
+        (:func:`toolkit.estimate.models.overlap_diagnostics`), the effective sample size and
+        weight concentration of the weights.
 
     Notes
     -----
@@ -339,6 +389,7 @@ def rmst_difference(
     treated = treatment_indicator(cases).astype(bool)
     if treated.sum() == 0 or (~treated).sum() == 0:
         raise SekatError("RMST difference needs both social and non-social requests")
+    check_follow_up(time, event, treated, tau_days)
     arms = {
         SOCIAL_TERM: _RMSTIndex(time[treated], event[treated], tau_days),
         "not social": _RMSTIndex(time[~treated], event[~treated], tau_days),
@@ -362,16 +413,35 @@ def rmst_difference(
 
     n = len(cases)
     point, params = estimate(np.ones(n))
+    overlap: dict[str, pd.DataFrame] = {}
+    if model is not None:
+        overlap = overlap_diagnostics(np.clip(model.fit()[0], 1e-6, 1 - 1e-6), treated)
+        overlap["overlap_rule"] = overlap_rule(overlap["overlap"])
+    blocks = None
+    if cluster is not None and cluster in cases.columns:
+        codes, uniques = pd.factorize(cases[cluster].astype("object"), use_na_sentinel=False)
+        blocks = codes if len(uniques) >= 2 else None
     rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, 3))
+    n_blocks = 0 if blocks is None else int(blocks.max()) + 1
     for b in range(n_boot):
-        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        if blocks is None:
+            counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        else:
+            drawn = np.bincount(rng.integers(0, n_blocks, n_blocks), minlength=n_blocks)
+            counts = drawn[blocks].astype(float)
         draws[b], _ = estimate(counts, start=params)
     method = (
         f"RMST at tau={tau_days:g} days, "
         + ("naive Kaplan-Meier" if model is None else f"IPW ({estimand}) weighted Kaplan-Meier")
-        + f"; percentile bootstrap (B={n_boot}, seed={seed})"
+        + (
+            f"; percentile bootstrap (B={n_boot}, seed={seed})"
+            if blocks is None
+            else f"; {cluster}-block bootstrap SE, t({n_blocks - 1}) interval "
+            f"(G={n_blocks}, B={n_boot}, seed={seed})"
+        )
     )
+    t_crit = None if blocks is None else critical_value(level, n_blocks - 1)
     target = "difference" if model is None else estimand
     arm = {schema.SCALE: "level", schema.GROUP: "arm"}
     described = (
@@ -381,12 +451,19 @@ def rmst_difference(
     )
     rows = []
     for j, (term, descriptors) in enumerate(described):
-        lo, hi = percentile_interval(draws[:, j], level) if n_boot > 1 else (np.nan, np.nan)
+        sd = float(np.nanstd(draws[:, j], ddof=1)) if n_boot > 1 else np.nan
+        if t_crit is not None:
+            # the small-sample factor of a cluster-robust variance, G/(G-1): a bootstrap over
+            # few blocks understates the spread by about that much
+            sd *= np.sqrt(n_blocks / (n_blocks - 1))
+            lo, hi = point[j] - t_crit * sd, point[j] + t_crit * sd
+        else:
+            lo, hi = percentile_interval(draws[:, j], level) if n_boot > 1 else (np.nan, np.nan)
         rows.append(
             {
                 "term": term,
                 "estimate": point[j],
-                "std_error": float(np.std(draws[:, j], ddof=1)) if n_boot > 1 else np.nan,
+                "std_error": sd,
                 "ci_low": min(lo, point[j]),
                 "ci_high": max(hi, point[j]),
                 "n": n,
@@ -399,7 +476,7 @@ def rmst_difference(
             }
         )
     boot = pd.DataFrame(draws, columns=["rmst_social", "rmst_not_social", "rmst_diff"])
-    return EstimateResult(result_frame(rows), {"bootstrap": boot})
+    return EstimateResult(result_frame(rows), {"bootstrap": boot, **overlap})
 
 
 # --- Cox proportional hazards ----------------------------------------------------------
