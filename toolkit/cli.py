@@ -505,8 +505,8 @@ def _run_estimate(args: argparse.Namespace) -> int:
 #: The one-line wording of an analysis warning on the terminal (code -> line).
 _WARNING_LINES = {
     "poor_overlap": "poor overlap: the ATE is not reported, since its weights rest on too few "
-    "comparable requests (effective sample size under 10% of an arm, or one request over 5% "
-    "of the weight); read the ATT and the overlap-weighted effect (ato) instead",
+    "comparable requests (effective sample size under 10% of an arm, one request over 5% "
+    "of the weight, or over 5% of an arm with a propensity outside [0.02, 0.98]); read the ATT and the overlap-weighted effect (ato) instead",
     "ph_violated": "proportional hazards rejected for the channel (p < 0.01): the hazard ratio "
     "averages a ratio that changes over time; read the restricted-mean days saved instead",
 }
