@@ -79,9 +79,9 @@ def test_with_truth_and_plot_table_put_the_planted_value_beside(sim, result):
     assert att["truth"] == pytest.approx(planted)
     table = plot_table(hops, "en", sim.truth)
     drawn = table.loc[table["method"] == "Planted truth"]
-    # One planted row per estimand that has one (the ATE and the ATT; the naive difference
-    # estimates no planted quantity), drawn as a point.
-    assert len(drawn) == 2
+    # One planted row per estimand that has one (the ATT, and the ATE when it passes the
+    # overlap rule; the naive difference estimates no planted quantity), drawn as a point.
+    assert len(drawn) == 1 + len(select(hops, estimand="ate"))
     assert (drawn["ci_low"] == drawn["estimate"]).all()
     naive = select(hops, estimand="difference")
     assert plot_table(naive, "id")[["term", "method"]].values.tolist() == [

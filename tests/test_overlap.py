@@ -14,6 +14,7 @@ from toolkit.estimate.headline import headline_analysis
 from toolkit.estimate.models import (
     MAX_WEIGHT_SHARE,
     MIN_EFFECTIVE_SHARE,
+    PROPENSITY_BOUNDS,
     overlap_diagnostics,
     overlap_rule,
 )
@@ -65,13 +66,25 @@ def test_effective_sample_size_and_weight_share_by_hand():
 
 
 def test_overlap_rule_at_its_thresholds():
-    def rule(share: float, top: float) -> bool:
-        table = pd.DataFrame({"effective_share": [share, 0.9], "max_weight_share": [top, 0.0]})
+    low, high = PROPENSITY_BOUNDS
+
+    def rule(share: float, top: float, q05: float = 0.3, q95: float = 0.7) -> bool:
+        table = pd.DataFrame(
+            {
+                "effective_share": [share, 0.9],
+                "max_weight_share": [top, 0.0],
+                "q05": [q05, 0.3],
+                "q95": [q95, 0.7],
+            }
+        )
         return bool(overlap_rule(table)["ate_supported"].iloc[0])
 
-    assert rule(MIN_EFFECTIVE_SHARE, MAX_WEIGHT_SHARE)
+    assert rule(MIN_EFFECTIVE_SHARE, MAX_WEIGHT_SHARE, low, high)
     assert not rule(MIN_EFFECTIVE_SHARE - 1e-9, 0.0)
     assert not rule(0.5, MAX_WEIGHT_SHARE + 1e-9)
+    # more than 5 % of an arm with a propensity near 0 (or 1) fails, whatever the weights say
+    assert not rule(0.5, 0.0, q05=low - 1e-9)
+    assert not rule(0.5, 0.0, q95=high + 1e-9)
 
 
 def test_overlap_weighted_effect_by_hand():

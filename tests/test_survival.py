@@ -250,3 +250,34 @@ def test_rmst_block_bootstrap_resamples_districts_and_uses_t_intervals():
         cases, tau_days=15, weighting="naive", n_boot=40, seed=2, cluster=None
     ).table
     assert "percentile bootstrap" in plain["method"].iloc[0]
+
+
+def test_a_failed_proportional_hazards_test_is_a_warning_of_the_headline():
+    from toolkit.estimate.headline import headline_analysis
+
+    # social requests: half resolved within a day, the rest very slowly (crossing hazards)
+    rng = np.random.default_rng(3)
+    n = 3000
+    social = rng.random(n) < 0.4
+    fast = rng.random(n) < 0.5
+    days = np.where(
+        social,
+        np.where(fast, rng.exponential(0.5, n), rng.exponential(40, n)),
+        rng.exponential(8, n),
+    )
+    cases = pd.DataFrame(
+        {
+            "channel": np.where(social, "twitter", "phone"),
+            "channel_group": np.where(social, "social", "traditional"),
+            "region": rng.choice(list("abcd"), n),
+            "category": rng.choice(["roads", "water"], n),
+            "start": pd.Timestamp("2024-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 60, n), "D"),
+            "duration_hours": np.minimum(days, 200) * 24,
+            "censored": days > 200,
+            "hops": pd.array(rng.poisson(1.5, n), dtype="Int64"),
+        }
+    )
+    result = headline_analysis(cases, covariates=("region",), n_boot=3, seed=1, tau_days=30)
+    assert result.warnings.get("hazard_ratio") == "ph_violated"
+    assert result.diagnostics["ph_test"].set_index("term").loc["social", "p_value"] < 0.01

@@ -212,7 +212,7 @@ def run_estimate(
     out: str | os.PathLike[str],
     truth: str | os.PathLike[str] | None = None,
     *,
-    rollout: str | os.PathLike[str] | None = None,
+    rollout: str | os.PathLike[str] | bool | None = None,
     settings: HeadlineSettings | None = None,
     **overrides: object,
 ) -> pd.DataFrame:
@@ -227,10 +227,10 @@ def run_estimate(
     truth : path, optional
         The generator's truth table (as ``sekat simulate`` writes it beside the log): adds the
         columns of :func:`toolkit.estimate.compare_to_truth`.
-    rollout : path, optional
+    rollout : path or False, optional
         CSV of ``region, desk_opened``: overrides the rollout that ``sekat prepare`` carried
-        into the folder (``rollout.csv``, see :func:`toolkit.pipeline.prepare`). Adds the
-        rollout event study and the desk status.
+        into the folder (``rollout.csv``, see :func:`toolkit.pipeline.prepare`); False
+        ignores it. Adds the rollout event study and the desk status.
     settings, **overrides
         As for :func:`analyse` (``seed``, ``tau_days``, ``n_boot``, ``control``, ...).
 
@@ -273,7 +273,9 @@ def estimate_prepared(
 
     folder = Path(prepared_dir)
     carried = folder / ROLLOUT_FILE
-    if rollout is None and carried.is_file():
+    if rollout is False:
+        rollout = None  # the user asked for none: the carried rollout is not read
+    elif rollout is None and carried.is_file():
         rollout = carried
     data = load_prepared(folder, rollout_file=rollout)
     if rollout is not None and data.rollout is None:

@@ -478,13 +478,19 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         help="planted truth table ('sekat simulate' writes NAME.truth.csv beside the log): "
         "adds the planted value, the bias and whether each interval covers it",
     )
-    parser.add_argument(
+    desks = parser.add_mutually_exclusive_group()
+    desks.add_argument(
         "--rollout",
         type=Path,
         metavar="FILE",
         help="CSV of region, desk_opened: adds the staggered-rollout event study and the "
         "desk status of every propensity model; overrides the rollout carried by "
         "sekat prepare (PREPARED_DIR/rollout.csv)",
+    )
+    desks.add_argument(
+        "--no-rollout",
+        action="store_true",
+        help="ignore the rollout carried by sekat prepare (the run then warns)",
     )
     from toolkit.estimate.headline import DEFAULT_N_BOOT, DEFAULT_SEED
 
@@ -606,7 +612,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
             args.prepared,
             args.out,
             truth=args.truth,
-            rollout=args.rollout,
+            rollout=False if args.no_rollout else args.rollout,
             seed=args.seed,
             tau_days=args.tau_days,
             n_boot=args.n_boot,
@@ -657,8 +663,10 @@ def _run_estimate(args: argparse.Namespace) -> int:
 #: The one-line wording of an analysis warning on the terminal (code -> line).
 _WARNING_LINES = {
     "poor_overlap": "poor overlap: the ATE is not reported, since its weights rest on too few "
-    "comparable requests (effective sample size under 10% of an arm, or one request over 5% "
-    "of the weight); read the ATT and the overlap-weighted effect (ato) instead",
+    "comparable requests (effective sample size under 10% of an arm, one request over 5% "
+    "of the weight, or over 5% of an arm with a propensity outside [0.02, 0.98]); read the ATT and the overlap-weighted effect (ato) instead",
+    "ph_violated": "proportional hazards rejected for the channel (p < 0.01): the hazard ratio "
+    "averages a ratio that changes over time; read the restricted-mean days saved instead",
 }
 
 

@@ -37,6 +37,7 @@ from toolkit.estimate.effects import aipw_hops, effects_by_group, hops_regressio
 from toolkit.estimate.models import (
     ARM_JOINER,
     DEFAULT_COVARIATES,
+    SOCIAL_TERM,
     Contrast,
     comparison_cases,
     treatment_indicator,
@@ -90,7 +91,11 @@ SKIP_REASONS = (
 #: Warnings of an analysis (codes; the report layer words them, ``[warnings.<code>]``).
 WARNING_CODES = (
     "poor_overlap",  # the ATE failed the overlap rule: not a headline number
+    "ph_violated",  # the proportional-hazards test rejects for the channel: the HR is an average
 )
+#: Level of the proportional-hazards test (Grambsch-Therneau) under which the hazard ratio
+#: is flagged (``ph_violated``) and the restricted-mean difference is the number to read.
+PH_ALPHA = 0.01
 #: The parts of the analysis, in the order they run.
 PARTS = ("hops", "by_category", "by_region", "time", "by_channel", "rollout")
 #: Column of each request's own service deadline, when the prepared data carries one (a city's
@@ -470,6 +475,12 @@ def headline_analysis(
         )
         parts.append(cox.table)
         diagnostics["ph_test"] = cox.diagnostics["ph_test"]
+        ph = cox.diagnostics["ph_test"].set_index("term")["p_value"]
+        if SOCIAL_TERM in ph.index and ph[SOCIAL_TERM] < PH_ALPHA:
+            # one hazard ratio averages a ratio that changes over time: say so, and point to
+            # the restricted-mean difference, which assumes nothing about hazards
+            for term in select(cox.table, estimand="conditional")["term"]:
+                warnings[str(term)] = "ph_violated"
 
     time_observed = skipped.get("time") != "no_resolutions"
     if no_hops is not None and not time_observed:
