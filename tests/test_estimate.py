@@ -45,7 +45,13 @@ def test_headline_is_one_tidy_table_with_every_part(generated):
         dict(estimand="difference", outcome="rmst_days", method_key="naive", scale="difference"),
         dict(estimand="att", outcome="rmst_days", method_key="ipw_km", scale="difference"),
         dict(estimand="median", outcome="days_to_resolution", group_value="social"),
-        dict(estimand="conditional", outcome="resolution_hazard", method_key="cox"),
+        dict(estimand="conditional", outcome="resolution_hazard", method_key="cox", group=None),
+        # what a 311 desk measures, per intake channel
+        dict(estimand="mean", outcome="hops", group="channel", group_value="whatsapp"),
+        dict(estimand="median", outcome="days_to_resolution", group_value="twitter"),
+        dict(estimand="median", outcome="working_days_to_resolution", group_value="twitter"),
+        dict(outcome="resolution_hazard", group="channel", contrast="twitter vs phone"),
+        dict(outcome="on_time", group="channel", group_value="letter"),
         dict(
             contrast=schema.DESK_CONTRAST,
             outcome="hops",
