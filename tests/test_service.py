@@ -202,3 +202,27 @@ def test_headline_reports_every_channel_on_a_fresh_seed():
         counts[["on_time", "late", "undecided"]].sum(axis=1)
         == medians.set_index("group_value")["n"].reindex(counts.index)
     ).all()
+
+
+def test_a_logged_target_reaches_the_case_table_and_the_standard():
+    # Two requests; the target is written on the opening event only (as a one-row-per-request
+    # export gives it), so the case table takes each request's first target.
+    events = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "b"],
+            "timestamp": pd.to_datetime(
+                ["2015-03-02 09:00", "2015-03-04 09:00", "2015-03-02 10:00", "2015-03-09 10:00"],
+                utc=True,
+            ),
+            "agency": ["Public Works"] * 4,
+            "activity": ["submitted", "resolved", "submitted", "resolved"],
+            "channel": ["twitter"] * 4,
+            "target_at": pd.to_datetime(
+                ["2015-03-05 17:00", None, "2015-03-05 17:00", None], utc=True
+            ),
+        }
+    )
+    cases = case_table(events)
+    assert cases["target_at"].tolist() == [pd.Timestamp("2015-03-05 17:00", tz="UTC")] * 2
+    counts = compliance(cases, target="target_at").diagnostics["counts"].iloc[0]
+    assert (counts["on_time"], counts["late"]) == (1, 1)  # a by the 4th, b only on the 9th

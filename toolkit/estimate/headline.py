@@ -100,7 +100,7 @@ PH_ALPHA = 0.01
 PARTS = ("hops", "by_category", "by_region", "time", "by_channel", "rollout")
 #: Column of each request's own service deadline, when the prepared data carries one (a city's
 #: target date, Boston's ``TARGET_DT``): compliance is then measured against it.
-TARGET_COLUMN = "target"
+TARGET_COLUMN = schema.TARGET_AT
 
 
 @dataclass(frozen=True)

@@ -582,6 +582,10 @@ def case_table_frame(
         for column in (schema.PATH, schema.FIRST_AGENCY):
             table[column] = table[column].where(observed)
         table[schema.HOPS_OBSERVED] = observed
+    if schema.TARGET_AT in events.columns:
+        # A city's service deadline per request (Boston's TARGET_DT): the first one given.
+        target = pd.to_datetime(pd.Series(events[schema.TARGET_AT]), utc=True)
+        table[schema.TARGET_AT] = _first_per_case(walk, target)
     return table
 
 
