@@ -33,10 +33,10 @@ from toolkit.clean.privacy import (
     DEMO_KEY,
     PRIVACY_ATTR,
     RARE_PREFIX,
+    Rarity,
     key_fingerprint,
     pseudonym,
     pseudonymise,
-    rare_values,
     resolve_key,
     scrub_name,
     scrub_record,
@@ -529,13 +529,15 @@ def prepare(
                 with progress.step(shown, "validating", _log):
                     checked = validate(events, strict_channels=strict_channels, as_of=as_of)
 
+                # Rarity is counted over the whole log once, for every part and the report.
+                rarity = Rarity(events, rare_below)
                 with progress.step(shown, "pseudonymising", _log):
                     anon = pseudonymise(
                         checked.clean,
                         key=secret,
                         keep=resolved.keep,
                         rare_below=rare_below,
-                        population=events,
+                        population=rarity,
                         fingerprint_salt=salt,
                     )
                 with progress.step(shown, "ordering the events", _log):
@@ -555,7 +557,7 @@ def prepare(
                         ),
                         extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
                         rare_below=rare_below,
-                        population=events,
+                        population=rarity,
                         fingerprint_salt=salt,
                     )
                     quarantined = quarantined.sort_values(
@@ -570,10 +572,10 @@ def prepare(
             # The data owner's view (the console): values as typed, not pseudonymised, so that
             # the mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses
             # and raw ids are still removed, since a terminal's scrollback is often copied.
-            ids = frozenset(events[schema.CASE_ID].dropna().unique())
+            raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
 
             def shown(text: Any) -> str:
-                return scrub_text(str(text), ids)[0]
+                return scrub_text(str(text), raw_ids)[0]
 
             raw_vocabulary = {
                 key: {shown(value): n for value, n in report[key].items()}
@@ -588,15 +590,14 @@ def prepare(
                 for pair in report["agency_near_duplicates"]
             ]
             # Raw channel and activity names are free text: the report must not leak through them.
-            raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
             for counts, column in (
                 ("channels_mapped_to_other", schema.CHANNEL_RAW),
                 ("unmapped_activities", schema.ACTIVITY_RAW),
             ):
-                rare = rare_values(events, column, rare_below)
+                rare = rarity.rare(column)
                 report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
             # A misspelt agency is rare by nature: name it as the tables do, never as typed.
-            rare_agencies = rare_values(events, schema.AGENCY, rare_below)
+            rare_agencies = rarity.rare(schema.AGENCY)
             for pair in report.get("agency_near_duplicates", []):
                 for side in ("agency", "similar_agency"):
                     if side in pair:

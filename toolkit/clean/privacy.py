@@ -40,6 +40,7 @@ __all__ = [
     "PRIVACY_ATTR",
     "PSEUDONYM_HEX_CHARS",
     "RARE_PREFIX",
+    "Rarity",
     "check_key",
     "key_fingerprint",
     "pseudonym",
@@ -525,10 +526,73 @@ def rare_values(
     >>> sorted(rare_values(ev, "agency", below=2))
     ['Pak Budi']
     """
-    if below <= 1 or column not in frame.columns or len(frame) == 0:
-        return frozenset()
-    requests = _distinct_codes(frame[by])[0] if by in frame.columns else None
-    return _rare_texts(*_distinct_codes(frame[column]), requests, below)
+    return Rarity(frame, below, by=by).rare(column)
+
+
+class Rarity:
+    """The rare text values of one log, counted once per column and remembered.
+
+    A value is rare when fewer than ``below`` distinct requests hold it
+    (:func:`rare_values`). ``sekat prepare`` asks the same question of the same log several
+    times (the kept events, the quarantine, the report's unmapped values and agency names);
+    a ``Rarity`` of the whole log answers all of them from one factorisation of the request
+    ids and one per column, so every part treats a value the same way.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The log over which rarity is counted, with raw ids in ``by`` (rows are counted when
+        ``by`` is absent).
+    below : int
+        Values held by fewer requests than this are rare; 0 or 1 finds none.
+    by : str
+        The column identifying a request.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"case_id": ["r1", "r1", "r2", "r3"],
+    ...                    "agency": ["Dinas PU", "Pak Budi", "Dinas PU", "Dinas PU"]})
+    >>> rarity = Rarity(ev, below=2)
+    >>> sorted(rarity.rare("agency")), sorted(rarity.present("agency"))
+    (['Pak Budi'], ['Dinas PU', 'Pak Budi'])
+    """
+
+    def __init__(self, frame: pd.DataFrame, below: int, by: str = schema.CASE_ID) -> None:
+        self.frame = frame
+        self.below = int(below)
+        self.by = by
+        self._requests: np.ndarray | None = None
+        self._coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._rare: dict[str, frozenset[str]] = {}
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.frame.columns
+
+    def _codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in self._coded:
+            self._coded[column] = _distinct_codes(self.frame[column])
+        return self._coded[column]
+
+    def requests(self) -> np.ndarray | None:
+        """Integer codes of the requests (made once), None when the log has no ``by``."""
+        if self._requests is None and self.by in self.frame.columns:
+            self._requests = _distinct_codes(self.frame[self.by])[0]
+        return self._requests
+
+    def rare(self, column: str) -> frozenset[str]:
+        """The values of ``column`` held by fewer than ``below`` requests."""
+        if self.below <= 1 or column not in self.frame.columns or len(self.frame) == 0:
+            return frozenset()
+        if column not in self._rare:
+            self._rare[column] = _rare_texts(*self._codes(column), self.requests(), self.below)
+        return self._rare[column]
+
+    def present(self, column: str) -> frozenset[str]:
+        """The distinct values ``column`` holds (missing values aside)."""
+        if column not in self.frame.columns:
+            return frozenset()
+        return _present_texts(*self._codes(column))
 
 
 def _rare_texts(
@@ -609,7 +673,7 @@ def pseudonymise(
     key_file: str | Path | None = None,
     extra_ids: Iterable[str] = (),
     rare_below: int = 0,
-    population: pd.DataFrame | None = None,
+    population: pd.DataFrame | Rarity | None = None,
     fingerprint_salt: bytes = FINGERPRINT_SALT,
 ) -> pd.DataFrame:
     """Replace ids by keyed pseudonyms, drop columns outside the contract, remove PII from text.
@@ -637,10 +701,11 @@ def pseudonymise(
         pseudonym ``t_`` + HMAC (:data:`RARE_PREFIX`), since names and free text cannot be
         recognised by a pattern but are rare. 0 keeps every value.
         :func:`toolkit.pipeline.prepare` uses :data:`toolkit.schema.MIN_CELL_COUNT`.
-    population : pandas.DataFrame, optional
+    population : pandas.DataFrame or Rarity, optional
         The events over which rarity is counted (raw ids in ``case_id``); default
         ``events`` itself. Pass the whole log when pseudonymising a part of it (the
-        quarantine), so that a value is treated the same in every part.
+        quarantine), so that a value is treated the same in every part; a :class:`Rarity`
+        of it (with ``below == rare_below``) lets several calls share one count.
     fingerprint_salt : bytes
         Salt of the key fingerprint in the report (:func:`key_fingerprint`).
 
@@ -730,8 +795,14 @@ def pseudonymise(
     ids = frozenset(raw_ids | {str(i) for i in extra_ids})
     removed = {kind: 0 for kind in (*PII_PATTERNS, "id", "rare_value")}
     rare_counted: dict[str, int] = {}
-    counted_over = events if population is None else population
-    requests: np.ndarray | None = None  # request codes of the population, made when needed
+    if isinstance(population, Rarity):
+        if population.below != int(rare_below) and rare_below > 1:
+            raise ValueError(
+                f"the Rarity counts below {population.below}, not rare_below={rare_below}"
+            )
+        rarity = population
+    else:
+        rarity = Rarity(events if population is None else population, rare_below)
     by_column: dict[str, dict[str, int]] = {}
     for column in frame.columns:
         if column in id_columns:
@@ -757,12 +828,8 @@ def pseudonymise(
         if rare_below > 1 and column not in _NOT_LOG_TEXT:
             held = _present_texts(*coded)
             # A value the population lacks is held by no request of it: rare.
-            if column in counted_over.columns:
-                if requests is None and schema.CASE_ID in counted_over.columns:
-                    requests = _distinct_codes(counted_over[schema.CASE_ID])[0]  # once
-                population_coded = _distinct_codes(counted_over[column])
-                common = held - _rare_texts(*population_coded, requests, rare_below)
-                common &= _present_texts(*population_coded)
+            if column in rarity:
+                common = (held - rarity.rare(column)) & rarity.present(column)
             else:
                 common = frozenset()
             rare = held - common
