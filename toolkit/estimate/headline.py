@@ -589,6 +589,11 @@ def _by_channel(
     standard (where requests are resolved). No contrast is needed: a log without social
     intake still gets them."""
     level, calendar = settings.level, settings.calendar()
+    if time and schema.END not in cases.columns:
+        # A case table cut down to the columns the contrast needs: the end is, by definition,
+        # the start plus the duration (working days are counted between the two dates).
+        duration = pd.to_timedelta(pd.to_numeric(cases[schema.DURATION_HOURS]), unit="h")
+        cases = cases.assign(**{schema.END: pd.to_datetime(cases[schema.START]) + duration})
     tables = [hops_by_channel(cases, level=level).table] if hops else []
     if not time:
         return pd.concat(tables, ignore_index=True), {}
