@@ -86,3 +86,20 @@ def test_a_figure_of_values_the_log_does_not_hold_is_not_published(tmp_path, cap
     assert done == {}
     assert not old.exists()
     assert "Nothing to show" in capsys.readouterr().out
+
+
+def test_the_brief_states_the_caveats_of_what_ran(cases):
+    from toolkit.report.brief import BriefContext, limitations
+
+    no_social = cases.loc[cases["channel_group"] != "social"]
+    described = headline_analysis(no_social, n_boot=10)
+    compared = headline_analysis(cases, n_boot=10)
+    for lang in LANGS:
+        only = limitations(
+            BriefContext(described.table, lang, skipped=described.skipped), {}, False
+        )
+        full = limitations(BriefContext(compared.table, lang, skipped=compared.skipped), {}, False)
+        # no "the comparisons hold topic ... equal" on a log where no comparison ran
+        assert [f.key for f in only][:1] == ["descriptive_only"]
+        assert {"self_selection", "confounding"} <= {f.key for f in full}
+        assert "descriptive_only" not in {f.key for f in full}

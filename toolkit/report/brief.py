@@ -785,8 +785,14 @@ def skipped_parts(skipped: Mapping[str, str], lang: str, **values: object) -> li
 
 
 def limitations(ctx: BriefContext, report: Mapping[str, object], synthetic: bool) -> list[Finding]:
-    """What the data cannot say: self-selection, confounding, whom it is about, the log."""
-    keys = ["self_selection", "confounding", "overlap"]
+    """What the data cannot say: self-selection, confounding, whom it is about, the log.
+
+    The caveats of an adjusted comparison are stated only when a comparison of the arms
+    ran (hops or time); a log that supports only the per-channel description gets the
+    caveat of a description instead.
+    """
+    compared = any(part not in ctx.skipped for part in ("hops", "time"))
+    keys = ["self_selection", "confounding", "overlap"] if compared else ["descriptive_only"]
     keys.append("hops_recorded" if report.get("hops_observed", True) else "no_hops")
     if synthetic:
         keys.append("synthetic")
