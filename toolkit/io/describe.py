@@ -25,8 +25,8 @@ import pandas as pd
 from toolkit import schema
 from toolkit.errors import SekatError
 from toolkit.io.mapping import Mapping, normalise_label
-from toolkit.io.presets import RequestExport, resolve_mapping
-from toolkit.io.readers import FORMATS, _choose_columns, _strip_text, detect_format
+from toolkit.io.presets import RequestExport
+from toolkit.io.readers import FORMATS, _choose_columns, _strip_text, resolve_format
 
 __all__ = ["Description", "describe", "guess_role"]
 
@@ -210,14 +210,7 @@ def describe(
     ["required column(s) 'case_id', 'timestamp', 'agency', 'activity', 'channel' not found"]
     """
     path = Path(path)
-    resolved = resolve_mapping(mapping, preset)
-    fmt = resolved.format or detect_format(path)
-    if fmt == "xes" and preset is None:
-        resolved = resolve_mapping(resolved, "xes")
-    if fmt not in FORMATS:
-        raise SekatError(
-            f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
-        )
+    resolved, fmt = resolve_format(path, mapping, preset)
     # Every column, as text: a loader given a transform that names no columns reads them all.
     raw = FORMATS[fmt](path, Mapping(encoding=resolved.encoding, transform=_every_column))
     raw = raw.reset_index(drop=True)

@@ -47,6 +47,7 @@ __all__ = [
     "describe_columns",
     "detect_format",
     "read_events",
+    "resolve_format",
 ]
 
 # Bookkeeping columns that read_events adds and validate consumes (and removes from clean events).
@@ -869,6 +870,27 @@ def _choose_columns(
     return chosen
 
 
+def resolve_format(
+    path: Path, mapping: Mapping | dict[str, Any] | str | Path | None, preset: str | None
+) -> tuple[Mapping, str]:
+    """The mapping to read ``path`` with and its format (an XES file gets the ``xes`` preset).
+
+    Raises
+    ------
+    SekatError
+        When the format is none of :data:`FORMATS`.
+    """
+    resolved = resolve_mapping(mapping, preset)
+    fmt = resolved.format or detect_format(path)
+    if fmt == "xes" and preset is None:
+        resolved = resolve_mapping(resolved, "xes")
+    if fmt not in FORMATS:
+        raise SekatError(
+            f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
+        )
+    return resolved, fmt
+
+
 def describe_columns(
     path: str | Path,
     mapping: Mapping | dict[str, Any] | str | Path | None = None,
@@ -918,14 +940,7 @@ def describe_columns(
      'activity': 'activity', 'channel': 'channel', 'note': 'dropped'}
     """
     path = Path(path)
-    resolved = resolve_mapping(mapping, preset)
-    fmt = resolved.format or detect_format(path)
-    if fmt == "xes" and preset is None:
-        resolved = resolve_mapping(resolved, "xes")
-    if fmt not in FORMATS:
-        raise SekatError(
-            f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}", file=str(path)
-        )
+    resolved, fmt = resolve_format(path, mapping, preset)
     raw = FORMATS[fmt](path, resolved)
     read_as: dict[str, str] = {}
     if resolved.transform is None:
