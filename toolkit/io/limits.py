@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,33 +142,20 @@ def check_csv_lines(path: Path, compressed: bool, limits: Limits | None = None) 
     toolkit.io.limits.LimitError: ...log.csv: the header has 2 columns: past the limit of 1 columns (SEKAT_MAX_COLUMNS; raise it if the file is trusted)
     """
     limits = limits or current_limits()
-    opener = gzip.open if compressed else open
     line = 0  # length of the line running into the next chunk
-    total = 0
     header: bytes | None = b""
     try:
-        with opener(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                total += len(chunk)
-                if compressed and total > limits.max_decompressed:
-                    raise limits.refuse("max_decompressed", "the gzip file expands to more", path)
-                ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
-                if header is not None:
-                    cut = int(ends[0]) if ends.size else len(chunk)
-                    header += chunk[:cut]
-                    if ends.size or len(header) > limits.max_line_bytes:
-                        _check_header(header, limits, path)
-                        header = None
-                if ends.size == 0:
-                    line += len(chunk)
-                else:
-                    longest = max(line + int(ends[0]), int(np.diff(ends).max(initial=0)))
-                    if longest > limits.max_line_bytes:
-                        line = longest
-                    else:
-                        line = len(chunk) - int(ends[-1]) - 1
-                if line > limits.max_line_bytes:
-                    raise limits.refuse("max_line_bytes", "a line is longer", path)
+        for chunk in _chunks(path, compressed, limits):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            if header is not None:
+                cut = int(ends[0]) if ends.size else len(chunk)
+                header += chunk[:cut]
+                if ends.size or len(header) > limits.max_line_bytes:
+                    _check_header(header, limits, path)
+                    header = None
+            line = _longest_gap(line, ends, len(chunk), limits.max_line_bytes)
+            if line > limits.max_line_bytes:
+                raise limits.refuse("max_line_bytes", "a line is longer", path)
     except (EOFError, zlib.error, gzip.BadGzipFile):
         return  # the reader names a broken archive itself
     if header:
@@ -189,26 +177,38 @@ def check_markup_gaps(path: Path, compressed: bool, limits: Limits | None = None
     >>> check_markup_gaps(p, compressed=False)
     """
     limits = limits or current_limits()
-    opener = gzip.open if compressed else open
     run = 0
-    total = 0
     try:
-        with opener(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                total += len(chunk)
-                if compressed and total > limits.max_decompressed:
-                    raise limits.refuse("max_decompressed", "the gzip file expands to more", path)
-                opens = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 60)
-                if opens.size == 0:
-                    run += len(chunk)
-                else:
-                    run = max(run + int(opens[0]), int(np.diff(opens).max(initial=0)))
-                    if run <= limits.max_value_bytes:
-                        run = len(chunk) - int(opens[-1]) - 1
-                if run > limits.max_value_bytes:
-                    raise limits.refuse("max_value_bytes", "an attribute or text is longer", path)
+        for chunk in _chunks(path, compressed, limits):
+            opens = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 60)
+            run = _longest_gap(run, opens, len(chunk), limits.max_value_bytes)
+            if run > limits.max_value_bytes:
+                raise limits.refuse("max_value_bytes", "an attribute or text is longer", path)
     except (EOFError, zlib.error, gzip.BadGzipFile):
         return  # the parser names a broken archive itself
+
+
+def _chunks(path: Path, compressed: bool, limits: Limits) -> Iterator[bytes]:
+    """A file's (decompressed) bytes in chunks; a gzip file past ``max_decompressed`` stops."""
+    opener = gzip.open if compressed else open
+    total = 0
+    with opener(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            total += len(chunk)
+            if compressed and total > limits.max_decompressed:
+                raise limits.refuse("max_decompressed", "the gzip file expands to more", path)
+            yield chunk
+
+
+def _longest_gap(run: int, marks: np.ndarray, size: int, bound: int) -> int:
+    """The stretch without a mark that a chunk leaves running, or one past ``bound`` inside it.
+
+    ``run`` is the stretch running into the chunk, ``marks`` the chunk's mark positions.
+    """
+    if marks.size == 0:
+        return run + size
+    longest = max(run + int(marks[0]), int(np.diff(marks).max(initial=0)))
+    return longest if longest > bound else size - int(marks[-1]) - 1
 
 
 def _check_header(header: bytes, limits: Limits, path: Path) -> None:
