@@ -98,8 +98,8 @@ def test_a_kill_before_any_rename_leaves_the_old_or_the_new_set(tmp_path, monkey
     assert killed == len(new)  # a kill before every rename, then a run left alone
 
 
-def test_a_kill_before_the_commit_point_leaves_the_old_set(tmp_path, sets):
-    _, _, old, new = sets
+def _killed_release(tmp_path, old):
+    """An output folder holding the old set and the staging folder of a killed release."""
     out = tmp_path / "out"
     out.mkdir()
     for name, blob in old.items():
@@ -107,6 +107,12 @@ def test_a_kill_before_the_commit_point_leaves_the_old_set(tmp_path, sets):
     staging = out / f"{STAGING_PREFIX}killed"
     staging.mkdir()
     (staging / STAGING_MARK).write_bytes(b"")
+    return out, staging
+
+
+def test_a_kill_before_the_commit_point_leaves_the_old_set(tmp_path, sets):
+    _, _, old, new = sets
+    out, staging = _killed_release(tmp_path, old)
     (staging / "events.parquet").write_bytes(new["events.parquet"])  # staged, not committed
     finish_release(out)
     assert _snapshot(out) == old
@@ -115,13 +121,7 @@ def test_a_kill_before_the_commit_point_leaves_the_old_set(tmp_path, sets):
 
 def test_committed_but_unfinished_is_rolled_forward_by_the_next_run(tmp_path, sets):
     _, new_log, old, new = sets
-    out = tmp_path / "out"
-    out.mkdir()
-    for name, blob in old.items():
-        (out / name).write_bytes(blob)
-    staging = out / f"{STAGING_PREFIX}killed"
-    staging.mkdir()
-    (staging / STAGING_MARK).write_bytes(b"")
+    out, staging = _killed_release(tmp_path, old)
     names = sorted(n for n in new if n != "manifest.json") + ["manifest.json"]
     for name in names[2:]:  # the first two were renamed before the kill
         (staging / name).write_bytes(new[name])

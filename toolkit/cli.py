@@ -215,19 +215,12 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="dask.distributed scheduler for the case and hand-off tables",
     )
-    desks = parser.add_mutually_exclusive_group()
-    desks.add_argument(
-        "--rollout",
-        type=Path,
-        metavar="FILE",
-        help="CSV of region, desk_opened to carry with the prepared data (copied to "
+    _add_rollout_options(
+        parser,
+        "CSV of region, desk_opened to carry with the prepared data (copied to "
         "DIR/rollout.csv, recorded in the manifest); default: NAME.rollout.csv beside the log, "
         "as sekat simulate writes it",
-    )
-    desks.add_argument(
-        "--no-rollout",
-        action="store_true",
-        help="carry no rollout, even if one sits beside the log",
+        "carry no rollout, even if one sits beside the log",
     )
     parser.add_argument(
         "--force", action="store_true", help="rebuild even if inputs and parameters are unchanged"
@@ -248,6 +241,13 @@ def _add_prepare(parser: argparse.ArgumentParser) -> None:
         "by default only unmapped labels are kept",
     )
     _add_output_options(parser)
+
+
+def _add_rollout_options(parser: argparse.ArgumentParser, given: str, none: str) -> None:
+    """``--rollout FILE`` or ``--no-rollout`` (one or the other), with the command's words."""
+    desks = parser.add_mutually_exclusive_group()
+    desks.add_argument("--rollout", type=Path, metavar="FILE", help=given)
+    desks.add_argument("--no-rollout", action="store_true", help=none)
 
 
 def _show_vocabulary(vocabulary: dict) -> None:
@@ -478,19 +478,12 @@ def _add_estimate(parser: argparse.ArgumentParser) -> None:
         help="planted truth table ('sekat simulate' writes NAME.truth.csv beside the log): "
         "adds the planted value, the bias and whether each interval covers it",
     )
-    desks = parser.add_mutually_exclusive_group()
-    desks.add_argument(
-        "--rollout",
-        type=Path,
-        metavar="FILE",
-        help="CSV of region, desk_opened: adds the staggered-rollout event study and the "
+    _add_rollout_options(
+        parser,
+        "CSV of region, desk_opened: adds the staggered-rollout event study and the "
         "desk status of every propensity model; overrides the rollout carried by "
         "sekat prepare (PREPARED_DIR/rollout.csv)",
-    )
-    desks.add_argument(
-        "--no-rollout",
-        action="store_true",
-        help="ignore the rollout carried by sekat prepare (the run then warns)",
+        "ignore the rollout carried by sekat prepare (the run then warns)",
     )
     from toolkit.estimate.headline import DEFAULT_N_BOOT, DEFAULT_SEED
 
