@@ -38,22 +38,66 @@ SOCIAL = {"contrast": "social vs not_social", "scale": "difference"}
 
 def _results() -> SimpleNamespace:
     rows = [
-        {"term": "d", "estimate": -1.07, "ci_low": -1.13, "ci_high": -1.02, "estimand": "difference",
-         "outcome": "hops", "method_key": "naive", **SOCIAL},
-        {"term": "a", "estimate": -0.17, "ci_low": -0.23, "ci_high": -0.11, "estimand": "att",
-         "outcome": "hops", "method_key": "aipw", **SOCIAL},
-        {"term": "d", "estimate": -4.7, "ci_low": -4.9, "ci_high": -4.4, "estimand": "difference",
-         "outcome": "rmst_days", "method_key": "naive", **SOCIAL},
-        {"term": "a", "estimate": -1.0, "ci_low": -1.4, "ci_high": -0.6, "estimand": "att",
-         "outcome": "rmst_days", "method_key": "ipw_km", **SOCIAL},
+        {
+            "term": "d",
+            "estimate": -1.07,
+            "ci_low": -1.13,
+            "ci_high": -1.02,
+            "estimand": "difference",
+            "outcome": "hops",
+            "method_key": "naive",
+            **SOCIAL,
+        },
+        {
+            "term": "a",
+            "estimate": -0.17,
+            "ci_low": -0.23,
+            "ci_high": -0.11,
+            "estimand": "att",
+            "outcome": "hops",
+            "method_key": "aipw",
+            **SOCIAL,
+        },
+        {
+            "term": "d",
+            "estimate": -4.7,
+            "ci_low": -4.9,
+            "ci_high": -4.4,
+            "estimand": "difference",
+            "outcome": "rmst_days",
+            "method_key": "naive",
+            **SOCIAL,
+        },
+        {
+            "term": "a",
+            "estimate": -1.0,
+            "ci_low": -1.4,
+            "ci_high": -0.6,
+            "estimand": "att",
+            "outcome": "rmst_days",
+            "method_key": "ipw_km",
+            **SOCIAL,
+        },
     ] + [
-        {"term": c, "estimate": e, "ci_low": e - 0.2, "ci_high": e + 0.2, "estimand": "att",
-         "outcome": "hops", "group": "category", "group_value": c, "method_key": "aipw", **SOCIAL}
+        {
+            "term": c,
+            "estimate": e,
+            "ci_low": e - 0.2,
+            "ci_high": e + 0.2,
+            "estimand": "att",
+            "outcome": "hops",
+            "group": "category",
+            "group_value": c,
+            "method_key": "aipw",
+            **SOCIAL,
+        }
         for c, e in (("roads", -0.3), ("health", 0.05), ("<img src=x onerror=alert(1)>", -0.1))
     ]
     table = result_frame([{"method": "m", "std_error": 0.1, "n": 500, **r} for r in rows])
     return SimpleNamespace(
-        table=table, skipped={"rollout": "no_rollout"}, warnings=None,
+        table=table,
+        skipped={"rollout": "no_rollout"},
+        warnings=None,
         settings=HeadlineSettings(n_boot=20),
     )
 
@@ -65,9 +109,19 @@ class _DevTools:
         import websocket
 
         self.process = subprocess.Popen(
-            [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                browser,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -87,7 +141,10 @@ class _DevTools:
             except OSError:
                 pass
             time.sleep(0.1)
-        self.socket = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=30)
+        # no Origin header: newer Chromium refuses a DevTools socket from an origin it was not told of
+        self.socket = websocket.create_connection(
+            targets[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
+        )
         self.events: list[dict] = []
         self.next_id = 0
 
@@ -141,8 +198,13 @@ VISIBLE = """
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("brief")
-    cases = pd.DataFrame({"channel": ["twitter", "phone"] * 20, "region": ["A", "B"] * 20,
-                          "start": pd.date_range("2024-01-01", periods=40, tz="UTC")})
+    cases = pd.DataFrame(
+        {
+            "channel": ["twitter", "phone"] * 20,
+            "region": ["A", "B"] * 20,
+            "start": pd.date_range("2024-01-01", periods=40, tz="UTC"),
+        }
+    )
     return write_briefs(_results(), folder, cases=cases, costs=UnitCosts(), date="2026-01-01")
 
 
@@ -154,23 +216,37 @@ def test_brief_in_a_real_browser(pages, lang, width):
     try:
         for domain in ("Network", "Runtime", "Log", "Page"):
             tools.send(f"{domain}.enable")
-        tools.send("Emulation.setDeviceMetricsOverride", width=width, height=844,
-                   deviceScaleFactor=1, mobile=width < 500)
+        tools.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=844,
+            deviceScaleFactor=1,
+            mobile=width < 500,
+        )
         url = pages[lang].resolve().as_uri()
         tools.send("Page.navigate", url=url)
         tools.settle(3.0)
-        found = json.loads(tools.send("Runtime.evaluate", expression=VISIBLE,
-                                      returnByValue=True)["result"]["value"])
+        found = json.loads(
+            tools.send("Runtime.evaluate", expression=VISIBLE, returnByValue=True)["result"][
+                "value"
+            ]
+        )
     finally:
         tools.close()
         shutil.rmtree(profile, ignore_errors=True)
-    requests = [e["params"]["request"]["url"] for e in tools.events
-                if e.get("method") == "Network.requestWillBeSent"]
+    requests = [
+        e["params"]["request"]["url"]
+        for e in tools.events
+        if e.get("method") == "Network.requestWillBeSent"
+    ]
     assert [u for u in requests if u != url and not u.startswith("data:")] == []
-    errors = [e for e in tools.events
-              if e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    errors = [
+        e
+        for e in tools.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+    ]
     assert errors == []
     assert found["lang"] == lang
     assert found["scroll"] <= found["width"], "the page scrolls sideways"

@@ -28,19 +28,49 @@ CASES = pd.DataFrame(
 @pytest.mark.parametrize(
     ("treatment", "control", "treated", "controls", "descriptor"),
     [
-        ("social", "not_social", ["twitter", "whatsapp"],
-         ["web", "phone", "letter", "walk_in", "other"], "social vs not_social"),
-        ("social", "rest", ["twitter", "whatsapp"],
-         ["web", "phone", "letter", "walk_in", "other"], "social vs not_social"),
-        ("social", "traditional", ["twitter", "whatsapp"], ["phone", "letter", "walk_in"],
-         "social vs traditional"),
+        (
+            "social",
+            "not_social",
+            ["twitter", "whatsapp"],
+            ["web", "phone", "letter", "walk_in", "other"],
+            "social vs not_social",
+        ),
+        (
+            "social",
+            "rest",
+            ["twitter", "whatsapp"],
+            ["web", "phone", "letter", "walk_in", "other"],
+            "social vs not_social",
+        ),
+        (
+            "social",
+            "traditional",
+            ["twitter", "whatsapp"],
+            ["phone", "letter", "walk_in"],
+            "social vs traditional",
+        ),
         ("twitter", "phone", ["twitter"], ["phone"], "twitter vs phone"),
-        ("Twitter, WhatsApp", "digital", ["twitter", "whatsapp"], ["web"],
-         "twitter+whatsapp vs digital"),
-        ("web", "rest", ["web"], ["twitter", "whatsapp", "phone", "letter", "walk_in", "other"],
-         "web vs rest"),
-        ("twitter", "not_social", ["twitter"], ["web", "phone", "letter", "walk_in", "other"],
-         "twitter vs not_social"),
+        (
+            "Twitter, WhatsApp",
+            "digital",
+            ["twitter", "whatsapp"],
+            ["web"],
+            "twitter+whatsapp vs digital",
+        ),
+        (
+            "web",
+            "rest",
+            ["web"],
+            ["twitter", "whatsapp", "phone", "letter", "walk_in", "other"],
+            "web vs rest",
+        ),
+        (
+            "twitter",
+            "not_social",
+            ["twitter"],
+            ["web", "phone", "letter", "walk_in", "other"],
+            "twitter vs not_social",
+        ),
     ],
 )
 def test_contrast_arms_by_hand(treatment, control, treated, controls, descriptor):
@@ -76,6 +106,7 @@ def test_headline_rows_carry_the_contrast_run_its_arms_and_only_a_planted_truth(
     sim_truth = simulate(2500, seed=31).truth
     default = headline_analysis(cases, seed=2, n_boot=5)
     other = headline_analysis(cases, seed=2, n_boot=5, treatment="social", control="traditional")
+
     # every row of the contrast carries it; the per-channel rows (each channel against the
     # reference channel, whatever contrast is run) carry their own
     def run(result):
@@ -89,11 +120,13 @@ def test_headline_rows_carry_the_contrast_run_its_arms_and_only_a_planted_truth(
     assert set(arms["group_value"]) == {"social", "traditional"}
     att = other.row(estimand="att", outcome="hops", method_key="aipw", group=None)
     assert truth_key(att) is None  # the generator planted social vs each request's own channel
-    assert truth_key(default.row(estimand="att", outcome="hops", method_key="aipw",
-                                 group=None)) == ("att_hops", "overall")
+    assert truth_key(
+        default.row(estimand="att", outcome="hops", method_key="aipw", group=None)
+    ) == ("att_hops", "overall")
     # traditional requests only: fewer requests in the comparison than in the default one
-    assert att["n"] < default.row(estimand="att", outcome="hops", method_key="aipw",
-                                  group=None)["n"]
+    assert (
+        att["n"] < default.row(estimand="att", outcome="hops", method_key="aipw", group=None)["n"]
+    )
     assert not sim_truth.empty
 
 
@@ -118,11 +151,16 @@ def test_check_parameters_normalises_and_refuses():
 
 
 def test_a_namespace_with_an_injected_unknown_parameter_is_refused():
-    history = ["", "# Parameters (papermill: -p NAME VALUE)\nlang = 'en'\nmin_cell = 10\n",
-               "# Parameters\nmin_cells = 5\n"]
+    history = [
+        "",
+        "# Parameters (papermill: -p NAME VALUE)\nlang = 'en'\nmin_cell = 10\n",
+        "# Parameters\nmin_cells = 5\n",
+    ]
     assert passed_parameters(history) == (["lang", "min_cell"], ["min_cells"])
     namespace = {"In": history, "lang": "EN", "min_cell": 10, "min_cells": 5}
-    with pytest.raises(SekatError, match="unknown parameter min_cells \\(did you mean min_cell\\?\\)"):
+    with pytest.raises(
+        SekatError, match="unknown parameter min_cells \\(did you mean min_cell\\?\\)"
+    ):
         check_parameters(namespace)
     ok = {"In": history[:2], "lang": "EN", "min_cell": 10}
     check_parameters(ok)
@@ -140,8 +178,11 @@ def _notebook(folder: Path) -> Path:
     )
     path = folder / "01_tiny.ipynb"
     notebook = nbformat.v4.new_notebook(cells=[params, check])
-    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                       "display_name": "Python 3"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
     notebook.metadata["language_info"] = {"name": "python"}
     nbformat.write(notebook, path)
     return path
@@ -152,9 +193,21 @@ def test_reproduce_refuses_unknown_parameters_before_any_work_in_one_line(tmp_pa
     with pytest.raises(SekatError, match="unknown parameter min_cells"):
         check_given([notebook], {"min_cells": 5})
     done = subprocess.run(
-        [sys.executable, "-m", "toolkit.reproduce", "--notebooks", str(tmp_path), "--out",
-         str(tmp_path / "out"), "-p", "min_cells", "5"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "toolkit.reproduce",
+            "--notebooks",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "-p",
+            "min_cells",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -168,18 +221,35 @@ def test_reproduce_refuses_unknown_parameters_before_any_work_in_one_line(tmp_pa
 def test_a_notebook_run_by_papermill_stops_on_a_bad_parameter_with_one_line(tmp_path):
     notebook = _notebook(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "toolkit.reproduce", "--notebooks", str(tmp_path), "--out",
-         str(tmp_path / "out"), "-p", "lang", "ID"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "toolkit.reproduce",
+            "--notebooks",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "-p",
+            "lang",
+            "ID",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "ran.txt").read_text() == "id"  # lang is case-insensitive
     import papermill
 
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"),
-                                   parameters={"min_cells": 5}, cwd=str(tmp_path),
-                                   progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(
+            str(notebook),
+            str(tmp_path / "out.ipynb"),
+            parameters={"min_cells": 5},
+            cwd=str(tmp_path),
+            progress_bar=False,
+            kernel_name="python3",
+        )
     message = str(caught.value)
     assert "sekat: error: unknown parameter min_cells (did you mean min_cell?)" in message
     assert "Traceback" not in message and len(message.strip().splitlines()) < 8

@@ -311,7 +311,11 @@ def test_network_plot_accepts_a_graph_and_does_not_draw_the_rare_pair():
     ]
     # every arrow is labelled with its count
     assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "flow") == [
-        "120", "310", "45", "60"]
+        "120",
+        "310",
+        "45",
+        "60",
+    ]
 
 
 def agencies(fig):
@@ -333,8 +337,9 @@ def test_process_map_is_layered_left_to_right_with_start_end_and_median_hours():
 
 
 def test_the_largest_flows_are_always_kept_and_what_is_left_out_is_named():
-    flows = pd.DataFrame({"from_agency": ["A", "C", "A"], "to_agency": ["B", "D", "C"],
-                          "count": [50, 900, 40]})
+    flows = pd.DataFrame(
+        {"from_agency": ["A", "C", "A"], "to_agency": ["B", "D", "C"], "count": [50, 900, 40]}
+    )
     fig = network_plot(flows, max_agencies=2)
     assert agencies(fig) == ["C", "D"]  # the largest flow, though its agencies are not busiest
     assert fig.sekat_left_out == (
