@@ -305,14 +305,22 @@ def markdown(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pm4py", action="store_true")
     parser.add_argument("--bench-python", default=str(BENCH_PYTHON))
     parser.add_argument("--estimate", action="store_true", help="also time sekat estimate")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help="folder for the logs and results (default: %(default)s)",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    DATA = args.data
     if args.worker:
         reset_peak_rss()
         name, path, out = args.worker

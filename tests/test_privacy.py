@@ -186,3 +186,60 @@ def test_raw_ids_never_survive_as_words(ids, seed):
             tokens = {t.strip(".,") for t in value.split()}
             assert tokens.isdisjoint(ids)
     assert set(anon["case_id"]).isdisjoint(ids)
+
+
+@given(
+    key=st.binary(min_size=1, max_size=130),  # shorter than, equal to and longer than a block
+    values=st.lists(st.text(max_size=30), max_size=8),
+    prefix=st.sampled_from(["c_", "p_", "t_"]),
+)
+def test_many_pseudonyms_at_once_are_the_hmac_of_each(key, values, prefix):
+    """The batch form pads the key once (RFC 2104); every string equals hmac's own."""
+    from toolkit.clean.privacy import pseudonyms
+
+    assert pseudonyms(values, key, prefix) == [pseudonym(v, key, prefix) for v in values]
+    by_hand = [
+        prefix + hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for v in values
+    ]
+    assert pseudonyms(values, key, prefix) == by_hand
+
+
+def test_a_part_pseudonymised_on_the_whole_logs_codes_equals_the_part_on_its_own():
+    """prepare pseudonymises the kept rows with the codes of the whole log
+    (population_rows); the table and its privacy report are those of the part alone."""
+    import numpy as np
+
+    from toolkit.clean.privacy import Rarity
+
+    log = pd.DataFrame(
+        {
+            "case_id": ["r1", "r1", "r2", "r3", "r3", "r4", "r5"],
+            "agency": [
+                "Dinas PU",
+                "Pak Budi",
+                "Dinas PU",
+                "Dinas PU",
+                "a@b.co",
+                "Kel. A",
+                "Kel. A",
+            ],
+            "category": pd.Categorical(["roads", "water", "roads", "roads", "waste", "roads", "x"]),
+            "activity_raw": [None, "call 0812 3456 7890", "see r4", None, None, None, "r1"],
+        }
+    )
+    rows = np.array([0, 2, 3, 4, 6])  # r4 is wholly set aside, r1 and r5 partly
+    key = b"a long secret key, kept safe"
+    alone = pseudonymise(
+        log.iloc[rows].reset_index(drop=True), key=key, rare_below=2, population=log
+    )
+    rarity = Rarity(log, 2)
+    shared = pseudonymise(
+        log.iloc[rows].reset_index(drop=True),
+        key=key,
+        rare_below=2,
+        population=rarity,
+        population_rows=rows,
+    )
+    pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+    assert shared.attrs == alone.attrs
+    assert alone.attrs["privacy"]["pseudonymised"] == {"case_id": 4}

@@ -418,6 +418,30 @@ def test_any_run_keeps_its_invariants(n, seed, effect, confounding, months):
         assert (po["hops_1"] >= po["hops_0"]).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 4), st.integers(0, 3), st.integers(0, 9)),
+        max_size=60,
+        unique_by=lambda row: (row[1], row[2]),  # (request, step) is unique, as in a log
+    ),
+    late=st.booleans(),
+)
+def test_the_packed_event_sort_is_the_lexsort_of_time_request_step(data, late):
+    """The generator sorts its events by packing them into one integer key; a key that
+    would not fit (times of centuries, here shifted by 2**62 s) takes np.lexsort: both give
+    the order of np.lexsort((step, case, t)), by hand."""
+    from toolkit.synthetic import _time_order
+
+    t, case, step, payload = (np.array([row[i] for row in data], dtype=np.int64) for i in range(4))
+    t = t + (2**62 if late else 0)
+    sorted_t, sorted_case, sorted_payload = _time_order(t, case, step, payload, n=5, steps=4)
+    order = np.lexsort((step, case, t))
+    np.testing.assert_array_equal(sorted_t, t[order])
+    np.testing.assert_array_equal(sorted_case, case[order])
+    np.testing.assert_array_equal(sorted_payload, payload[order])
+
+
 def test_naive_two_way_fixed_effects_misses_the_growing_rollout_effect():
     """TWFE on region-month means of the realised (full) outcome, by hand with least squares.
 

@@ -227,3 +227,49 @@ def test_report_table_and_quarantine_summary_by_hand(write_log):
         ["duplicate_event", 1, 1, "log.csv:1"],
     ]
     assert quarantine_summary(result.quarantine.iloc[:0]).empty
+
+
+def test_the_kept_rows_and_codes_name_the_input_rows_each_clean_row_came_from(write_log):
+    """sekat prepare reuses validation's codes instead of coding the log again: they must
+    describe the input row by row, and kept_rows must point at each clean row's input row."""
+    import numpy as np
+
+    from toolkit.clean.validation import near_duplicate_agencies
+
+    path = write_log(
+        [
+            "a,2024-01-05 08:00,Dinas PU,submitted,web",
+            ",2024-01-05 08:00,Dinas PU,submitted,web",  # missing_case_id
+            "b,2024-01-05 09:00,,submitted,web",  # missing_agency
+            "b,2024-01-05 10:00,Dinas P.U.,resolved,web",
+            "a,2024-01-05 08:00,Dinas PU,submitted,web",  # duplicate_event
+            "c,2024-01-06 08:00,Dinas PU,submitted,phone",
+        ]
+    )
+    events = read_events(path)
+    result = validate(events)
+    assert result.kept_rows.tolist() == [0, 3, 5]
+    for column in (schema.CASE_ID, schema.AGENCY):
+        codes, names = result.codes[column]
+        by_code = pd.Series(np.asarray(names, dtype=object)).reindex(codes).tolist()
+        assert [None if pd.isna(v) else v for v in by_code] == [
+            None if pd.isna(v) else v for v in events[column].tolist()
+        ]
+        assert result.clean[column].tolist() == events[column].iloc[result.kept_rows].tolist()
+    agency_codes, agency_names = result.codes[schema.AGENCY]
+    coded = near_duplicate_agencies(
+        result.clean[schema.AGENCY],
+        cases=result.clean[schema.CASE_ID],
+        coded=(
+            agency_codes[result.kept_rows],
+            agency_names,
+            result.codes[schema.CASE_ID][0][result.kept_rows],
+        ),
+    )
+    pd.testing.assert_frame_equal(
+        coded,
+        near_duplicate_agencies(result.clean[schema.AGENCY], cases=result.clean[schema.CASE_ID]),
+    )
+    assert coded[["agency", "similar_agency", "rows", "requests"]].values.tolist() == [
+        ["Dinas PU", "Dinas P.U.", 2, 2]
+    ]

@@ -183,7 +183,7 @@ def _mapped_away(frame: pd.DataFrame, keep_raw: bool) -> pd.DataFrame:
     """
     if keep_raw:
         return frame
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # new columns replace the raw ones; the rest is shared
     for raw, unmapped in (
         (schema.ACTIVITY_RAW, readers.ACTIVITY_UNMAPPED),
         (schema.CHANNEL_RAW, readers.CHANNEL_UNMAPPED),
@@ -529,23 +529,34 @@ def prepare(
                 with progress.step(shown, "validating", _log):
                     checked = validate(events, strict_channels=strict_channels, as_of=as_of)
 
-                # Rarity is counted over the whole log once, for every part and the report.
-                rarity = Rarity(events, rare_below)
+                # Rarity is counted over the whole log once, for every part and the report, on
+                # the codes validation made (text columns of the log are coded once).
+                rarity = Rarity(
+                    events,
+                    rare_below,
+                    coded={
+                        column: codes
+                        for column, codes in checked.codes.items()
+                        if isinstance(events[column].dtype, pd.StringDtype)
+                    },
+                )
+                # The clean events are let go once pseudonymised: one copy of the log at a time.
+                clean, kept_rows = checked.clean, checked.kept_rows
+                validation_report, set_aside = checked.report, checked.quarantine
+                del checked
                 with progress.step(shown, "pseudonymising", _log):
                     anon = pseudonymise(
-                        checked.clean,
+                        clean,
                         key=secret,
                         keep=resolved.keep,
                         rare_below=rare_below,
                         population=rarity,
+                        population_rows=kept_rows,
                         fingerprint_salt=salt,
                     )
-                with progress.step(shown, "ordering the events", _log):
-                    # The one ordering of the rows: (case, time, source file, source row), found on
-                    # integer codes; events.parquet is written in it, and the path tables see it.
-                    anon = anon.take(event_order(anon)).reset_index(drop=True)
+                    del clean
                 with progress.step(shown, "pseudonymising the quarantine", _log):
-                    quarantine = checked.quarantine.drop(
+                    quarantine = set_aside.drop(
                         columns=[c for c in readers.READ_MARKERS if c not in _QUARANTINE_KEEP],
                         errors="ignore",
                     )
@@ -555,7 +566,8 @@ def prepare(
                         keep=tuple(
                             c for c in resolved.keep + _QUARANTINE_KEEP if c in quarantine.columns
                         ),
-                        extra_ids=checked.clean[schema.CASE_ID].dropna().unique(),
+                        # the ids of the kept events, and of the quarantine itself: every id
+                        extra_ids=rarity.raw_ids(schema.CASE_ID),
                         rare_below=rare_below,
                         population=rarity,
                         fingerprint_salt=salt,
@@ -564,15 +576,33 @@ def prepare(
                         [schema.SOURCE_FILE, schema.SOURCE_ROW], kind="stable"
                     ).reset_index(drop=True)
 
+                # What the report needs of the whole log; then the log is let go, before the
+                # events are copied into their order: one copy of the log at a time.
+                case_order = rarity.pseudonym_order(schema.CASE_ID, secret, kept_rows)
+                raw_ids = rarity.raw_ids(schema.CASE_ID)
+                rare_words = {
+                    column: rarity.rare(column)
+                    for column in (schema.CHANNEL_RAW, schema.ACTIVITY_RAW, schema.AGENCY)
+                }
+                rows_read = [len(frame) for frame in frames]
+                channel_observed = all(
+                    frame.attrs.get(readers.CHANNEL_OBSERVED, True) for frame in frames
+                )
+                del events, frames, frame, rarity
+                with progress.step(shown, "ordering the events", _log):
+                    # The one ordering of the rows: (case, time, source file, source row), found on
+                    # integer codes (the distinct pseudonyms sorted once); events.parquet is
+                    # written in it, and the path tables see it.
+                    anon = anon.take(event_order(anon, case_codes=case_order))
+                    anon = anon.reset_index(drop=True)
                 tables = {EVENTS_FILE: anon, QUARANTINE_FILE: quarantined}
                 with progress.step(shown, "case and hand-off tables", _log):
                     tables.update(_paths_tables(anon, cutoff, scheduler))
 
-            report = dict(checked.report)
+            report = dict(validation_report)
             # The data owner's view (the console): values as typed, not pseudonymised, so that
             # the mapping can be fixed; e-mail addresses, phone and NIK numbers, street addresses
             # and raw ids are still removed, since a terminal's scrollback is often copied.
-            raw_ids = frozenset(events[schema.CASE_ID].dropna().unique())
 
             def shown(text: Any) -> str:
                 return scrub_text(str(text), raw_ids)[0]
@@ -594,10 +624,11 @@ def prepare(
                 ("channels_mapped_to_other", schema.CHANNEL_RAW),
                 ("unmapped_activities", schema.ACTIVITY_RAW),
             ):
-                rare = rarity.rare(column)
-                report[counts] = _scrubbed_counts(report[counts], raw_ids, rare, secret)
+                report[counts] = _scrubbed_counts(
+                    report[counts], raw_ids, rare_words[column], secret
+                )
             # A misspelt agency is rare by nature: name it as the tables do, never as typed.
-            rare_agencies = rarity.rare(schema.AGENCY)
+            rare_agencies = rare_words[schema.AGENCY]
             for pair in report.get("agency_near_duplicates", []):
                 for side in ("agency", "similar_agency"):
                     if side in pair:
@@ -605,9 +636,8 @@ def prepare(
                             {str(pair[side]): 0}, raw_ids, rare_agencies, secret
                         )
                         pair[side] = name
-            report["inputs"] = {
-                entry["name"]: int((events[schema.SOURCE_FILE] == entry["name"]).sum())
-                for entry in input_record
+            report["inputs"] = {  # every row of a file carries its (distinct) name
+                entry["name"]: rows for entry, rows in zip(input_record, rows_read, strict=True)
             }
             report["privacy"] = {
                 **anon.attrs.get(PRIVACY_ATTR, {}),
@@ -619,9 +649,7 @@ def prepare(
             report[schema.HOPS_OBSERVED] = (
                 bool(anon[schema.HOPS_OBSERVED].all()) if schema.HOPS_OBSERVED in anon else True
             )
-            report[schema.CHANNEL_OBSERVED] = all(
-                frame.attrs.get(readers.CHANNEL_OBSERVED, True) for frame in frames
-            )
+            report[schema.CHANNEL_OBSERVED] = channel_observed
             report[schema.TARGET_OBSERVED] = bool(
                 schema.TARGET_AT in anon and anon[schema.TARGET_AT].notna().any()
             )

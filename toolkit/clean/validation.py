@@ -94,11 +94,46 @@ class ValidationResult:
     clean: pd.DataFrame
     quarantine: pd.DataFrame
     report: dict[str, Any] = field(default_factory=dict)
+    #: Position in the input of each row of ``clean`` (in its order).
+    kept_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    #: The input's columns as the checks coded them, ``{column: (a code per input row, -1 =
+    #: missing; the distinct values)}`` (:func:`pandas.factorize`): ``sekat prepare`` reuses
+    #: them instead of coding the log again.
+    codes: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict, repr=False)
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
     counts = values.value_counts(dropna=False)
     return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+
+
+def _text_counts(values: pd.Series) -> dict[str, int]:
+    """Rows per value as text, missing values aside; a categorical one counted on its codes."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return _counts(values.dropna().astype("str"))
+    codes = values.cat.codes.to_numpy().astype(np.int64)
+    rows = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+    counts: dict[str, int] = {}
+    for name, n in zip(values.cat.categories.astype("str"), rows, strict=True):
+        if n:
+            counts[name] = counts.get(name, 0) + int(n)
+    return dict(sorted(counts.items()))
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Whether each value occurs more than once, by one sort (faster than hashing them).
+
+    Examples
+    --------
+    >>> _repeated(np.array([3, 1, 3, 2, 1, 5])).tolist()
+    [True, True, True, False, True, False]
+    """
+    ordered = np.sort(values)
+    twice = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(twice):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(twice, values), len(twice) - 1)
+    return twice[at] == values
 
 
 _PUNCTUATION = re.compile(r"[^\w\s]+")
@@ -110,12 +145,35 @@ def _fold_agency(name: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", name.lower()).split())
 
 
+def _rows_and_requests(
+    codes: np.ndarray, names: Any, case_codes: np.ndarray | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Events and distinct requests per agency name, from codes (-1 = missing)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    names = [str(name) for name in np.asarray(names, dtype=object)]
+    present = codes >= 0
+    rows_of = np.bincount(codes[present], minlength=len(names))
+    counts = {names[i]: int(rows_of[i]) for i in np.flatnonzero(rows_of)}
+    by_request: dict[str, int] = {}
+    if case_codes is not None:
+        case_codes = np.asarray(case_codes, dtype=np.int64)
+        both = present & (case_codes >= 0)
+        width = int(case_codes.max()) + 1 if both.any() else 1
+        # distinct (agency, request) pairs by one integer sort
+        pairs = np.sort(codes[both] * width + case_codes[both])
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+        held = np.bincount(pairs // width, minlength=len(names))
+        by_request = {names[i]: int(held[i]) for i in np.flatnonzero(held)}
+    return counts, by_request
+
+
 def near_duplicate_agencies(
     agencies: pd.Series,
     threshold: float = 0.85,
     *,
     max_agencies: int = 2000,
     cases: pd.Series | None = None,
+    coded: tuple[np.ndarray, Any, np.ndarray | None] | None = None,
 ) -> pd.DataFrame:
     """Pairs of agency names that are probably one agency spelled two ways (a report only).
 
@@ -131,6 +189,9 @@ def near_duplicate_agencies(
     cases : pandas.Series, optional
         The request of each event (aligned with ``agencies``): the table then also counts
         ``requests`` and ``similar_requests``, the requests that name each spelling.
+    coded : tuple, optional
+        The same columns already coded, ``(agency codes, agency names, request codes or
+        None)`` as :func:`pandas.factorize` gives them (-1 = missing): not coded again.
 
     Returns
     -------
@@ -163,11 +224,12 @@ def near_duplicate_agencies(
     [['Dinas Pekerjaan Umum', 'Dinas Pekerjan Umum', 0.974, 3, 1],
      ['DINAS P.U.', 'Dinas PU', 0.941, 1, 1]]
     """
-    counts = agencies.dropna().astype("str").value_counts(sort=False)
-    by_request: dict[str, int] = {}
-    if cases is not None:
-        pairs = pd.DataFrame({"agency": agencies.astype("str"), "case": cases.to_numpy()})
-        by_request = pairs.dropna().drop_duplicates()["agency"].value_counts().to_dict()
+    if coded is None:
+        coded = (
+            *pd.factorize(agencies.astype("str")),
+            None if cases is None else pd.factorize(cases)[0],
+        )
+    counts, by_request = _rows_and_requests(*coded)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_agencies]
     folded = [(_fold_agency(name), name, n) for name, n in ranked]
     rows = []
@@ -425,7 +487,8 @@ def validate(
         outlying = np.zeros(n, dtype=bool)
         outlying[np.flatnonzero(alive)[flags]] = True
         assign(alive & per_case(outlying), OUTLYING_TIMESTAMP)
-    assign(frame[schema.AGENCY].isna().to_numpy(), MISSING_AGENCY)
+    agency_code, agency_names = pd.factorize(frame[schema.AGENCY])
+    assign(agency_code < 0, MISSING_AGENCY)
     channel_unmapped = frame[readers.CHANNEL_UNMAPPED].astype(bool).to_numpy()
     if strict_channels:
         assign(channel_unmapped, UNKNOWN_CHANNEL)
@@ -439,7 +502,7 @@ def validate(
     # candidate rows, and compare every column on them alone.
     alive = reason == 0
     mixed = (time_ns.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ case_code.view(np.uint64)
-    candidate = alive & pd.Series(mixed).duplicated(keep=False).to_numpy()
+    candidate = alive & _repeated(mixed)
     if candidate.any():
         at = np.flatnonzero(candidate)
         duplicated = np.zeros(n, dtype=bool)
@@ -490,32 +553,35 @@ def validate(
     else:
         other = schema.CHANNELS.index(schema.UNKNOWN_CHANNEL)
         filled_code = np.where(no_channel, other, filled_code)
-    filled = pd.Series(
-        pd.Categorical.from_codes(filled_code, dtype=schema.CHANNEL_DTYPE), index=frame.index
-    )
 
     # Events made from one source row (a request export's opening and closing) stand or fall
     # together: keeping the closing alone would turn a request into a zero-length one.
-    if frame[schema.SOURCE_ROW].duplicated().any():
+    source_rows = frame[schema.SOURCE_ROW].to_numpy(dtype=np.int64, na_value=-1)
+    # rows of one file in file order (the usual case) cannot share a source row
+    one_event_per_row = bool(np.all(source_rows[1:] > source_rows[:-1]))
+    if not one_event_per_row and frame[schema.SOURCE_ROW].duplicated().any():
         origin = [frame[schema.SOURCE_FILE].fillna(""), frame[schema.SOURCE_ROW]]
         codes = pd.Series(reason).where(reason > 0)
         first_reason = codes.groupby(origin, sort=False).transform("first")
         reason = np.where(reason > 0, reason, first_reason.fillna(0).to_numpy()).astype(np.int8)
 
     kept = reason == 0
-    reason_text = pd.Series(
-        pd.Categorical.from_codes(reason.astype(np.int64) - 1, categories=list(REASONS)),
-        index=frame.index,
-    ).astype("str")
-    clean = frame.loc[kept].copy()
-    clean[schema.CHANNEL] = filled[kept].astype(schema.CHANNEL_DTYPE)
+    kept_rows = np.flatnonzero(kept)
+    # Every row kept (the usual case): the clean events share the input's columns, not a copy.
+    clean = frame.copy(deep=False) if kept.all() else frame.iloc[kept_rows].copy()
+    clean[schema.CHANNEL] = pd.Categorical.from_codes(
+        filled_code[kept_rows], dtype=schema.CHANNEL_DTYPE
+    )
     clean = clean.drop(columns=list(readers.READ_MARKERS)).reset_index(drop=True)
 
     quarantine = events.reset_index(drop=True).loc[~kept].copy()
     for column in (schema.SOURCE_FILE, schema.SOURCE_ROW, readers.TIMESTAMP_RAW):
         if column not in quarantine:
             quarantine[column] = frame.loc[~kept, column]
-    quarantine[REASON] = reason_text[~kept].astype("str")
+    quarantine[REASON] = pd.Series(
+        pd.Categorical.from_codes(reason[~kept].astype(np.int64) - 1, categories=list(REASONS)),
+        index=quarantine.index,
+    ).astype("str")
     quarantine = quarantine.reset_index(drop=True)
 
     kept_codes = case_code[kept]
@@ -526,7 +592,9 @@ def validate(
     events_per_case = held[held > 0]
     # Source rows: a request export's row made several events, which stand or fall together.
     first_of_row = (
-        ~pd.DataFrame(
+        np.ones(n, dtype=bool)
+        if one_event_per_row
+        else ~pd.DataFrame(
             {"file": frame[schema.SOURCE_FILE].fillna(""), "row": frame[schema.SOURCE_ROW]}
         )
         .duplicated()
@@ -560,11 +628,13 @@ def validate(
         "cases_kept": int((held > 0).sum()),
         "cases_with_quarantined_rows": int(((held > 0) & lost).sum()),
         "strict_channels": bool(strict_channels),
-        "timestamp_formats": _counts(frame[readers.TIMESTAMP_FORMAT].dropna().astype("str")),
+        "timestamp_formats": _text_counts(frame[readers.TIMESTAMP_FORMAT]),
         "events_per_case_max": int(events_per_case.max()) if len(events_per_case) else 0,
         f"cases_over_{LONG_CASE_EVENTS}_events": int((events_per_case > LONG_CASE_EVENTS).sum()),
         "agency_near_duplicates": near_duplicate_agencies(
-            clean[schema.AGENCY], cases=clean[schema.CASE_ID]
+            clean[schema.AGENCY],
+            cases=clean[schema.CASE_ID],
+            coded=(agency_code[kept_rows], agency_names, case_code[kept_rows]),
         ).to_dict("records"),
         "agencies_carried": int((kept & carried).sum()),
         "outlying_rule": outlying_rule,
@@ -577,7 +647,13 @@ def validate(
         truly_missing = kept & no_channel & ~channel_unmapped
         missing_other = pd.Series(MISSING_RAW, index=frame.index[truly_missing], dtype="str")
         report["channels_mapped_to_other"] = requests_by(pd.concat([raw_other, missing_other]))
-    return ValidationResult(clean=clean, quarantine=quarantine, report=report)
+    return ValidationResult(
+        clean=clean,
+        quarantine=quarantine,
+        report=report,
+        kept_rows=kept_rows,
+        codes={schema.CASE_ID: (case_code, case_names), schema.AGENCY: (agency_code, agency_names)},
+    )
 
 
 #: Fewer resolved requests than this share (or this count) of the log: ``few_resolutions``.

@@ -531,11 +531,25 @@ def _strip_text(values: pd.Series) -> pd.Series:
     array = pa.array(text.array)
     if pa.types.is_null(array.type):  # a column of missing values only
         array = array.cast(pa.large_string())
-    array = pc.utf8_trim_whitespace(array)
+    trimmed = pc.utf8_trim_whitespace(array)
+    # Nothing trimmed (the usual case): keep the array read, not a second copy of the text.
+    if not pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(array))).as_py():
+        trimmed = array
+    array = trimmed
     blank = pc.equal(array, "")
     if pc.any(blank).as_py():
         array = pc.if_else(blank, pa.scalar(None, array.type), array)
     return pd.Series(array, index=values.index, dtype="str", copy=False)
+
+
+def _text_and_category(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column stripped (:func:`_strip_text`) and as a category (:func:`_text_category`),
+    the text sharing the column's buffers where stripping changed nothing."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        category = _text_category(values)
+        return _category_text(category), category
+    text = _strip_text(values)
+    return text, text.astype("category")
 
 
 def _category_text(values: pd.Series) -> pd.Series:
@@ -709,22 +723,18 @@ def canonicalise(
 
     # Vocabularies are mapped on the distinct values (a dictionary), the raw text is kept
     # as it was read (stripped): the same Arrow array when the column serves both.
-    activity_source = _text_category(frame[schema.ACTIVITY])
+    activity_text, activity_source = _text_and_category(frame[schema.ACTIVITY])
     activity_raw = (
-        _strip_text(frame[schema.ACTIVITY_RAW])
-        if schema.ACTIVITY_RAW in frame
-        else _category_text(activity_source)
+        _strip_text(frame[schema.ACTIVITY_RAW]) if schema.ACTIVITY_RAW in frame else activity_text
     )
     codes, _ = _map_vocabulary(activity_source, mapping.activity_table(), schema.ACTIVITIES)
     activity_unmapped = codes < 0
     codes = np.where(activity_unmapped, schema.ACTIVITIES.index(schema.UNMAPPED_ACTIVITY), codes)
     out[schema.ACTIVITY] = pd.Categorical.from_codes(codes, dtype=schema.ACTIVITY_DTYPE)
 
-    channel_source = _text_category(frame[schema.CHANNEL])
+    channel_text, channel_source = _text_and_category(frame[schema.CHANNEL])
     channel_raw = (
-        _strip_text(frame[schema.CHANNEL_RAW])
-        if schema.CHANNEL_RAW in frame
-        else _category_text(channel_source)
+        _strip_text(frame[schema.CHANNEL_RAW]) if schema.CHANNEL_RAW in frame else channel_text
     )
     codes, missing = _map_vocabulary(channel_source, mapping.channel_table(), schema.CHANNELS)
     channel_unmapped = (codes < 0) & ~missing
