@@ -696,7 +696,7 @@ class Rarity:
         >>> rarity, key = Rarity(ev, below=0), b"a long secret key, kept safe"
         >>> codes = rarity.pseudonym_order("case_id", key, np.arange(4))
         >>> anon = pseudonymise(ev, key=key)["case_id"]
-        >>> (anon.rank(method="dense").to_numpy() - 1 == codes).all()
+        >>> bool((anon.rank(method="dense").to_numpy() - 1 == codes).all())
         True
         """
         hashed = self.pseudonyms(column, key)
