@@ -188,27 +188,18 @@ def _notebook(folder: Path) -> Path:
     return path
 
 
+def _reproduce(folder, name, value):
+    """`python -m toolkit.reproduce` on the notebooks of FOLDER with one parameter."""
+    command = [sys.executable, "-m", "toolkit.reproduce", "--notebooks", str(folder)]
+    command += ["--out", str(folder / "out"), "-p", name, value]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def test_reproduce_refuses_unknown_parameters_before_any_work_in_one_line(tmp_path):
     notebook = _notebook(tmp_path)
     with pytest.raises(SekatError, match="unknown parameter min_cells"):
         check_given([notebook], {"min_cells": 5})
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit.reproduce",
-            "--notebooks",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "out"),
-            "-p",
-            "min_cells",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _reproduce(tmp_path, "min_cells", "5")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "sekat: error: unknown parameter min_cells (did you mean min_cell?); "
@@ -220,23 +211,7 @@ def test_reproduce_refuses_unknown_parameters_before_any_work_in_one_line(tmp_pa
 @pytest.mark.slow
 def test_a_notebook_run_by_papermill_stops_on_a_bad_parameter_with_one_line(tmp_path):
     notebook = _notebook(tmp_path)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit.reproduce",
-            "--notebooks",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "out"),
-            "-p",
-            "lang",
-            "ID",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _reproduce(tmp_path, "lang", "ID")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "ran.txt").read_text() == "id"  # lang is case-insensitive
     import papermill
